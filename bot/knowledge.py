@@ -1,0 +1,273 @@
+"""Load the curated knowledge (the article and any company playbooks) from YAML.
+
+Every ``*.yaml`` / ``*.yml`` file in the knowledge directory with ``kind: article`` is a
+document. Files of another kind (``kind: tips``) belong to other loaders and are skipped
+here. Validation walks YAML nodes, so every error names the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+OWNERS = ("sales", "marketing", "both")
+KINDS = ("article", "tips")
+
+
+class KnowledgeError(Exception):
+    """Invalid knowledge: the message reads ``FILE:LINE: FIELD: problem``."""
+
+
+@dataclass(frozen=True)
+class Source:
+    publisher: str
+    date: str
+    attribution: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A stretch of the article's text that gives one department a job (curated)."""
+
+    quote: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    owner: str  # curated; inherits the section's owner unless set on the paragraph
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    heading: str
+    takeaway: str
+    owner: str
+    topics: tuple[str, ...]
+    questions: tuple[str, ...]
+    paragraphs: tuple[Paragraph, ...]
+    assignments: tuple[Assignment, ...]
+    document_id: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    source: Source | None
+    introduction: str | None
+    sections: tuple[Section, ...]
+    path: Path
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    documents: tuple[Document, ...]
+    content_hash: str
+
+    def sections(self) -> Iterator[Section]:
+        for document in self.documents:
+            yield from document.sections
+
+    def document(self, document_id: str) -> Document:
+        for document in self.documents:
+            if document.id == document_id:
+                return document
+        raise KeyError(document_id)
+
+
+class _Reader:
+    """Validating accessors over a composed YAML node tree."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, node: Node | None, field: str, problem: str) -> KnowledgeError:
+        line = node.start_mark.line + 1 if node is not None else 1
+        return KnowledgeError(f"{self.path}:{line}: {field}: {problem}")
+
+    def mapping(
+        self, node: Node, field: str, required: tuple[str, ...], optional: tuple[str, ...]
+    ) -> dict[str, Node]:
+        if not isinstance(node, MappingNode):
+            raise self.fail(node, field, "expected a mapping of fields")
+        allowed = required + optional
+        result: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, ScalarNode) else None
+            name = f"{field}.{key}" if field else str(key)
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
+                raise self.fail(key_node, name, f"unknown field{hint}")
+            if key in result:
+                raise self.fail(key_node, name, "field given twice")
+            result[key] = value_node
+        for key in required:
+            if key not in result:
+                raise self.fail(node, f"{field}.{key}" if field else key, "required field is missing")
+        return result
+
+    def text(self, node: Node, field: str) -> str:
+        if not isinstance(node, ScalarNode) or node.tag == "tag:yaml.org,2002:null":
+            raise self.fail(node, field, "expected text")
+        value = str(node.value).strip()
+        if not value:
+            raise self.fail(node, field, "must not be empty")
+        return value
+
+    def choice(self, node: Node, field: str, choices: tuple[str, ...]) -> str:
+        value = self.text(node, field).lower()
+        if value not in choices:
+            raise self.fail(node, field, f"must be one of {', '.join(choices)}, not {value!r}")
+        return value
+
+    def texts(self, node: Node, field: str) -> tuple[str, ...]:
+        if not isinstance(node, SequenceNode):
+            raise self.fail(node, field, "expected a list")
+        return tuple(self.text(item, f"{field}[{i}]") for i, item in enumerate(node.value))
+
+    def items(self, node: Node, field: str) -> list[Node]:
+        if not isinstance(node, SequenceNode) or not node.value:
+            raise self.fail(node, field, "expected a non-empty list")
+        return list(node.value)
+
+
+def compose_file(path: Path) -> Node:
+    """Parse a YAML file into nodes; syntax errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise KnowledgeError(f"{path}:1: file is not UTF-8 text") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise KnowledgeError(f"{path}:{line}: invalid YAML: {problem}") from None
+    if node is None:
+        raise KnowledgeError(f"{path}:1: file is empty")
+    return node
+
+
+def file_kind(path: Path, node: Node) -> str:
+    reader = _Reader(path)
+    if not isinstance(node, MappingNode):
+        raise reader.fail(node, "(top level)", "expected a mapping with a 'kind' field")
+    for key_node, value_node in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == "kind":
+            return reader.choice(value_node, "kind", KINDS)
+    raise reader.fail(node, "kind", f"required field is missing (one of {', '.join(KINDS)})")
+
+
+def _parse_document(path: Path, node: Node) -> Document:
+    r = _Reader(path)
+    top = r.mapping(
+        node, "", ("kind", "id", "title", "sections"), ("source", "introduction")
+    )
+    document_id = r.text(top["id"], "id")
+    source = None
+    if "source" in top:
+        s = r.mapping(top["source"], "source", ("publisher", "date"), ("attribution", "url"))
+        url = r.text(s["url"], "source.url") if "url" in s else None
+        if url and not url.startswith(("http://", "https://")):
+            raise r.fail(s["url"], "source.url", "must be an http(s) URL")
+        source = Source(
+            publisher=r.text(s["publisher"], "source.publisher"),
+            date=r.text(s["date"], "source.date"),
+            attribution=r.text(s["attribution"], "source.attribution") if "attribution" in s else None,
+            url=url,
+        )
+    sections: list[Section] = []
+    seen_ids: dict[str, int] = {}
+    for i, section_node in enumerate(r.items(top["sections"], "sections")):
+        f = f"sections[{i}]"
+        m = r.mapping(
+            section_node,
+            f,
+            ("id", "heading", "takeaway", "owner", "paragraphs"),
+            ("topics", "questions", "assignments"),
+        )
+        section_id = r.text(m["id"], f"{f}.id")
+        if section_id in seen_ids:
+            raise r.fail(m["id"], f"{f}.id", f"duplicate section id (also sections[{seen_ids[section_id]}])")
+        seen_ids[section_id] = i
+        owner = r.choice(m["owner"], f"{f}.owner", OWNERS)
+        paragraphs = []
+        for j, p_node in enumerate(r.items(m["paragraphs"], f"{f}.paragraphs")):
+            pf = f"{f}.paragraphs[{j}]"
+            if isinstance(p_node, ScalarNode):
+                paragraphs.append(Paragraph(text=r.text(p_node, pf), owner=owner))
+                continue
+            pm = r.mapping(p_node, pf, ("text",), ("owner",))
+            p_owner = r.choice(pm["owner"], f"{pf}.owner", OWNERS) if "owner" in pm else owner
+            paragraphs.append(Paragraph(text=r.text(pm["text"], f"{pf}.text"), owner=p_owner))
+        takeaway = r.text(m["takeaway"], f"{f}.takeaway")
+        assignments = []
+        if "assignments" in m:
+            for j, a_node in enumerate(r.items(m["assignments"], f"{f}.assignments")):
+                af = f"{f}.assignments[{j}]"
+                am = r.mapping(a_node, af, ("quote", "owner"), ())
+                quote = r.text(am["quote"], f"{af}.quote")
+                if quote not in takeaway and not any(quote in p.text for p in paragraphs):
+                    raise r.fail(am["quote"], f"{af}.quote", "not found verbatim in this section's text")
+                assignments.append(Assignment(quote=quote, owner=r.choice(am["owner"], f"{af}.owner", OWNERS)))
+        sections.append(
+            Section(
+                id=section_id,
+                heading=r.text(m["heading"], f"{f}.heading"),
+                takeaway=takeaway,
+                owner=owner,
+                topics=r.texts(m["topics"], f"{f}.topics") if "topics" in m else (),
+                questions=r.texts(m["questions"], f"{f}.questions") if "questions" in m else (),
+                paragraphs=tuple(paragraphs),
+                assignments=tuple(assignments),
+                document_id=document_id,
+                index=i,
+            )
+        )
+    return Document(
+        id=document_id,
+        title=r.text(top["title"], "title"),
+        source=source,
+        introduction=r.text(top["introduction"], "introduction") if "introduction" in top else None,
+        sections=tuple(sections),
+        path=path,
+    )
+
+
+def knowledge_files(directory: Path) -> list[Path]:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise KnowledgeError(f"{directory}: knowledge directory not found")
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_knowledge(directory: Path) -> Knowledge:
+    """Load and validate every article file in ``directory``."""
+    documents: list[Document] = []
+    digest = hashlib.sha256()
+    for path in knowledge_files(directory):
+        node = compose_file(path)
+        if file_kind(path, node) != "article":
+            continue
+        document = _parse_document(path, node)
+        for other in documents:
+            if other.id == document.id:
+                raise KnowledgeError(f"{path}:1: id: document id {document.id!r} also used by {other.path}")
+        documents.append(document)
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    if not documents:
+        raise KnowledgeError(f"{directory}: no knowledge files (kind: article) found")
+    return Knowledge(documents=tuple(documents), content_hash=digest.hexdigest())

@@ -1,0 +1,191 @@
+"""A fake Slack Web API: a real HTTP server on 127.0.0.1 that records every call.
+
+Point the bot at ``fake.url`` through ``SLACK_API_URL``. Each call is recorded with its
+method name, parsed body and headers. Tell it how to answer with ``fail`` (a Slack error
+such as ``not_in_channel``), ``rate_limit`` (HTTP 429 with Retry-After), ``delay`` or
+``http_error``; each instruction applies to the next ``times`` calls of that method.
+Requests to ``/response_url/<id>`` stand in for a slash command's response_url.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict
+    headers: dict
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Rule:
+    kind: str  # "error" | "rate_limit" | "delay" | "http_error"
+    value: object
+    times: int
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._rules: dict[str, list[_Rule]] = {}
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self.users: dict[str, dict] = {}
+        self.channels: dict[str, dict] = {}
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # --- lifecycle -----------------------------------------------------------------
+    def start(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/api/"
+
+    def response_url(self, name: str = "1") -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/response_url/{name}"
+
+    # --- instructions ----------------------------------------------------------------
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        self._add(method, _Rule("error", error, times))
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        self._add(method, _Rule("rate_limit", retry_after, times))
+
+    def delay(self, method: str, seconds: float, times: int = 1) -> None:
+        self._add(method, _Rule("delay", seconds, times))
+
+    def http_error(self, method: str, status: int = 500, times: int = 1) -> None:
+        self._add(method, _Rule("http_error", status, times))
+
+    def _add(self, method: str, rule: _Rule) -> None:
+        with self._lock:
+            self._rules.setdefault(method, []).append(rule)
+
+    def _take_rule(self, method: str) -> _Rule | None:
+        with self._lock:
+            rules = self._rules.get(method) or []
+            if not rules:
+                return None
+            rule = rules[0]
+            rule.times -= 1
+            if rule.times <= 0:
+                rules.pop(0)
+            return rule
+
+    # --- reading what happened ---------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def posts(self) -> list[Call]:
+        return self.calls_to("chat.postMessage")
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Wait until ``count`` calls of ``method`` arrived; return them (raises on timeout)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            calls = self.calls_to(method)
+            if len(calls) >= count:
+                return calls
+            time.sleep(0.01)
+        raise AssertionError(
+            f"expected {count} call(s) to {method}, got {len(self.calls_to(method))}: "
+            f"{[c.method for c in self.calls]}"
+        )
+
+    # --- answers ---------------------------------------------------------------------
+    def _answer(self, method: str, body: dict) -> dict:
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "advisor"}
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            ts = f"{1700000000 + next(self._ts)}.000100"
+            key = "message_ts" if method == "chat.postEphemeral" else "ts"
+            return {"ok": True, "channel": body.get("channel"), key: ts, "message": {"ts": ts}}
+        if method == "users.info":
+            user = body.get("user")
+            info = self.users.get(user, {"id": user, "tz": "Europe/Paris", "is_bot": False})
+            return {"ok": True, "user": info}
+        if method == "conversations.info":
+            channel = body.get("channel")
+            info = self.channels.get(channel, {"id": channel, "is_member": True, "name": "general"})
+            return {"ok": True, "channel": info}
+        return {"ok": True}
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                path = urlparse(self.path).path
+                ctype = self.headers.get("Content-Type", "")
+                if "json" in ctype:
+                    body = json.loads(raw or "{}")
+                else:
+                    body = {k: v[0] for k, v in parse_qs(raw).items()}
+                    for key in ("blocks", "attachments", "view"):
+                        if isinstance(body.get(key), str):
+                            try:
+                                body[key] = json.loads(body[key])
+                            except ValueError:
+                                pass
+                if path.startswith("/response_url/"):
+                    method = "response_url"
+                else:
+                    method = path.rsplit("/", 1)[-1]
+                with fake._lock:
+                    fake.calls.append(Call(method, body, dict(self.headers)))
+                rule = fake._take_rule(method)
+                if rule and rule.kind == "delay":
+                    time.sleep(float(rule.value))
+                    rule = None
+                if rule and rule.kind == "rate_limit":
+                    self._send(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(rule.value)})
+                    return
+                if rule and rule.kind == "http_error":
+                    self._send(int(rule.value), {"ok": False, "error": "fatal_error"})
+                    return
+                if rule and rule.kind == "error":
+                    self._send(200, {"ok": False, "error": rule.value})
+                    return
+                if method == "response_url":
+                    self._send(200, {"ok": True})
+                    return
+                self._send(200, fake._answer(method, body))
+
+            def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
