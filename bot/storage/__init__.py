@@ -1,0 +1,25 @@
+"""Persistent state: event dedupe, threads, feedback, tip subscriptions and posts.
+
+``open_store(database_url)`` opens SQLite (a file, WAL) or PostgreSQL (psycopg 3) and
+upgrades the schema with the Alembic migrations shipped in this package.
+"""
+
+from .store import (
+    FeedbackRecord,
+    PostRecord,
+    Store,
+    StoreError,
+    SubscriptionRecord,
+    TipOrderState,
+    open_store,
+)
+
+__all__ = [
+    "FeedbackRecord",
+    "PostRecord",
+    "Store",
+    "StoreError",
+    "SubscriptionRecord",
+    "TipOrderState",
+    "open_store",
+]

@@ -1,0 +1,125 @@
+"""SQLAlchemy 2 models: the bot's event dedupe, threads and feedback; tip subscriptions and posts.
+
+The schema itself is owned by the Alembic migrations in ``bot/storage/migrations``; these
+models must match them (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ProcessedEvent(Base):
+    """A Slack event (or any other key) that has been claimed for processing once."""
+
+    __tablename__ = "processed_events"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Thread(Base):
+    """A thread the bot answered in, with the person who asked; closed once others join."""
+
+    __tablename__ = "threads"
+
+    team: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    thread_ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    asker: Mapped[str] = mapped_column(String(32))
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Feedback(Base):
+    """A helpful / not helpful vote on one answer; the last vote per user wins."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("team", "channel", "message_ts", "user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    user: Mapped[str] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(Text)
+    passage_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Subscription(Base):
+    """A channel subscribed to one tip a day at a local time in a time zone."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("team", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    local_time: Mapped[str] = mapped_column(String(5))  # "HH:MM"
+    tz: Mapped[str] = mapped_column(String(64))
+    days: Mapped[str] = mapped_column(String(16))  # "weekdays" | "daily"
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Post(Base):
+    """Today's tip for one channel: claimed before Slack is called, so it exists at most once."""
+
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("team", "channel", "local_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    local_date: Mapped[date] = mapped_column(Date)
+    tip_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # claimed -> sent | failed (retried on a later check) | gave_up | skipped
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TipOrder(Base):
+    """A channel's walk through the tips: a shuffled order and how far along it is."""
+
+    __tablename__ = "tip_orders"
+
+    team: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    tip_order: Mapped[str] = mapped_column(Text)  # JSON list of tip ids
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
