@@ -173,9 +173,7 @@ def file_kind(path: Path, node: Node) -> str:
 
 def _parse_document(path: Path, node: Node) -> Document:
     r = _Reader(path)
-    top = r.mapping(
-        node, "", ("kind", "id", "title", "sections"), ("source", "introduction")
-    )
+    top = r.mapping(node, "", ("kind", "id", "title", "sections"), ("source", "introduction"))
     document_id = r.text(top["id"], "id")
     source = None
     if "source" in top:
@@ -222,7 +220,9 @@ def _parse_document(path: Path, node: Node) -> Document:
                 quote = r.text(am["quote"], f"{af}.quote")
                 if quote not in takeaway and not any(quote in p.text for p in paragraphs):
                     raise r.fail(am["quote"], f"{af}.quote", "not found verbatim in this section's text")
-                assignments.append(Assignment(quote=quote, owner=r.choice(am["owner"], f"{af}.owner", OWNERS)))
+                assignments.append(
+                    Assignment(quote=quote, owner=r.choice(am["owner"], f"{af}.owner", OWNERS))
+                )
         sections.append(
             Section(
                 id=section_id,

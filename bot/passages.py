@@ -18,7 +18,9 @@ from .knowledge import Knowledge, Section
 MAX_PASSAGE_WORDS = 70
 TAKEAWAY = -1  # paragraph index used for the section's takeaway line
 
-_SENTENCE_END = re.compile(r'(?<=[.?!])["”)]?\s+(?=["“(]?[A-Z])')
+# A sentence ends at . ? or ! (and a closing quote) before a capital; a parenthesis that
+# follows stays with the sentence it explains.
+_SENTENCE_END = re.compile(r'(?<=[.?!])["”)]?\s+(?=["“]?[A-Z])')
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,11 @@ def clean_question(text: str) -> str:
     text = _SLACK_TOKEN.sub(" ", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     text = _EMOJI_CODE.sub(" ", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Sk", "Cs", "Co", "Cc", "Cf") or ch in "\n\t")
+    text = "".join(
+        ch
+        for ch in text
+        if unicodedata.category(ch) not in ("So", "Sk", "Cs", "Co", "Cc", "Cf") or ch in "\n\t"
+    )
     text = _SPACES.sub(" ", text).strip()
     return text[:MAX_QUESTION_CHARS]
 

@@ -1,0 +1,262 @@
+"""The ``advisor`` command line: a thin layer over the core and the Slack bot."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+
+from .config import ConfigError, Settings, load_settings
+
+logger = logging.getLogger("bot")
+
+VERDICTS = {
+    "sales": "Sales",
+    "marketing": "Marketing",
+    "both": "Both Sales and Marketing",
+}
+
+
+def _expected_errors() -> tuple[type[Exception], ...]:
+    from .embedding import ModelError
+    from .index import IndexUnavailable
+    from .knowledge import KnowledgeError
+
+    return (ConfigError, KnowledgeError, ModelError, IndexUnavailable)
+
+
+class AdvisorGroup(click.Group):
+    """Turns the library's expected errors into one-line messages (exit 1)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except _expected_errors() as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _settings() -> Settings:
+    return click.get_current_context().find_object(Settings)
+
+
+def _load_advisor(progress: bool = False):
+    from .retrieval import Advisor
+
+    return Advisor.load(_settings(), progress=progress)
+
+
+@click.group(cls=AdvisorGroup)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML settings file.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Answers how to split work between Sales and Marketing, quoting the article."""
+    try:
+        settings = load_settings(config_path=config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    level = logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), logging.INFO)
+    if ctx.invoked_subcommand in ("ask", "eval", "index") and not verbose:
+        level = max(level, logging.WARNING)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("faiss.loader", "bm25s", "sentence_transformers", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    ctx.obj = settings
+
+
+# --- ask -------------------------------------------------------------------------------
+
+
+def format_answer(answer, advisor) -> str:
+    """A readable answer for the terminal."""
+    lines = [f"Q: {answer.question.strip()}"]
+    if answer.status == "not_covered":
+        lines.append("The article does not cover this. It answers questions such as:")
+        lines += [f"  - {q}" for q in advisor.example_questions()[:4]]
+        return "\n".join(lines)
+    top = answer.hits[0]
+    if answer.status == "low_confidence":
+        lines.append(
+            "Low confidence: the article does not answer this directly; here is the closest guidance."
+        )
+    lines.append(f"Verdict: {VERDICTS[answer.owner]} (per the article)")
+    lines.append("")
+    lines += textwrap.wrap(f"“{top.quote}”", width=88, initial_indent="  > ", subsequent_indent="  > ")
+    document = advisor.document(top.passage.document_id)
+    lines.append(f"  — section “{top.passage.section}”")
+    source = document.source
+    if source:
+        credit = f", crediting {source.attribution}" if source.attribution else ""
+        lines.append(f"    {document.title} ({source.publisher}, {source.date}{credit})")
+        if source.url:
+            lines.append(f"    {source.url}")
+    lines.append(f"Confidence: {answer.status.replace('_', ' ')} (score {top.score:.2f})")
+    if len(answer.hits) > 1:
+        lines.append("")
+        lines.append("More passages:")
+        for i, hit in enumerate(answer.hits[1:], start=2):
+            quote = textwrap.shorten(hit.quote, width=150, placeholder=" …")
+            lines.append(f"  {i}. [{hit.passage.section}] {quote}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
+@click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="How many passages.")
+def ask(question: str | None, as_json: bool, k: int | None) -> None:
+    """Answer QUESTION; with --json and no QUESTION, answer one question per stdin line."""
+    if question is None and not as_json:
+        raise click.UsageError('give a QUESTION, e.g. advisor ask "Who should set next year\'s sales quota?"')
+    advisor = _load_advisor()
+    if question is not None:
+        answer = advisor.ask(question, k=k)
+        click.echo(
+            json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else format_answer(answer, advisor)
+        )
+        return
+    for line in sys.stdin:
+        answer = advisor.ask(line.rstrip("\r\n"), k=k)
+        sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+# --- index -----------------------------------------------------------------------------
+
+
+@main.group()
+def index() -> None:
+    """Build or inspect the search index."""
+
+
+@index.command("build")
+def index_build() -> None:
+    """Rebuild the index now (with a progress bar)."""
+    from .embedding import load_embedder
+    from .index import rebuild_index
+    from .knowledge import load_knowledge
+
+    settings = _settings()
+    knowledge = load_knowledge(settings.knowledge_dir)
+    embedder = load_embedder(settings.model, expected_sha256=settings.model_sha256)
+    built = rebuild_index(knowledge, embedder, settings.index_dir, progress=sys.stderr.isatty())
+    m = built.manifest
+    click.echo(
+        f"built {m.passage_count} passages ({m.unit_count} sentences, {m.key_count} keys)"
+        f" in {m.build_seconds:.1f}s at {settings.index_dir}"
+    )
+
+
+@index.command("info")
+def index_info() -> None:
+    """Show the index manifest and whether it is fresh."""
+    from dataclasses import asdict
+
+    from .index import IndexUnavailable, load_index, staleness
+    from .knowledge import load_knowledge
+
+    settings = _settings()
+    knowledge = load_knowledge(settings.knowledge_dir)
+    try:
+        manifest = load_index(settings.index_dir).manifest
+    except IndexUnavailable as exc:
+        raise click.ClickException(f"{exc}; run: advisor index build") from None
+    reason = staleness(manifest, knowledge, manifest.model_id)
+    data = asdict(manifest)
+    data.pop("files")
+    data["directory"] = str(settings.index_dir)
+    data["state"] = f"stale: {reason}" if reason else "fresh"
+    width = max(map(len, data))
+    for key, value in data.items():
+        click.echo(f"{key:<{width}}  {value}")
+
+
+# --- eval ------------------------------------------------------------------------------
+
+
+@main.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--baseline",
+    type=click.Choice(["bm25", "dense", "all"]),
+    default=None,
+    help="Score a paragraph baseline instead (all: the advisor and both baselines).",
+)
+@click.option("--misses", is_flag=True, help="List the questions that missed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) -> None:
+    """Score retrieval on a YAML question set (hit@1, hit@3, MRR, answer and refusal rates)."""
+    from .evaluation import (
+        advisor_ranker,
+        bm25_baseline,
+        dense_baseline,
+        evaluate,
+        format_report,
+        load_eval_set,
+    )
+
+    advisor = _load_advisor()
+    eval_set = load_eval_set(file, advisor.knowledge)
+    rankers = {
+        "advisor": lambda: advisor_ranker(advisor),
+        "bm25": lambda: bm25_baseline(advisor.knowledge),
+        "dense": lambda: dense_baseline(advisor.knowledge, advisor),
+    }
+    names = ["advisor", "bm25", "dense"] if baseline == "all" else [baseline or "advisor"]
+    reports = [evaluate(name, rankers[name](), eval_set) for name in names]
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
+        return
+    for report in reports:
+        click.echo(format_report(report))
+        if misses:
+            for miss in report.misses:
+                click.echo(f"    miss: {json.dumps(miss, ensure_ascii=False)}")
+
+
+# --- Slack and storage ---------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--socket", "mode", flag_value="socket", help="Socket Mode (needs SLACK_APP_TOKEN).")
+@click.option("--http", "mode", flag_value="http", help="Serve Slack's requests over HTTP.")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True)
+def serve(mode: str | None, host: str, port: int) -> None:
+    """Run the Slack bot (Socket Mode or HTTP at /slack/events)."""
+    if mode is None:
+        raise click.UsageError("choose --socket or --http")
+    from .slack.server import serve as run
+
+    run(_settings(), socket=mode == "socket", host=host, port=port)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema (DATABASE_URL, default SQLite in the data dir)."""
+    from .storage import open_store
+
+    open_store(_settings().database_url).close()
+    click.echo("database schema is up to date")
+
+
+def _add_tips() -> None:
+    try:
+        from .tips.commands import tips
+    except ImportError:  # the tips package is optional while it is being built
+        return
+    main.add_command(tips)
+
+
+_add_tips()

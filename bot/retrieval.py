@@ -1,0 +1,223 @@
+"""Answer a question: hybrid ranking, a verbatim quote, a verdict and a confidence.
+
+Each passage is scored from four signals, all in [0, 1]:
+
+- dense: cosine of the question with the passage,
+- keys: best cosine of the question with its section's curated keys (heading, takeaway,
+  topics, questions),
+- lexical: BM25 over passages and over sections' curated text, squashed by x / (x + c).
+
+The top passage's score decides the status; its best sentence is the quote; the curated
+owner of that sentence is the verdict.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .config import Settings
+from .embedding import Embedder, load_embedder
+from .index import SearchIndex, ensure_index
+from .knowledge import Document, Knowledge, load_knowledge
+from .passages import Passage
+from .text import clean_question, has_words, tokenize
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["answered", "low_confidence", "not_covered"]
+
+
+@dataclass(frozen=True)
+class Weights:
+    # Chosen with scripts/tune_ranking.py (see docs/retrieval.md for the figures).
+    dense: float = 0.10
+    keys: float = 0.45
+    lexical: float = 0.10
+    section_lexical: float = 0.35
+    lexical_scale: float = 4.0  # BM25 score at which the squashed lexical signal is 0.5
+    answered: float = 0.36  # top score at or above: answered
+    low_confidence: float = 0.32  # top score at or above (and below answered): low_confidence
+    quote_min_words: int = 8  # a shorter best sentence (or a question) takes its neighbour along
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    quote: str
+    owner: str
+    score: float
+    signals: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.passage.id,
+            "section": self.passage.section,
+            "text": self.passage.text,
+            "quote": self.quote,
+            "score": round(float(self.score), 4),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    status: Status
+    owner: str | None
+    hits: tuple[Hit, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "status": self.status,
+            "owner": self.owner,
+            "passages": [hit.to_dict() for hit in self.hits],
+        }
+
+
+def _squash(scores: np.ndarray, scale: float) -> np.ndarray:
+    scores = np.maximum(scores, 0.0)
+    return scores / (scores + scale)
+
+
+class Advisor:
+    """The offline core: knowledge, model and index, ready to answer questions."""
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        embedder: Embedder,
+        index: SearchIndex,
+        *,
+        top_k: int = 3,
+        weights: Weights | None = None,
+    ):
+        self.knowledge = knowledge
+        self.embedder = embedder
+        self.index = index
+        self.top_k = top_k
+        self.weights = weights or Weights()
+        self._section_row = {sid: i for i, sid in enumerate(index.section_ids)}
+        self._passage_section = np.array(
+            [self._section_row[p.section_id] for p in index.passages], dtype=np.int64
+        )
+        self._key_section = np.array([self._section_row[k.section_id] for k in index.keys], dtype=np.int64)
+        self._units_of: list[list[int]] = [[] for _ in index.passages]
+        for row, (p, _u) in enumerate(index.unit_spans):
+            self._units_of[p].append(row)
+
+    @classmethod
+    def load(cls, settings: Settings, *, progress: bool = False) -> Advisor:
+        """Load knowledge, model and index (rebuilding the index if stale or corrupt)."""
+        knowledge = load_knowledge(settings.knowledge_dir)
+        embedder = load_embedder(settings.model, expected_sha256=settings.model_sha256)
+        index = ensure_index(knowledge, embedder, settings.index_dir, progress=progress)
+        return cls(knowledge, embedder, index, top_k=settings.top_k)
+
+    # --- lookups for presentation ---------------------------------------------------
+    def document(self, document_id: str) -> Document:
+        return self.knowledge.document(document_id)
+
+    def example_questions(self) -> list[str]:
+        """One curated question per section, in article order."""
+        return [s.questions[0] for s in self.knowledge.sections() if s.questions]
+
+    # --- scoring ------------------------------------------------------------------
+    def score_passages(self, question: str, vector: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Every signal for every passage (arrays aligned with ``index.passages``)."""
+        w = self.weights
+        index = self.index
+        q = self.embedder.encode_one(question) if vector is None else vector
+        n = len(index.passages)
+        sims, ids = index.passage_index.search(q.reshape(1, -1), n)
+        dense = np.zeros(n, dtype=np.float32)
+        dense[ids[0]] = sims[0]
+        key_sims = index.key_vectors @ q
+        section_keys = np.full(len(index.section_ids), -1.0, dtype=np.float32)
+        np.maximum.at(section_keys, self._key_section, key_sims)
+        tokens = tokenize(question)
+        if tokens:
+            lexical = _squash(index.lexical_passages.get_scores(tokens), w.lexical_scale)
+            section_lexical = _squash(index.lexical_sections.get_scores(tokens), w.lexical_scale)
+        else:
+            lexical = np.zeros(n, dtype=np.float32)
+            section_lexical = np.zeros(len(index.section_ids), dtype=np.float32)
+        keys = section_keys[self._passage_section]
+        sec_lex = section_lexical[self._passage_section]
+        total = w.dense * dense + w.keys * keys + w.lexical * lexical + w.section_lexical * sec_lex
+        return {
+            "total": total,
+            "dense": dense,
+            "keys": keys,
+            "lexical": lexical,
+            "section_lexical": sec_lex,
+            "q": q,
+        }
+
+    def rank(self, scores: np.ndarray) -> list[int]:
+        """Passages best first, the best of each section before any second of a section."""
+        order = np.argsort(-scores, kind="stable")
+        firsts, rest, seen = [], [], set()
+        for i in order:
+            section = self._passage_section[i]
+            (rest if section in seen else firsts).append(int(i))
+            seen.add(section)
+        return firsts + rest
+
+    def _quote(self, passage_row: int, q: np.ndarray, tokens: set[str]) -> tuple[str, str]:
+        """The passage's sentence(s) closest to the question, and their curated owner."""
+        passage = self.index.passages[passage_row]
+        rows = self._units_of[passage_row]
+        sims = self.index.unit_vectors[rows] @ q
+        if tokens:
+            overlap = np.array(
+                [len(tokens & set(tokenize(passage.unit_text(u)))) / len(tokens) for u in passage.units]
+            )
+            sims = sims + 0.2 * overlap
+        best = int(np.argmax(sims))
+        chosen = [best]
+        best_text = passage.unit_text(passage.units[best])
+        too_thin = len(best_text.split()) < self.weights.quote_min_words or best_text.endswith("?")
+        if too_thin and len(passage.units) > 1:
+            chosen.append(best + 1 if best + 1 < len(passage.units) else best - 1)
+        units = [passage.units[i] for i in sorted(chosen)]
+        owners = {u.owner for u in units}
+        owner = owners.pop() if len(owners) == 1 else "both"
+        return passage.text[units[0].start : units[-1].end], owner
+
+    def ask(self, question: str, *, k: int | None = None) -> Answer:
+        """Answer ``question`` with the top ``k`` passages, a status and a verdict."""
+        k = max(1, min(int(k or self.top_k), len(self.index.passages)))
+        text = clean_question(question)
+        if not has_words(text):
+            return Answer(question=question, status="not_covered", owner=None, hits=())
+        signals = self.score_passages(text)
+        total, q = signals["total"], signals["q"]
+        tokens = set(tokenize(text))
+        hits = []
+        for row in self.rank(total)[:k]:
+            quote, owner = self._quote(row, q, tokens)
+            hits.append(
+                Hit(
+                    passage=self.index.passages[row],
+                    quote=quote,
+                    owner=owner,
+                    score=float(total[row]),
+                    signals={
+                        name: float(signals[name][row])
+                        for name in ("dense", "keys", "lexical", "section_lexical")
+                    },
+                )
+            )
+        top = hits[0].score
+        if top >= self.weights.answered:
+            status: Status = "answered"
+        elif top >= self.weights.low_confidence:
+            status = "low_confidence"
+        else:
+            status = "not_covered"
+        owner = hits[0].owner if status != "not_covered" else None
+        return Answer(question=question, status=status, owner=owner, hits=tuple(hits))
