@@ -7,6 +7,7 @@ Layout of the index directory (all written to a temporary directory, then rename
 - ``passages.faiss``: inner-product index over normalised passage vectors
 - ``units.npy``: vectors of the sentences inside passages (quote choice)
 - ``keys.jsonl`` / ``keys.npy``: curated section keys (heading, takeaway, topics, questions)
+- ``scope.npy``: curated out-of-scope example questions (teach the advisor to decline)
 - ``lexical-passages/``, ``lexical-sections/``: bm25s indexes
 
 A manifest that does not match the knowledge or model marks the index stale; a file whose
@@ -36,7 +37,7 @@ from .text import tokenize
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 
@@ -74,6 +75,7 @@ class SearchIndex:
     unit_spans: list[tuple[int, int]]  # (passage index, unit index) per unit vector row
     keys: list[SectionKey]
     key_vectors: np.ndarray
+    scope_vectors: np.ndarray  # out-of-scope examples; may have zero rows
     section_ids: list[str]  # order of the lexical-sections documents
     lexical_passages: object  # bm25s.BM25
     lexical_sections: object  # bm25s.BM25
@@ -123,12 +125,13 @@ def build_index(
     unit_spans = [(i, j) for i, p in enumerate(passages) for j in range(len(p.units))]
     unit_texts = [passages[i].unit_text(passages[i].units[j]) for i, j in unit_spans]
 
-    texts = [p.text for p in passages] + unit_texts + [k.text for k in keys]
+    texts = [p.text for p in passages] + unit_texts + [k.text for k in keys] + list(knowledge.out_of_scope)
     vectors = embedder.encode(texts, progress=progress)
-    n_p, n_u = len(passages), len(unit_texts)
+    n_p, n_u, n_k = len(passages), len(unit_texts), len(keys)
     passage_vectors = vectors[:n_p]
     unit_vectors = np.ascontiguousarray(vectors[n_p : n_p + n_u])
-    key_vectors = np.ascontiguousarray(vectors[n_p + n_u :])
+    key_vectors = np.ascontiguousarray(vectors[n_p + n_u : n_p + n_u + n_k])
+    scope_vectors = np.ascontiguousarray(vectors[n_p + n_u + n_k :]).reshape(-1, embedder.dimension)
 
     passage_index = faiss.IndexFlatIP(embedder.dimension)
     passage_index.add(passage_vectors)
@@ -148,6 +151,7 @@ def build_index(
     np.save(tmp / "units.npy", unit_vectors, allow_pickle=False)
     np.save(tmp / "unit_spans.npy", np.asarray(unit_spans, dtype=np.int32).reshape(-1, 2), allow_pickle=False)
     np.save(tmp / "keys.npy", key_vectors, allow_pickle=False)
+    np.save(tmp / "scope.npy", scope_vectors, allow_pickle=False)
     lexical_passages.save(str(tmp / "lexical-passages"))
     lexical_sections.save(str(tmp / "lexical-sections"))
     (tmp / "sections.json").write_text(json.dumps([s.id for s in sections]), encoding="utf-8")
@@ -219,6 +223,7 @@ def load_index(directory: Path) -> SearchIndex:
             tuple(map(int, row)) for row in np.load(directory / "unit_spans.npy", allow_pickle=False)
         ]
         key_vectors = np.load(directory / "keys.npy", allow_pickle=False)
+        scope_vectors = np.load(directory / "scope.npy", allow_pickle=False)
         lexical_passages = bm25s.BM25.load(str(directory / "lexical-passages"))
         lexical_sections = bm25s.BM25.load(str(directory / "lexical-sections"))
         section_ids = json.loads((directory / "sections.json").read_text(encoding="utf-8"))
@@ -229,6 +234,7 @@ def load_index(directory: Path) -> SearchIndex:
         passage_index.ntotal != len(passages)
         or unit_vectors.shape != (len(unit_spans), manifest.dimension)
         or key_vectors.shape != (len(keys), manifest.dimension)
+        or scope_vectors.shape[1:] != (manifest.dimension,)
     ):
         raise IndexUnavailable(f"corrupt index at {directory}: counts do not match the manifest")
     return SearchIndex(
@@ -239,6 +245,7 @@ def load_index(directory: Path) -> SearchIndex:
         unit_spans=unit_spans,
         keys=keys,
         key_vectors=key_vectors,
+        scope_vectors=scope_vectors,
         section_ids=section_ids,
         lexical_passages=lexical_passages,
         lexical_sections=lexical_sections,

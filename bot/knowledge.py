@@ -1,8 +1,10 @@
 """Load the curated knowledge (the article and any company playbooks) from YAML.
 
 Every ``*.yaml`` / ``*.yml`` file in the knowledge directory with ``kind: article`` is a
-document. Files of another kind (``kind: tips``) belong to other loaders and are skipped
-here. Validation walks YAML nodes, so every error names the file, the line and the field.
+document; ``kind: scope`` files list questions the knowledge does not answer (examples that
+teach the advisor to decline). Files of another kind (``kind: tips``) belong to other
+loaders and are skipped here. Validation walks YAML nodes, so every error names the file,
+the line and the field.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 OWNERS = ("sales", "marketing", "both")
-KINDS = ("article", "tips")
+KINDS = ("article", "scope", "tips")
 
 
 class KnowledgeError(Exception):
@@ -74,6 +76,7 @@ class Document:
 class Knowledge:
     documents: tuple[Document, ...]
     content_hash: str
+    out_of_scope: tuple[str, ...] = ()
 
     def sections(self) -> Iterator[Section]:
         for document in self.documents:
@@ -257,10 +260,18 @@ def knowledge_files(directory: Path) -> list[Path]:
 def load_knowledge(directory: Path) -> Knowledge:
     """Load and validate every article file in ``directory``."""
     documents: list[Document] = []
+    out_of_scope: list[str] = []
     digest = hashlib.sha256()
     for path in knowledge_files(directory):
         node = compose_file(path)
-        if file_kind(path, node) != "article":
+        kind = file_kind(path, node)
+        if kind == "scope":
+            r = _Reader(path)
+            top = r.mapping(node, "", ("kind", "out_of_scope"), ())
+            out_of_scope.extend(r.texts(top["out_of_scope"], "out_of_scope"))
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            continue
+        if kind != "article":
             continue
         document = _parse_document(path, node)
         for other in documents:
@@ -270,4 +281,6 @@ def load_knowledge(directory: Path) -> Knowledge:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     if not documents:
         raise KnowledgeError(f"{directory}: no knowledge files (kind: article) found")
-    return Knowledge(documents=tuple(documents), content_hash=digest.hexdigest())
+    return Knowledge(
+        documents=tuple(documents), content_hash=digest.hexdigest(), out_of_scope=tuple(out_of_scope)
+    )

@@ -7,8 +7,9 @@ Each passage is scored from four signals, all in [0, 1]:
   topics, questions),
 - lexical: BM25 over passages and over sections' curated text, squashed by x / (x + c).
 
-The top passage's score decides the status; its best sentence is the quote; the curated
-owner of that sentence is the verdict.
+The top passage's score, less a penalty when the question sits closer to a curated
+out-of-scope example than to any section key, decides the status; the passage's best
+sentence is the quote; the curated owner of that sentence is the verdict.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ class Weights:
     lexical: float = 0.10
     section_lexical: float = 0.35
     lexical_scale: float = 4.0  # BM25 score at which the squashed lexical signal is 0.5
-    answered: float = 0.36  # top score at or above: answered
-    low_confidence: float = 0.32  # top score at or above (and below answered): low_confidence
+    scope_penalty: float = 0.15  # confidence = top score - scope_penalty * off-scope margin
+    answered: float = 0.35  # confidence at or above: answered
+    low_confidence: float = 0.34  # confidence at or above (and below answered): low_confidence
     quote_min_words: int = 8  # a shorter best sentence (or a question) takes its neighbour along
 
 
@@ -148,7 +150,11 @@ class Advisor:
         keys = section_keys[self._passage_section]
         sec_lex = section_lexical[self._passage_section]
         total = w.dense * dense + w.keys * keys + w.lexical * lexical + w.section_lexical * sec_lex
+        # How much closer the question is to a curated out-of-scope example than to any key.
+        scope = index.scope_vectors @ q
+        off_scope = float(scope.max() - key_sims.max()) if len(scope) else -1.0
         return {
+            "off_scope": off_scope,
             "total": total,
             "dense": dense,
             "keys": keys,
@@ -212,10 +218,10 @@ class Advisor:
                     },
                 )
             )
-        top = hits[0].score
-        if top >= self.weights.answered:
+        confidence = hits[0].score - self.weights.scope_penalty * signals["off_scope"]
+        if confidence >= self.weights.answered:
             status: Status = "answered"
-        elif top >= self.weights.low_confidence:
+        elif confidence >= self.weights.low_confidence:
             status = "low_confidence"
         else:
             status = "not_covered"
