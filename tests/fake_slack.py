@@ -43,7 +43,9 @@ class FakeSlack:
         self.channels: dict[str, dict] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     # --- lifecycle -----------------------------------------------------------------
     def start(self) -> FakeSlack:
