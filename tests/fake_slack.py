@@ -24,6 +24,7 @@ class Call:
     body: dict
     headers: dict
     at: float = field(default_factory=time.monotonic)
+    path: str = ""  # the request path (tells response_url/<name> calls apart)
 
 
 @dataclass
@@ -161,7 +162,7 @@ class FakeSlack:
                 else:
                     method = path.rsplit("/", 1)[-1]
                 with fake._lock:
-                    fake.calls.append(Call(method, body, dict(self.headers)))
+                    fake.calls.append(Call(method, body, dict(self.headers), path=path))
                 rule = fake._take_rule(method)
                 if rule and rule.kind == "delay":
                     time.sleep(float(rule.value))

@@ -1,0 +1,28 @@
+"""The Bolt app factory: one App per process, built from loaded dependencies (never at import)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from ..config import Settings
+from ..retrieval import Advisor
+from ..storage import Store
+from .cards import Cards
+from .client import make_client
+from .listeners import register_listeners
+
+
+def create_app(settings: Settings, advisor: Advisor, store: Store, *, client: WebClient | None = None) -> App:
+    """A Bolt App answering from ``advisor``, with state in ``store``.
+
+    Every Web API call goes through ``client`` (default: ``make_client(settings)``, pointed at
+    ``SLACK_API_URL`` with bounded 429 retries). Building the App calls ``auth.test`` once.
+    """
+    app = App(
+        client=client or make_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        name="advisor",
+    )
+    register_listeners(app, cards=Cards(advisor, top_k=settings.top_k), store=store, settings=settings)
+    return app

@@ -1,0 +1,17 @@
+"""Listeners by kind; each kind's ``register`` only maps Slack ids to callbacks."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from ...config import Settings
+from ...storage import Store
+from ..cards import Cards
+from . import actions, commands, events, views
+
+
+def register_listeners(app: App, *, cards: Cards, store: Store, settings: Settings) -> None:
+    events.register(app, cards=cards, store=store)
+    commands.register(app, cards=cards, store=store, settings=settings)
+    actions.register(app, cards=cards, store=store)
+    views.register(app, cards=cards)

@@ -1,0 +1,25 @@
+"""Events API listeners: every subscribed event type is acknowledged with 200."""
+
+from __future__ import annotations
+
+import re
+
+from slack_bolt import App
+
+from ....storage import Store
+from ...cards import Cards
+from .app_home import AppHome
+from .questions import Questions
+from .workspace import Workspace
+
+
+def register(app: App, *, cards: Cards, store: Store) -> None:
+    questions = Questions(cards, store)
+    home = AppHome(cards, store)
+    workspace = Workspace(store)
+    app.event("app_mention")(questions.on_mention)
+    app.event("message")(questions.on_message)
+    app.event("app_home_opened")(home.on_home_opened)
+    app.event("app_uninstalled")(workspace.on_app_uninstalled)
+    app.event("tokens_revoked")(workspace.on_tokens_revoked)
+    app.event(re.compile(".*"))(workspace.on_other_event)  # last: anything else gets a 200

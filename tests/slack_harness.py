@@ -1,0 +1,313 @@
+"""Driving the bot's real HTTP server like Slack does: signed requests, a server subprocess.
+
+Used by tests/test_slack_*.py and scripts/load_slack.py. ``BotServer`` starts
+``python -m bot serve --http --port 0`` pointed at a fake Slack, waits for its "ready" line
+and reads the port from it. ``SlackSender`` signs requests exactly the way Slack does
+(``v0=`` + HMAC-SHA256 of ``v0:timestamp:body`` with the signing secret).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+REPO = Path(__file__).resolve().parent.parent
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token-that-must-never-be-logged"
+TEAM = "T1"
+BOT_USER = "UBOT"  # what the fake Slack's auth.test answers
+_READY = re.compile(r"advisor ready: serving Slack at http://([\d.]+):(\d+)/slack/events")
+_ids = itertools.count(1)
+
+
+def sign(secret: str, body: str, timestamp: str) -> str:
+    """Slack's request signature for ``body`` sent at ``timestamp``."""
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def unique_id(prefix: str) -> str:
+    return f"{prefix}{os.getpid()}x{next(_ids)}"
+
+
+def message_ts() -> str:
+    return f"{time.time():.6f}"
+
+
+# --- payloads ------------------------------------------------------------------------------
+
+
+def event_body(event: dict, *, event_id: str | None = None, team: str = TEAM) -> dict:
+    return {
+        "token": "legacy-verification-token",
+        "team_id": team,
+        "api_app_id": "A1",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or unique_id("Ev"),
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
+    }
+
+
+def mention(
+    text: str, *, channel: str = "C1", user: str = "U1", ts: str | None = None, thread_ts: str | None = None
+) -> dict:
+    ts = ts or message_ts()
+    event = {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@{BOT_USER}> {text}",
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def message(
+    text: str,
+    *,
+    channel: str = "C1",
+    user: str = "U1",
+    channel_type: str = "channel",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    **extra,
+) -> dict:
+    ts = ts or message_ts()
+    event = {
+        "type": "message",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "channel_type": channel_type,
+        "event_ts": ts,
+        **extra,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def command_form(text: str, response_url: str, *, channel: str = "C1", user: str = "U1") -> dict:
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM,
+        "team_domain": "example",
+        "channel_id": channel,
+        "channel_name": "general",
+        "user_id": user,
+        "user_name": "someone",
+        "command": "/advisor",
+        "text": text,
+        "api_app_id": "A1",
+        "response_url": response_url,
+        "trigger_id": unique_id("trigger."),
+    }
+
+
+def block_action(
+    action: dict,
+    *,
+    response_url: str,
+    channel: str = "C1",
+    user: str = "U1",
+    message_ts: str = "1700000001.000100",
+    thread_ts: str | None = None,
+    ephemeral: bool = False,
+) -> dict:
+    container = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel,
+        "is_ephemeral": ephemeral,
+    }
+    if thread_ts:
+        container["thread_ts"] = thread_ts
+    body = {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "team_id": TEAM},
+        "api_app_id": "A1",
+        "container": container,
+        "channel": {"id": channel, "name": "general"},
+        "trigger_id": unique_id("trigger."),
+        "response_url": response_url,
+        "actions": [{"block_id": "answer_actions", "action_ts": message_ts, **action}],
+    }
+    if not ephemeral:
+        body["message"] = {"type": "message", "ts": message_ts, "user": BOT_USER, "bot_id": "BBOT"}
+        if thread_ts:
+            body["message"]["thread_ts"] = thread_ts
+    return body
+
+
+def button_of(blocks: list[dict], action_id: str) -> dict:
+    """The button ``action_id`` in posted blocks, as a block_actions ``action``."""
+    for block in blocks:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("action_id") == action_id:
+                return {"type": "button", "action_id": action_id, "value": element["value"]}
+    raise AssertionError(f"no {action_id} button in {blocks}")
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+    headers: dict
+    seconds: float
+
+
+class SlackSender:
+    """Sends requests to the bot's /slack/events, signed like Slack signs them."""
+
+    def __init__(self, base_url: str, secret: str = SIGNING_SECRET):
+        parsed = urlparse(base_url)
+        self.host, self.port = parsed.hostname, parsed.port
+        self.secret = secret
+
+    def request(
+        self, method: str, path: str, body: str = "", headers: dict | None = None, timeout: float = 30
+    ) -> Reply:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        started = time.monotonic()
+        try:
+            connection.request(method, path, body=body.encode(), headers=headers or {})
+            response = connection.getresponse()
+            data = response.read().decode()
+            return Reply(response.status, data, dict(response.getheaders()), time.monotonic() - started)
+        finally:
+            connection.close()
+
+    def signed_headers(self, body: str, content_type: str, *, timestamp: int | None = None) -> dict:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        return {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sign(self.secret, body, ts),
+        }
+
+    def post(self, body: str, content_type: str, *, headers: dict | None = None, **kw) -> Reply:
+        all_headers = {**self.signed_headers(body, content_type, timestamp=kw.pop("timestamp", None))}
+        all_headers.update(headers or {})
+        return self.request("POST", "/slack/events", body, all_headers, **kw)
+
+    def event(self, body: dict, *, retry: int = 0, **kw) -> Reply:
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        return self.post(json.dumps(body), "application/json", headers=headers, **kw)
+
+    def command(self, form: dict, **kw) -> Reply:
+        return self.post(urlencode(form), "application/x-www-form-urlencoded", **kw)
+
+    def interaction(self, payload: dict, **kw) -> Reply:
+        return self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", **kw
+        )
+
+
+# --- the server process ----------------------------------------------------------------------
+
+
+def bot_env(fake_slack_url: str, data_dir: Path, **overrides: str) -> dict:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLACK_", "ADVISOR_", "DATABASE_URL"))
+    }
+    env.update(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack_url,
+        ADVISOR_DATA_DIR=str(data_dir),
+        ADVISOR_RUN_SCHEDULER="false",
+        ADVISOR_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+class BotServer:
+    """``python -m bot serve --http`` on a free port, its output collected line by line."""
+
+    def __init__(self, env: dict, *, args: tuple[str, ...] = ()):
+        self.env = env
+        self.args = args
+        self.lines: list[str] = []
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+        self._ready = threading.Event()
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    def start(self, timeout: float = 180) -> BotServer:
+        command = [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1", "--port", "0"]
+        self.process = subprocess.Popen(
+            [*command, *self.args],
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._ready.wait(timeout) or not self.url:
+            self.stop()
+            raise AssertionError(f"bot did not become ready in {timeout}s:\n{self.log}")
+        return self
+
+    def _read(self) -> None:
+        assert self.process and self.process.stdout
+        for line in self.process.stdout:
+            self.lines.append(line)
+            match = _READY.search(line)
+            if match and not self.url:
+                self.url = f"http://{match.group(1)}:{match.group(2)}"
+                self._ready.set()
+        self._ready.set()  # the process ended
+
+    def sender(self) -> SlackSender:
+        return SlackSender(self.url)
+
+    def wait_for_log(self, pattern: str, timeout: float = 10) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.log)
+            if match:
+                return match.group(0)
+            time.sleep(0.05)
+        raise AssertionError(f"{pattern!r} not in the bot's log:\n{self.log}")
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        return self.process.returncode
