@@ -76,7 +76,7 @@ class PostRecord:
     local_date: date
     tip_id: str | None
     message_ts: str | None
-    status: str  # claimed | sent | failed | gave_up
+    status: str  # claimed | sent | failed | gave_up | unknown
     attempts: int
     error: str | None
     claimed_at: datetime

@@ -1,0 +1,269 @@
+"""Post every due tip exactly once: claim the day's row, then call Slack, then record the result.
+
+``run_due`` is one pass (the ``advisor tips run-due`` command, the worker loop and the thread
+inside the serving process all call it). Any number of them may run at once: the
+(team, channel, local date) row is claimed in the database *before* Slack is called, so a
+channel gets at most one tip per local day. If the process dies after Slack accepted the
+message but before the result was recorded, the row stays ``claimed`` and is never posted
+again that day (at most once: a missed tip beats a double post; see docs/tips.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from slack_sdk.errors import SlackApiError
+
+from ..config import Settings
+from ..storage import PostRecord, Store, SubscriptionRecord
+from .catalog import TipCatalog
+from .message import tip_message
+from .order import make_picker
+from .schedule import due_date
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+# The channel is gone or closed to the bot: pause it with the reason, keep serving the others.
+PAUSE_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+# The workspace took the bot's token away: deactivate all of that workspace's subscriptions.
+REVOKED_ERRORS = frozenset({"token_revoked", "invalid_auth", "account_inactive"})
+MAX_CHECK_SECONDS = 60.0
+
+
+@dataclass
+class RunReport:
+    """What one pass did."""
+
+    posted: list[PostRecord] = field(default_factory=list)
+    paused: list[tuple[str, str, str]] = field(default_factory=list)  # team, channel, reason
+    deactivated: list[tuple[str, str, int]] = field(default_factory=list)  # team, reason, count
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # team, channel, error
+    unknown: list[tuple[str, str]] = field(default_factory=list)  # Slack may or may not have it
+
+    def summary(self) -> str:
+        parts = [f"posted {len(self.posted)} tip(s)"]
+        if self.paused:
+            parts.append(f"paused {len(self.paused)} channel(s)")
+        if self.deactivated:
+            parts.append(f"deactivated {len(self.deactivated)} workspace(s)")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed (retried on a later check)")
+        if self.unknown:
+            parts.append(f"{len(self.unknown)} unconfirmed (timed out)")
+        return ", ".join(parts)
+
+
+def due_now(store: Store, now: datetime) -> list[tuple[SubscriptionRecord, date]]:
+    """Live subscriptions whose tip is due at ``now`` and not yet claimed for their local date."""
+    due = []
+    for subscription in store.list_subscriptions():
+        if not subscription.live:
+            continue
+        local_date = due_date(
+            local_time=subscription.local_time, tz=subscription.tz, days=subscription.days, now=now
+        )
+        if local_date is None:
+            continue
+        post = store.post_for(subscription.team, subscription.channel, local_date)
+        if post is None or post.status == "failed":
+            due.append((subscription, local_date))
+    return due
+
+
+def run_due(
+    *,
+    store: Store,
+    client,
+    catalog: TipCatalog,
+    settings: Settings,
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
+) -> RunReport:
+    """Post every tip due at ``now``, about one message per ``tips_pace_seconds`` per workspace."""
+    now = now or datetime.now(UTC)
+    report = RunReport()
+    queues: OrderedDict[str, deque] = OrderedDict()
+    for subscription, local_date in due_now(store, now):
+        queues.setdefault(subscription.team, deque()).append((subscription, local_date))
+    last_call: dict[str, float] = {}
+    pace = settings.tips_pace_seconds
+    # Round-robin over workspaces so one large workspace does not hold up the others.
+    while queues:
+        for team in list(queues):
+            queue = queues[team]
+            subscription, local_date = queue.popleft()
+            if not queue:
+                del queues[team]
+            wait = last_call.get(team, float("-inf")) + pace - time.monotonic()
+            if wait > 0 and _sleep(wait, stop):
+                return report
+            if stop is not None and stop.is_set():
+                return report
+            called, revoked = _post_one(store, client, catalog, subscription, local_date, now, report)
+            if called:
+                last_call[team] = time.monotonic()
+            if revoked:
+                queues.pop(team, None)
+    return report
+
+
+def _sleep(seconds: float, stop: threading.Event | None) -> bool:
+    """Sleep; True if asked to stop meanwhile."""
+    if stop is None:
+        time.sleep(seconds)
+        return False
+    return stop.wait(seconds)
+
+
+def _post_one(
+    store: Store,
+    client,
+    catalog: TipCatalog,
+    subscription: SubscriptionRecord,
+    local_date: date,
+    now: datetime,
+    report: RunReport,
+) -> tuple[bool, bool]:
+    """Claim and post one channel's tip. Returns (Slack was called, workspace was revoked)."""
+    team, channel = subscription.team, subscription.channel
+    post = store.claim_post(
+        team=team,
+        channel=channel,
+        local_date=local_date,
+        pick=make_picker(catalog.ids, team=team, channel=channel),
+        max_attempts=MAX_ATTEMPTS,
+        now=now,
+    )
+    if post is None:
+        return False, False  # another process (or an earlier pass) has this day
+    tip = catalog.get(post.tip_id or "") or catalog.tips[0]
+    message = tip_message(tip)
+    try:
+        response = client.chat_postMessage(
+            channel=channel,
+            text=message["text"],
+            blocks=message["blocks"],
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+        return True, _failed(store, subscription, post, error, now, report)
+    except TimeoutError:
+        # Slack may have posted it: record that we cannot tell, and never post it again today.
+        logger.warning("tip post to %s/%s timed out; not retried today", team, channel)
+        store.finish_post(post.id, status="unknown", error="timeout", now=now)
+        report.unknown.append((team, channel))
+        return True, False
+    except Exception as exc:  # connection refused, DNS...: nothing reached Slack
+        logger.exception("tip post to %s/%s failed", team, channel)
+        return True, _failed(store, subscription, post, type(exc).__name__, now, report)
+    store.finish_post(post.id, status="sent", message_ts=response.get("ts"), now=now)
+    if subscription.failures:
+        store.note_subscription_result(team, channel, None)
+    report.posted.append(store.post_for(team, channel, local_date) or post)
+    logger.info("posted tip %s to %s/%s for %s", tip.id, team, channel, local_date)
+    return True, False
+
+
+def _failed(
+    store: Store,
+    subscription: SubscriptionRecord,
+    post: PostRecord,
+    error: str,
+    now: datetime,
+    report: RunReport,
+) -> bool:
+    """Record a failed post; pause, deactivate or leave for a retry. True if the team is revoked."""
+    team, channel = subscription.team, subscription.channel
+    if error in PAUSE_ERRORS:
+        store.finish_post(post.id, status="failed", error=error, now=now)
+        store.pause_subscription(team, channel, error)
+        report.paused.append((team, channel, error))
+        logger.warning("paused tips for %s/%s: %s", team, channel, error)
+        return False
+    if error in REVOKED_ERRORS:
+        store.finish_post(post.id, status="failed", error=error, now=now)
+        count = store.deactivate_team(team, error)
+        report.deactivated.append((team, error, count))
+        logger.warning("deactivated %d subscription(s) of workspace %s: %s", count, team, error)
+        return True
+    final = post.attempts >= MAX_ATTEMPTS
+    store.finish_post(post.id, status="gave_up" if final else "failed", error=error, now=now)
+    store.note_subscription_result(team, channel, error)
+    report.failed.append((team, channel, error))
+    logger.warning(
+        "tip post to %s/%s failed (attempt %d of %d%s): %s",
+        team,
+        channel,
+        post.attempts,
+        MAX_ATTEMPTS,
+        ", giving up for today" if final else ", retried on a later check",
+        error,
+    )
+    return False
+
+
+def check_interval(settings: Settings) -> float:
+    """Seconds between passes: the setting, but at least once a minute."""
+    return min(max(settings.tips_check_seconds, 0.05), MAX_CHECK_SECONDS)
+
+
+def run_forever(
+    *,
+    store: Store,
+    client,
+    catalog: TipCatalog,
+    settings: Settings,
+    stop: threading.Event,
+) -> None:
+    """Run a pass every ``check_interval`` until ``stop`` is set; a failed pass is logged."""
+    interval = check_interval(settings)
+    while not stop.is_set():
+        try:
+            report = run_due(store=store, client=client, catalog=catalog, settings=settings, stop=stop)
+            if report.posted or report.failed or report.paused or report.deactivated:
+                logger.info("tips: %s", report.summary())
+        except Exception:
+            logger.exception("tips pass failed; trying again in %.0f s", interval)
+        stop.wait(interval)
+
+
+class SchedulerThread:
+    """The schedule running inside the serving process; ``stop()`` ends it."""
+
+    def __init__(self, thread: threading.Thread, stop_event: threading.Event):
+        self._thread = thread
+        self._stop = stop_event
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+
+def start_scheduler_thread(
+    settings: Settings, store: Store, client, *, catalog: TipCatalog | None = None
+) -> SchedulerThread:
+    """Start the tip schedule in a daemon thread (checks at least once a minute)."""
+    from .catalog import load_tips
+
+    catalog = catalog or load_tips(settings.knowledge_dir)
+    stop_event = threading.Event()
+    thread = threading.Thread(
+        target=run_forever,
+        kwargs=dict(store=store, client=client, catalog=catalog, settings=settings, stop=stop_event),
+        name="tips-scheduler",
+        daemon=True,
+    )
+    thread.start()
+    return SchedulerThread(thread, stop_event)
