@@ -76,15 +76,9 @@ def test_threads_remember_close_and_reopen(store):
 
 def test_feedback_last_vote_wins_per_user(store):
     common = dict(team="T1", channel="C1", message_ts="5.0")
-    store.record_feedback(
-        **common, user="U1", question="who sets quota?", passage_id="p1", helpful=True
-    )
-    store.record_feedback(
-        **common, user="U2", question="who sets quota?", passage_id="p1", helpful=True
-    )
-    store.record_feedback(
-        **common, user="U1", question="who sets quota?", passage_id="p2", helpful=False
-    )
+    store.record_feedback(**common, user="U1", question="who sets quota?", passage_id="p1", helpful=True)
+    store.record_feedback(**common, user="U2", question="who sets quota?", passage_id="p1", helpful=True)
+    store.record_feedback(**common, user="U1", question="who sets quota?", passage_id="p2", helpful=False)
     votes = store.feedback_for("T1", "C1", "5.0")
     assert [(v.user, v.helpful, v.passage_id) for v in votes] == [
         ("U1", False, "p2"),

@@ -7,41 +7,52 @@ at once, so the upgrade holds a lock: PostgreSQL's advisory lock, SQLite's write
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
+
+logger = logging.getLogger(__name__)
+# Alembic logs its plugin set-up and context at INFO on every start; keep only its warnings.
+# (Set before alembic is imported: it logs while importing.)
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # An arbitrary constant naming this app's migration lock among PostgreSQL advisory locks.
 _PG_LOCK_ID = 724_150_001
 
 
-def alembic_config() -> Config:
+def alembic_config():
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Upgrade the schema to ``revision`` (default: the newest), holding a migration lock."""
+    from alembic import command
+
     if revision == "head" and current_revision(engine) == head_revision():
         return
     config = alembic_config()
+    logger.info("upgrading the %s database schema to %s", engine.dialect.name, revision)
     # engine.begin() issues BEGIN IMMEDIATE on SQLite (see store._sqlite_engine), so concurrent
     # upgrades wait for each other and the second one finds the schema already current.
     with engine.begin() as connection:

@@ -142,9 +142,7 @@ def create_store_engine(database_url: str) -> Engine:
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
         return create_engine(url, pool_pre_ping=True)
-    raise StoreError(
-        f"unsupported DATABASE_URL scheme {url.drivername!r} (use sqlite or postgresql)"
-    )
+    raise StoreError(f"unsupported DATABASE_URL scheme {url.drivername!r} (use sqlite or postgresql)")
 
 
 def open_store(database_url: str, *, upgrade: bool = True) -> Store:
@@ -162,9 +160,7 @@ def open_store(database_url: str, *, upgrade: bool = True) -> Store:
         engine.dispose()
         # str(exc.orig) names the problem without echoing the URL (and its password).
         problem = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise StoreError(
-            f"cannot open the database ({engine.url.get_backend_name()}): {problem}"
-        ) from None
+        raise StoreError(f"cannot open the database ({engine.url.get_backend_name()}): {problem}") from None
     return Store(engine)
 
 
@@ -200,9 +196,7 @@ class Store:
         self._maybe_prune()
         return claimed
 
-    def prune_events(
-        self, older_than: timedelta = EVENT_KEEP, *, now: datetime | None = None
-    ) -> int:
+    def prune_events(self, older_than: timedelta = EVENT_KEEP, *, now: datetime | None = None) -> int:
         """Forget claimed keys older than ``older_than``; returns how many were removed."""
         cutoff = (now or _utcnow()) - older_than
         table = ProcessedEvent.__table__
@@ -358,9 +352,7 @@ class Store:
             last_error=None,
             updated_at=now,
         )
-        statement = self._insert(Subscription).values(
-            team=team, channel=channel, created_at=now, **values
-        )
+        statement = self._insert(Subscription).values(team=team, channel=channel, created_at=now, **values)
         statement = statement.on_conflict_do_update(index_elements=["team", "channel"], set_=values)
         with self.engine.begin() as conn:
             conn.execute(statement)
@@ -382,11 +374,7 @@ class Store:
     def get_subscription(self, team: str, channel: str) -> SubscriptionRecord | None:
         s = Subscription.__table__
         with self.engine.begin() as conn:
-            row = (
-                conn.execute(select(s).where(s.c.team == team, s.c.channel == channel))
-                .mappings()
-                .first()
-            )
+            row = conn.execute(select(s).where(s.c.team == team, s.c.channel == channel)).mappings().first()
         return self._subscription(row) if row else None
 
     def list_subscriptions(self, team: str | None = None) -> list[SubscriptionRecord]:
@@ -496,9 +484,7 @@ class Store:
                         p.c.attempts < max_attempts,
                         p.c.updated_at < now,
                     )
-                    .values(
-                        status="claimed", attempts=p.c.attempts + 1, claimed_at=now, updated_at=now
-                    )
+                    .values(status="claimed", attempts=p.c.attempts + 1, claimed_at=now, updated_at=now)
                     .returning(*p.c)
                 )
                 row = conn.execute(retry).mappings().first()
@@ -535,9 +521,7 @@ class Store:
 
     def post_for(self, team: str, channel: str, local_date: date) -> PostRecord | None:
         p = Post.__table__
-        query = select(p).where(
-            p.c.team == team, p.c.channel == channel, p.c.local_date == local_date
-        )
+        query = select(p).where(p.c.team == team, p.c.channel == channel, p.c.local_date == local_date)
         with self.engine.begin() as conn:
             row = conn.execute(query).mappings().first()
         return self._post(row) if row else None
@@ -557,9 +541,7 @@ class Store:
         with self.engine.begin() as conn:
             return self._tip_order(conn, team, channel, for_update=False)
 
-    def _tip_order(
-        self, conn, team: str, channel: str, *, for_update: bool
-    ) -> TipOrderState | None:
+    def _tip_order(self, conn, team: str, channel: str, *, for_update: bool) -> TipOrderState | None:
         t = TipOrder.__table__
         query = select(t).where(t.c.team == team, t.c.channel == channel)
         if for_update and self.dialect == "postgresql":
@@ -571,9 +553,7 @@ class Store:
             round=row["round"], order=tuple(json.loads(row["tip_order"])), position=row["position"]
         )
 
-    def _save_tip_order(
-        self, conn, team: str, channel: str, state: TipOrderState, now: datetime
-    ) -> None:
+    def _save_tip_order(self, conn, team: str, channel: str, state: TipOrderState, now: datetime) -> None:
         values = dict(
             round=state.round,
             tip_order=json.dumps(list(state.order)),

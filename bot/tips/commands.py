@@ -24,8 +24,12 @@ class TipsGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except _expected_errors() as exc:
-            raise click.ClickException(str(exc)) from None
+        except click.ClickException:
+            raise
+        except Exception as exc:  # the error classes are imported only when one occurs
+            if isinstance(exc, _expected_errors()):
+                raise click.ClickException(str(exc)) from None
+            raise
 
 
 def _settings():

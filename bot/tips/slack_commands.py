@@ -26,7 +26,7 @@ from .schedule import ScheduleError, next_due, parse_local_time, parse_tz
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIME = "09:00"
-_CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]+$")
 _TIME_LIKE = re.compile(r"^\d{1,2}:\d{2}$")
 NOT_IN_CHANNEL_ERRORS = ("not_in_channel", "channel_not_found")
 

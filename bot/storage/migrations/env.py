@@ -8,9 +8,7 @@ from bot.storage.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError(
-        "run migrations through bot.storage.migrate.upgrade(), which passes a connection"
-    )
+    raise RuntimeError("run migrations through bot.storage.migrate.upgrade(), which passes a connection")
 
 context.configure(
     connection=connection,

@@ -50,9 +50,7 @@ def upgrade() -> None:
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_posts"),
-        sa.UniqueConstraint(
-            "team", "channel", "local_date", name="uq_posts_team_channel_local_date"
-        ),
+        sa.UniqueConstraint("team", "channel", "local_date", name="uq_posts_team_channel_local_date"),
     )
     op.create_table(
         "tip_orders",

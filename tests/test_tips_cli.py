@@ -1,0 +1,226 @@
+"""``advisor tips ...`` end to end: the click group in-process, and real processes racing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.config import Settings
+from bot.storage import open_store
+from bot.tips.commands import tips
+from tests.pg import database_url, pg_server  # noqa: F401
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def settings(fake_slack, database_url, tmp_path):  # noqa: F811
+    return Settings(
+        slack_api_url=fake_slack.url,
+        slack_bot_token="xoxb-test",
+        tips_pace_seconds=0,
+        database_url_env=database_url,
+        data_dir=tmp_path / "data",
+    )
+
+
+@pytest.fixture
+def cli(settings):
+    runner = CliRunner()
+
+    def cli(*args: str, ok: bool = True):
+        result = runner.invoke(tips, list(args), obj=settings, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return cli
+
+
+def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "SLACK_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        DATABASE_URL=settings.database_url,
+        SLACK_API_URL=settings.slack_api_url,
+        SLACK_BOT_TOKEN="xoxb-test",
+        ADVISOR_TIPS_PACE_SECONDS="0",
+        ADVISOR_DATA_DIR=str(settings.data_dir),
+        **extra,
+    )
+    return env
+
+
+def advisor(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bot", *args]
+
+
+def test_subscribe_list_preview_unsubscribe(cli, settings):
+    out = cli("subscribe", "--team", "T1", "--channel", "C1", "--time", "9:30", "--tz", "Asia/Tokyo")
+    assert out.output.strip() == "subscribed T1/C1: 09:30 Asia/Tokyo, weekdays"
+    cli("subscribe", "--team", "T1", "--channel", "C2", "--tz", "Europe/Paris", "--daily")
+    listing = cli("list").output.splitlines()
+    assert listing[0].split() == ["TEAM", "CHANNEL", "TIME", "TZ", "DAYS", "STATE", "LAST", "POST"]
+    assert listing[1].split() == ["T1", "C1", "09:30", "Asia/Tokyo", "weekdays", "on", "-"]
+    assert listing[2].split() == ["T1", "C2", "09:00", "Europe/Paris", "daily", "on", "-"]
+    preview = cli("preview", "--now", "2024-05-18T12:00:00+00:00").output  # a Saturday
+    assert "T1/C1  2024-05-20 09:30 Asia/Tokyo  [" in preview  # weekdays: Monday
+    assert "T1/C2  2024-05-18 14:00 Europe/Paris  [" in preview  # daily: due now (14:00 local)
+    assert preview.count("\u201c") == 2
+    assert cli("unsubscribe", "--team", "T1", "--channel", "C1").output.strip() == "unsubscribed T1/C1"
+    assert "off" in cli("list").output.splitlines()[1].split()
+    again = cli("unsubscribe", "--team", "T1", "--channel", "C1", ok=False)
+    assert again.exit_code == 1 and "is not subscribed" in again.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--time", "25:00", "--tz", "Europe/Paris"], "invalid time '25:00'"),
+        (["--time", "09:00", "--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+    ],
+)
+def test_subscribe_rejects_bad_times_in_one_line(cli, args, message):
+    result = cli("subscribe", "--team", "T1", "--channel", "C1", *args, ok=False)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {message}: " + result.output.split(": ", 2)[2].strip()
+    ]
+    assert message in result.output
+
+
+def test_run_due_posts_due_tips_once_and_list_shows_them(cli, fake_slack, settings):
+    cli("subscribe", "--team", "T1", "--channel", "C1", "--time", "09:00", "--tz", "UTC")
+    cli("subscribe", "--team", "T1", "--channel", "C2", "--time", "10:00", "--tz", "UTC")
+    out = cli("run-due", "--now", "2024-05-15T09:30:00Z").output
+    assert out.strip() == "posted 1 tip(s)"
+    assert [c.body["channel"] for c in fake_slack.posts()] == ["C1"]
+    assert cli("run-due", "--now", "2024-05-15T09:31:00Z").output.strip() == "posted 0 tip(s)"
+    assert "2024-05-15 sent" in cli("list").output
+    bad = cli("run-due", "--now", "yesterday", ok=False)
+    assert bad.exit_code == 1 and "invalid time 'yesterday'" in bad.output
+
+
+def test_run_due_without_a_token_says_what_is_missing(settings):
+    runner = CliRunner()
+    result = runner.invoke(tips, ["run-due"], obj=settings.with_overrides(slack_bot_token=None))
+    assert result.exit_code == 1
+    assert (
+        result.output.strip()
+        == "Error: missing required setting(s): SLACK_BOT_TOKEN (set in the environment)"
+    )
+
+
+def test_paused_reason_is_listed(cli, fake_slack):
+    cli("subscribe", "--team", "T1", "--channel", "C1", "--tz", "UTC")
+    fake_slack.fail("chat.postMessage", "not_in_channel")
+    assert "paused 1 channel(s)" in cli("run-due", "--now", "2024-05-15T09:30:00Z").output
+    assert "paused (not_in_channel)" in cli("list").output
+
+
+def test_three_run_due_processes_at_once_post_once_per_channel(settings, fake_slack):
+    store = open_store(settings.database_url)
+    channels = [(team, f"C{team[-1]}{i}") for team in ("T1", "T2") for i in range(6)]
+    for team, channel in channels:
+        store.subscribe(team=team, channel=channel, local_time="09:00", tz="Europe/Paris")
+    env = process_env(settings)
+    now = "2024-05-15T07:30:00+00:00"  # 09:30 in Paris, a Wednesday
+    procs = [
+        subprocess.Popen(
+            advisor("tips", "run-due", "--now", now),
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    posted = [c.body["channel"] for c in fake_slack.posts()]
+    assert sorted(posted) == sorted(channel for _, channel in channels)
+    total = sum(int(out.split()[1]) for out, _ in outputs)
+    assert total == len(channels)
+    rows = store.posts()
+    assert len(rows) == len(channels) and {r.status for r in rows} == {"sent"}
+    assert {r.local_date for r in rows} == {date(2024, 5, 15)}
+    # Rerunning them, together, later that day posts nothing more.
+    procs = [
+        subprocess.Popen(advisor("tips", "run-due", "--now", "2024-05-15T15:00:00+00:00"), env=env, cwd=REPO)
+        for _ in range(3)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    assert len(fake_slack.posts()) == len(channels)
+    store.close()
+
+
+def test_death_between_slacks_reply_and_the_commit_never_double_posts(settings, fake_slack):
+    """The documented choice: at most once. The claimed row stays; no later pass posts that day."""
+    store = open_store(settings.database_url)
+    store.subscribe(team="T1", channel="C1", local_time="09:00", tz="UTC")
+    fake_slack.delay("chat.postMessage", 3)  # Slack has the message; its reply is slow
+    env = process_env(settings)
+    proc = subprocess.Popen(
+        advisor("tips", "run-due", "--now", "2024-05-15T09:00:00Z"),
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        fake_slack.wait_for("chat.postMessage", 1, timeout=60)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    post = store.post_for("T1", "C1", date(2024, 5, 15))
+    assert (post.status, post.message_ts) == ("claimed", None)
+    rerun = subprocess.run(
+        advisor("tips", "run-due", "--now", "2024-05-15T09:05:00Z"),
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rerun.returncode == 0 and rerun.stdout.strip() == "posted 0 tip(s)"
+    assert len(fake_slack.posts()) == 1
+    listing = subprocess.run(advisor("tips", "list"), env=env, cwd=REPO, capture_output=True, text=True)
+    assert "2024-05-15 claimed" in listing.stdout
+    # The next day is unaffected.
+    subprocess.run(advisor("tips", "run-due", "--now", "2024-05-16T09:00:00Z"), env=env, cwd=REPO, check=True)
+    assert len(fake_slack.posts()) == 2
+    store.close()
+
+
+def test_worker_posts_as_tips_fall_due_and_stops_on_sigterm(settings, fake_slack):
+    store = open_store(settings.database_url)
+    store.subscribe(team="T1", channel="C1", local_time="00:00", tz="UTC", days="daily")
+    store.close()
+    proc = subprocess.Popen(
+        advisor("tips", "worker"),
+        env=process_env(settings, ADVISOR_TIPS_CHECK_SECONDS="0.2"),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        fake_slack.wait_for("chat.postMessage", 1, timeout=60)
+        time.sleep(0.6)  # a few more checks: nothing more to post today
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.strip() == "tips worker stopped"
+    assert "SIGTERM, stopping" in err
+    assert "xoxb-test" not in err
+    assert len(fake_slack.posts()) == 1
