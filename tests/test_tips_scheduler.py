@@ -294,3 +294,29 @@ def test_scheduler_thread_posts_due_tips_and_stops(store, settings, catalog, fak
         handle.stop()
     assert not handle.alive
     assert len(fake_slack.posts()) == 1
+
+
+def test_a_timed_out_post_is_unconfirmed_and_not_retried(store, settings, catalog, fake_slack):
+    from slack_sdk import WebClient
+
+    from bot.slack.client import retry_handlers
+
+    store.subscribe(team="T1", channel="C1", local_time="09:00", tz="UTC")
+    fake_slack.delay("chat.postMessage", 1.5)  # Slack got it but answers too late
+    impatient = WebClient(
+        token="xoxb-test", base_url=fake_slack.url, timeout=0.5, retry_handlers=retry_handlers()
+    )
+    report = run_due(
+        store=store, client=impatient, catalog=catalog, settings=settings, now=utc(2024, 5, 15, 9)
+    )
+    assert report.unknown == [("T1", "C1")] and report.posted == []
+    post = store.post_for("T1", "C1", date(2024, 5, 15))
+    assert (post.status, post.error) == ("unknown", "timeout")
+    run_due(
+        store=store,
+        client=make_client(settings),
+        catalog=catalog,
+        settings=settings,
+        now=utc(2024, 5, 15, 10),
+    )
+    assert len(fake_slack.posts()) == 1
