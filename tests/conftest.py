@@ -14,3 +14,117 @@ def fake_slack():
         yield fake
     finally:
         fake.stop()
+
+
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory):
+    """The bundled knowledge's index, built once a session with ``advisor index build``.
+
+    Copy it into a test's own data dir (``shutil.copytree(bundled_index, data_dir / "index")``)
+    so a bot started there loads in seconds instead of rebuilding.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data_dir = tmp_path_factory.mktemp("bundled-index")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "SLACK_"))}
+    env["ADVISOR_DATA_DIR"] = str(data_dir)
+    subprocess.run(
+        [sys.executable, "-m", "bot", "index", "build"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return data_dir / "index"
+
+
+# --- The offline core: the real bundled model, loaded once a session ----------------------
+
+
+@pytest.fixture(scope="session")
+def core_embedder():
+    """The bundled all-MiniLM-L6-v2, weights checked (loads in seconds)."""
+    from bot.config import BUNDLED_MODEL, BUNDLED_MODEL_SHA256
+    from bot.embedding import load_embedder
+
+    return load_embedder(BUNDLED_MODEL, expected_sha256=BUNDLED_MODEL_SHA256)
+
+
+@pytest.fixture(scope="session")
+def core_knowledge_dir(tmp_path_factory):
+    """A copy of the core's knowledge files (the article and the scope examples)."""
+    import shutil
+
+    from bot.config import DEFAULT_KNOWLEDGE_DIR
+
+    directory = tmp_path_factory.mktemp("core-knowledge")
+    for name in ("article.yaml", "scope.yaml"):
+        shutil.copy(DEFAULT_KNOWLEDGE_DIR / name, directory / name)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def core_knowledge(core_knowledge_dir):
+    from bot.knowledge import load_knowledge
+
+    return load_knowledge(core_knowledge_dir)
+
+
+@pytest.fixture(scope="session")
+def core_data_dir(tmp_path_factory, core_knowledge, core_embedder):
+    """A data dir whose index/ is built once a session; copy it before changing anything."""
+    from bot.index import build_index
+
+    data_dir = tmp_path_factory.mktemp("core-data")
+    build_index(core_knowledge, core_embedder, data_dir / "index")
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def core_advisor(core_knowledge, core_embedder, core_data_dir):
+    from bot.index import load_index
+    from bot.retrieval import Advisor
+
+    return Advisor(core_knowledge, core_embedder, load_index(core_data_dir / "index"))
+
+
+CORE_MINI_ARTICLE = """\
+kind: article
+id: mini
+title: A two-section handbook
+sections:
+- id: leads
+  heading: Who handles leads?
+  takeaway: Marketing finds the leads, while sales closes the deals.
+  owner: both
+  topics:
+  - lead hand-off
+  questions:
+  - Who passes leads to sales?
+  paragraphs:
+  - Marketing runs the webinars and scores every lead. Sales calls each qualified lead within a day.
+  assignments:
+  - quote: Marketing finds the leads,
+    owner: marketing
+  - quote: while sales closes the deals.
+    owner: sales
+- id: pricing
+  heading: Who sets the price?
+  takeaway: Product marketing sets list prices once a year.
+  owner: marketing
+  paragraphs:
+  - Discounts above ten percent need the finance director's approval.
+"""
+
+
+@pytest.fixture
+def core_mini_knowledge_dir(tmp_path):
+    """A tiny article whose index builds in about a second (for rebuild tests)."""
+    directory = tmp_path / "mini-knowledge"
+    directory.mkdir()
+    (directory / "mini.yaml").write_text(CORE_MINI_ARTICLE, encoding="utf-8")
+    return directory

@@ -39,7 +39,7 @@ def sign(secret: str, body: str, timestamp: str) -> str:
 
 
 def unique_id(prefix: str) -> str:
-    return f"{prefix}{os.getpid()}x{next(_ids)}"
+    return f"{prefix}{os.getpid()}X{next(_ids)}"
 
 
 def message_ts() -> str:

@@ -43,7 +43,7 @@ ASK_MODAL = "ask_question"
 ASK_INPUT_BLOCK = "question"
 ASK_INPUT_ACTION = "question_text"
 
-_SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,}$")
+_SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]+$")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,620 @@
+"""The bot's real HTTP server (``python -m bot serve --http``) against the fake Slack.
+
+One server process for the module; each test talks in its own channel, so what reached the
+fake Slack can be told apart. Requests are signed the way Slack signs them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+
+import pytest
+
+from bot.config import Settings
+from bot.knowledge import load_knowledge
+from bot.storage import open_store
+from tests.fake_slack import FakeSlack
+from tests.slack_harness import (
+    BOT_TOKEN,
+    BOT_USER,
+    TEAM,
+    BotServer,
+    block_action,
+    bot_env,
+    button_of,
+    command_form,
+    event_body,
+    mention,
+    message,
+    message_ts,
+    unique_id,
+)
+
+INJECTION = "who pays for <!channel> <!here> <!subteam^S1> <@U1> <https://evil|x> & ads?"
+RAW_MARKUP = ("<!channel", "<!here", "<!subteam", "<@U1", "<https://evil", "|x>")
+QUOTA = "who should set next year's sales quota?"
+EFFICIENCY = "Which is more important between efficiency and stability?"
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fake():
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory, bundled_index):
+    data = tmp_path_factory.mktemp("slack-http")
+    shutil.copytree(bundled_index, data / "index")
+    return data
+
+
+@pytest.fixture(scope="module")
+def bot(fake, data_dir):
+    server = BotServer(bot_env(fake.url, data_dir)).start()
+    yield server
+    server.stop()
+    assert BOT_TOKEN not in server.log, "the bot token leaked into the log"
+
+
+@pytest.fixture(scope="module")
+def slack(bot):
+    return bot.sender()
+
+
+@pytest.fixture(scope="module")
+def store(data_dir):
+    store = open_store(Settings(data_dir=data_dir).database_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def channel():
+    return unique_id("C")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def matching(fake, method, *, path=None, **where):
+    return [
+        c
+        for c in fake.calls_to(method)
+        if (path is None or c.path == path) and all(c.body.get(k) == v for k, v in where.items())
+    ]
+
+
+def wait_calls(fake, method, count=1, timeout=10.0, **where):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = matching(fake, method, **where)
+        if len(found) >= count:
+            return found
+        time.sleep(0.01)
+    raise AssertionError(
+        f"expected {count} {method} call(s) with {where}, got {matching(fake, method, **where)}"
+    )
+
+
+def settle(slack, fake, seconds=0.5):
+    """Let in-flight listeners finish: a fresh DM question is answered, then wait a little."""
+    dm = unique_id("D")
+    assert (
+        slack.event(event_body(message("who owns the brand?", channel=dm, channel_type="im"))).status == 200
+    )
+    wait_calls(fake, "chat.postMessage", channel=dm)
+    time.sleep(seconds)
+
+
+def texts(body: dict) -> list[str]:
+    found = [body.get("text") or ""]
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(body.get("blocks") or [])
+    walk(body.get("view") or {})
+    return found
+
+
+def assert_inert(body: dict) -> None:
+    for text in texts(body):
+        for raw in RAW_MARKUP:
+            assert raw not in text, f"{raw!r} reached Slack unescaped: {text!r}"
+    assert "link_names" not in body and "parse" not in body
+
+
+def section_text(article_heading: str) -> str:
+    knowledge = load_knowledge(Settings().knowledge_dir)
+    section = next(s for s in knowledge.sections() if s.heading == article_heading)
+    return " ".join([section.takeaway, *(p.text for p in section.paragraphs)])
+
+
+# --- answering ---------------------------------------------------------------------------------
+
+
+def test_mention_is_answered_in_thread_quoting_the_section_within_a_second(fake, slack, channel):
+    event = mention(QUOTA, channel=channel)
+    started = time.monotonic()
+    reply = slack.event(event_body(event))
+    assert reply.status == 200 and reply.seconds < 0.3
+    (post,) = wait_calls(fake, "chat.postMessage", channel=channel)
+    assert post.at - started < 1.0, f"answered {post.at - started:.2f}s after the event"
+    body = post.body
+    assert body["thread_ts"] == event["ts"]
+    assert body["unfurl_links"] is False and body["unfurl_media"] is False
+    assert_inert(body)
+    verdict, passage, context, actions = body["blocks"]
+    assert verdict["text"]["text"].startswith("*Verdict: ")
+    quote_lines = passage["text"]["text"].split("\n")
+    attribution = quote_lines[-1]
+    assert f"*{EFFICIENCY}*" in attribution
+    assert "<https://www.globalsources.com/knowledge/sales-and-market-who-is-more-important/|" in attribution
+    quoted = " ".join(line[1:] for line in quote_lines[:-1]).replace("&amp;", "&")
+    assert quoted and quoted in section_text(EFFICIENCY)
+    assert "next year's sales quota" in context["elements"][0]["text"]
+    assert [e["action_id"] for e in actions["elements"]] == [
+        "more_passages",
+        "feedback_helpful",
+        "feedback_not_helpful",
+    ]
+    assert body["text"].startswith("Verdict: ")
+
+
+def test_direct_message_is_answered_in_the_conversation(fake, slack):
+    dm = unique_id("D")
+    assert slack.event(event_body(message(QUOTA, channel=dm, channel_type="im"))).status == 200
+    (post,) = wait_calls(fake, "chat.postMessage", channel=dm)
+    assert "thread_ts" not in post.body or post.body["thread_ts"] is None
+    assert EFFICIENCY in post.body["blocks"][1]["text"]["text"]
+
+
+def test_bare_mention_gets_help(fake, slack, channel):
+    slack.event(event_body({**mention("", channel=channel), "text": f"<@{BOT_USER}>"}))
+    (post,) = wait_calls(fake, "chat.postMessage", channel=channel)
+    assert "/advisor QUESTION" in post.body["blocks"][0]["text"]["text"]
+
+
+def test_follow_ups_from_the_asker_only_until_someone_else_joins(fake, slack, store, channel):
+    top = mention(QUOTA, channel=channel, user="U1")
+    slack.event(event_body(top))
+    wait_calls(fake, "chat.postMessage", channel=channel)
+    thread = top["ts"]
+    assert store.thread_asker(TEAM, channel, thread) == "U1"
+
+    slack.event(event_body(message("and who generates leads?", channel=channel, user="U1", thread_ts=thread)))
+    first, follow_up = wait_calls(fake, "chat.postMessage", 2, channel=channel)
+    assert follow_up.body["thread_ts"] == thread
+    assert follow_up.body["blocks"][0]["text"]["text"].startswith("*Verdict")
+
+    slack.event(event_body(message("I think it's Sales", channel=channel, user="U2", thread_ts=thread)))
+    deadline = time.monotonic() + 5
+    while store.thread_asker(TEAM, channel, thread) is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store.thread_asker(TEAM, channel, thread) is None
+    slack.event(event_body(message("and the brand?", channel=channel, user="U1", thread_ts=thread)))
+    settle(slack, fake)
+    assert len(matching(fake, "chat.postMessage", channel=channel)) == 2
+
+
+def test_replies_in_threads_the_bot_did_not_start_are_ignored(fake, slack, channel):
+    slack.event(event_body(message("who sets the quota?", channel=channel, thread_ts=message_ts())))
+    slack.event(event_body(message("who sets the quota?", channel=channel)))  # channel chatter
+    settle(slack, fake)
+    assert matching(fake, "chat.postMessage", channel=channel) == []
+
+
+def test_bots_own_messages_and_subtypes_get_200_and_no_reply(fake, slack):
+    dm = unique_id("D")
+    ignored = [
+        message(QUOTA, channel=dm, channel_type="im", user=BOT_USER),
+        message(QUOTA, channel=dm, channel_type="im", bot_id="BOTHER", subtype="bot_message"),
+        message(QUOTA, channel=dm, channel_type="im", bot_id="BOTHER"),
+        message(QUOTA, channel=dm, channel_type="im", subtype="message_changed"),
+        message(QUOTA, channel=dm, channel_type="im", subtype="message_deleted"),
+        message(QUOTA, channel=dm, channel_type="im", subtype="channel_join"),
+        {**mention(QUOTA, channel=dm), "bot_id": "BOTHER"},
+    ]
+    for event in ignored:
+        assert slack.event(event_body(event)).status == 200
+    settle(slack, fake)
+    assert matching(fake, "chat.postMessage", channel=dm) == []
+
+
+# --- /advisor -------------------------------------------------------------------------------------
+
+
+def test_slash_command_acks_at_once_and_answers_privately_on_response_url(fake, slack, channel):
+    name = unique_id("cmd")
+    reply = slack.command(command_form(QUOTA, fake.response_url(name), channel=channel))
+    assert reply.status == 200 and reply.body == "" and reply.seconds < 3
+    (answer,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
+    body = answer.body
+    assert body["response_type"] == "ephemeral"
+    assert EFFICIENCY in body["blocks"][1]["text"]["text"]
+    share = button_of(body["blocks"], "share_answer")
+
+    # "Share in channel" posts the same card publicly and removes the private copy.
+    click = unique_id("share")
+    slack.interaction(
+        block_action(share, response_url=fake.response_url(click), channel=channel, ephemeral=True)
+    )
+    (public,) = wait_calls(fake, "chat.postMessage", channel=channel)
+    assert public.body["blocks"][1] == body["blocks"][1]
+    assert any("Shared by <@U1>" in t for t in texts(public.body))
+    assert "share_answer" not in json.dumps(public.body["blocks"])
+    (deleted,) = wait_calls(fake, "response_url", path=f"/response_url/{click}")
+    assert deleted.body.get("delete_original") is True
+
+
+def test_share_works_in_a_channel_the_bot_is_not_in(fake, slack, channel):
+    name = unique_id("cmd")
+    slack.command(command_form(QUOTA, fake.response_url(name), channel=channel))
+    (answer,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
+    fake.fail("chat.postMessage", "not_in_channel")
+    click = unique_id("share")
+    share = button_of(answer.body["blocks"], "share_answer")
+    slack.interaction(
+        block_action(share, response_url=fake.response_url(click), channel=channel, ephemeral=True)
+    )
+    public, deleted = wait_calls(fake, "response_url", 2, path=f"/response_url/{click}")
+    assert public.body["response_type"] == "in_channel"
+    assert public.body["blocks"][1] == answer.body["blocks"][1]
+    assert deleted.body.get("delete_original") is True
+
+
+@pytest.mark.parametrize("text", ["", "help", "  HELP "])
+def test_slash_help_answers_in_the_ack(fake, slack, text):
+    name = unique_id("cmd")
+    reply = slack.command(command_form(text, fake.response_url(name)))
+    assert reply.status == 200
+    payload = json.loads(reply.body)
+    assert payload["response_type"] == "ephemeral"
+    usage = payload["blocks"][0]["text"]["text"]
+    assert "/advisor QUESTION" in usage and "/advisor tips on" in usage
+    assert "*Try:*" in payload["blocks"][1]["text"]["text"]
+
+
+def test_slash_tips_routes_to_daily_tips(fake, slack, channel):
+    name = unique_id("cmd")
+    slack.command(command_form("tips status", fake.response_url(name), channel=channel))
+    (status,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
+    assert "not subscribed to daily tips" in status.body["text"]
+    name = unique_id("cmd")
+    slack.command(command_form("tip", fake.response_url(name), channel=channel))
+    (tip,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
+    assert tip.body["response_type"] == "ephemeral" and tip.body["text"]
+
+
+def test_slash_question_starting_with_tips_is_a_question(fake, slack, channel):
+    name = unique_id("cmd")
+    slack.command(command_form("tips for setting the sales quota?", fake.response_url(name), channel=channel))
+    (answer,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
+    assert answer.body["blocks"][0]["block_id"] in ("verdict", "not_covered")
+
+
+# --- buttons ----------------------------------------------------------------------------------------
+
+
+def test_more_passages_go_to_the_cards_thread(fake, slack, channel):
+    top = mention(QUOTA, channel=channel)
+    slack.event(event_body(top))
+    (card,) = wait_calls(fake, "chat.postMessage", channel=channel)
+    more = button_of(card.body["blocks"], "more_passages")
+    click = unique_id("more")
+    slack.interaction(
+        block_action(more, response_url=fake.response_url(click), channel=channel, thread_ts=top["ts"])
+    )
+    _, page = wait_calls(fake, "chat.postMessage", 2, channel=channel)
+    assert page.body["thread_ts"] == top["ts"]
+    passages = [b for b in page.body["blocks"] if b.get("block_id", "").startswith("passage_")]
+    assert [b["block_id"] for b in passages] == ["passage_1", "passage_2"]
+    assert all(b["text"]["text"] != card.body["blocks"][1]["text"]["text"] for b in passages)
+    next_page = button_of(page.body["blocks"], "more_passages")
+    assert json.loads(next_page["value"])["o"] == 3
+
+
+def test_feedback_is_stored_last_vote_wins_and_not_helpful_offers_next_best(fake, slack, store, channel):
+    top = mention(QUOTA, channel=channel)
+    slack.event(event_body(top))
+    (card,) = wait_calls(fake, "chat.postMessage", channel=channel)
+    card_ts = message_ts()
+    helpful = unique_id("fb")
+    slack.interaction(
+        block_action(
+            button_of(card.body["blocks"], "feedback_helpful"),
+            response_url=fake.response_url(helpful),
+            channel=channel,
+            message_ts=card_ts,
+            thread_ts=top["ts"],
+        )
+    )
+    (thanks,) = wait_calls(fake, "response_url", path=f"/response_url/{helpful}")
+    assert thanks.body["response_type"] == "ephemeral" and "Thanks" in thanks.body["text"]
+    (vote,) = store.feedback_for(TEAM, channel, card_ts)
+    assert vote.helpful is True and vote.question == QUOTA and vote.passage_id
+
+    not_helpful = unique_id("fb")
+    slack.interaction(
+        block_action(
+            button_of(card.body["blocks"], "feedback_not_helpful"),
+            response_url=fake.response_url(not_helpful),
+            channel=channel,
+            message_ts=card_ts,
+            thread_ts=top["ts"],
+        )
+    )
+    (offer,) = wait_calls(fake, "response_url", path=f"/response_url/{not_helpful}")
+    assert offer.body["response_type"] == "ephemeral" and offer.body["replace_original"] is False
+    assert offer.body["text"].startswith("Sorry that didn't help.")
+    passages = [b for b in offer.body["blocks"] if b.get("block_id", "").startswith("passage_")]
+    assert passages and all(b["text"]["text"] != card.body["blocks"][1]["text"]["text"] for b in passages)
+    (vote,) = store.feedback_for(TEAM, channel, card_ts)
+    assert vote.helpful is False
+
+
+# --- App Home, modal, workspace events ------------------------------------------------------------------
+
+
+def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, store):
+    sub = unique_id("C")
+    store.subscribe(team=TEAM, channel=sub, local_time="08:30", tz="Asia/Tokyo")
+    user = unique_id("U")
+    home = {"type": "app_home_opened", "user": user, "channel": unique_id("D"), "tab": "home"}
+    assert slack.event(event_body(home)).status == 200
+    (publish,) = wait_calls(fake, "views.publish", user_id=user)
+    view = publish.body["view"]
+    assert view["type"] == "home"
+    text = "\n".join(texts({"blocks": view["blocks"]}))
+    assert EFFICIENCY in text
+    assert f"<#{sub}> at 08:30 Asia/Tokyo, weekdays" in text
+    assert "/advisor tips on" in text
+    # The Messages tab is not the Home tab: nothing published.
+    other = unique_id("U")
+    slack.event(event_body({**home, "user": other, "tab": "messages"}))
+    settle(slack, fake, 0.2)
+    assert matching(fake, "views.publish", user_id=other) == []
+
+
+def test_ask_modal_answers_by_direct_message(fake, slack):
+    user = unique_id("U")
+    opener = block_action(
+        {"type": "button", "action_id": "open_ask_modal", "value": "ask"}, response_url=fake.response_url("x")
+    )
+    opener["user"]["id"] = user
+    assert slack.interaction(opener).status == 200
+    (opened,) = wait_calls(fake, "views.open", trigger_id=opener["trigger_id"])
+    assert opened.body["view"]["callback_id"] == "ask_question"
+
+    def submission(question):
+        values = {"question": {"question_text": {"type": "plain_text_input", "value": question}}}
+        return {
+            "type": "view_submission",
+            "team": {"id": TEAM},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A1",
+            "trigger_id": unique_id("trigger."),
+            "view": {"id": "V1", "type": "modal", "callback_id": "ask_question", "state": {"values": values}},
+        }
+
+    empty = slack.interaction(submission("   "))
+    assert empty.status == 200 and json.loads(empty.body)["response_action"] == "errors"
+    assert slack.interaction(submission(QUOTA)).status == 200
+    (answer,) = wait_calls(fake, "chat.postMessage", channel=user)
+    assert EFFICIENCY in answer.body["blocks"][1]["text"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({"type": "app_uninstalled"}, "app_uninstalled"),
+        ({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [BOT_USER]}}, "tokens_revoked"),
+    ],
+)
+def test_uninstall_and_revoked_tokens_deactivate_the_workspace(slack, store, event, reason):
+    team = unique_id("T")
+    store.subscribe(team=team, channel="C1", local_time="09:00", tz="UTC")
+    assert slack.event(event_body(event, team=team)).status == 200
+    deadline = time.monotonic() + 5
+    while store.get_subscription(team, "C1").active and time.monotonic() < deadline:
+        time.sleep(0.02)
+    subscription = store.get_subscription(team, "C1")
+    assert subscription.active is False and subscription.paused_reason == reason
+
+
+def test_every_subscribed_event_type_gets_200(slack):
+    events = [
+        mention(QUOTA, channel=unique_id("C")),
+        message("hello", channel=unique_id("D"), channel_type="im", subtype="message_deleted"),
+        message("hello", channel=unique_id("C")),
+        {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "messages"},
+        {"type": "app_uninstalled"},
+        {"type": "tokens_revoked", "tokens": {"oauth": ["U5"], "bot": []}},
+        {"type": "reaction_added", "user": "U1", "reaction": "+1", "item": {}},  # not subscribed
+    ]
+    for event in events:
+        team = unique_id("T") if event["type"] in ("app_uninstalled", "tokens_revoked") else TEAM
+        reply = slack.event(event_body(event, team=team))
+        assert reply.status == 200, (event["type"], reply)
+    challenge = slack.post(
+        json.dumps({"type": "url_verification", "challenge": "abc123"}), "application/json"
+    )
+    assert challenge.status == 200 and json.loads(challenge.body)["challenge"] == "abc123"
+
+
+# --- safety ----------------------------------------------------------------------------------------
+
+
+def test_injection_strings_reach_slack_escaped(fake, slack, channel):
+    slack.event(event_body(mention(INJECTION, channel=channel)))
+    (post,) = wait_calls(fake, "chat.postMessage", channel=channel)
+    assert_inert(post.body)
+    echoed = "\n".join(texts(post.body))
+    assert (
+        "&lt;!channel&gt; &lt;!here&gt; &lt;!subteam^S1&gt; &lt;@U1&gt; &lt;https://evil|x&gt; &amp; ads?"
+        in echoed
+    )
+
+    dm = unique_id("D")
+    slack.event(event_body(message(INJECTION, channel=dm, channel_type="im")))
+    (dm_post,) = wait_calls(fake, "chat.postMessage", channel=dm)
+    assert_inert(dm_post.body)
+
+    name = unique_id("cmd")
+    slack.command(command_form(INJECTION, fake.response_url(name), channel=channel))
+    (private,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
+    assert_inert(private.body)
+    for button in ("more_passages", "feedback_not_helpful", "share_answer"):
+        if button not in json.dumps(private.body["blocks"]):
+            continue
+        click = unique_id("click")
+        slack.interaction(
+            block_action(
+                button_of(private.body["blocks"], button),
+                response_url=fake.response_url(click),
+                channel=channel,
+                user="U2SHARER",
+                ephemeral=True,
+            )
+        )
+        for call in wait_calls(fake, "response_url", path=f"/response_url/{click}"):
+            assert_inert(call.body)
+    settle(slack, fake, 0.2)
+    for call in matching(fake, "chat.postMessage", channel=channel):
+        assert_inert(call.body)
+
+
+def test_unsigned_tampered_and_stale_requests_get_401_and_no_post(fake, slack, channel):
+    body = json.dumps(event_body(mention(QUOTA, channel=channel)))
+    unsigned = slack.request("POST", "/slack/events", body, {"Content-Type": "application/json"})
+    assert unsigned.status == 401
+    headers = slack.signed_headers(body, "application/json")
+    tampered = slack.request("POST", "/slack/events", body.replace("quota", "budget"), headers)
+    assert tampered.status == 401
+    stale = slack.post(body, "application/json", timestamp=int(time.time()) - 6 * 60)
+    assert stale.status == 401
+    wrong = slack.signed_headers(body, "application/json")
+    wrong["X-Slack-Signature"] = "v0=" + "0" * 64
+    assert slack.request("POST", "/slack/events", body, wrong).status == 401
+    name = unique_id("cmd")
+    form = command_form(QUOTA, fake.response_url(name), channel=channel)
+    assert slack.command(form, timestamp=int(time.time()) - 6 * 60).status == 401
+    settle(slack, fake)
+    assert matching(fake, "chat.postMessage", channel=channel) == []
+    assert matching(fake, "response_url", path=f"/response_url/{name}") == []
+
+
+# --- exactly once ------------------------------------------------------------------------------------------
+
+
+def test_same_event_delivered_four_times_gives_one_post(fake, slack, channel):
+    body = event_body(mention(QUOTA, channel=channel))
+    replies = [None] * 4
+
+    def deliver(retry):
+        replies[retry] = slack.event(body, retry=retry)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status for r in replies] == [200, 200, 200, 200]
+    wait_calls(fake, "chat.postMessage", channel=channel)
+    settle(slack, fake)
+    assert len(matching(fake, "chat.postMessage", channel=channel)) == 1
+
+
+def test_mention_and_message_events_for_one_message_give_one_post(fake, slack):
+    dm = unique_id("D")
+    ts = message_ts()
+    both = [
+        event_body(mention(QUOTA, channel=dm, ts=ts)),
+        event_body(message(f"<@{BOT_USER}> {QUOTA}", channel=dm, channel_type="im", ts=ts)),
+    ]
+    threads = [threading.Thread(target=slack.event, args=(b,)) for b in both]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wait_calls(fake, "chat.postMessage", channel=dm)
+    settle(slack, fake)
+    assert len(matching(fake, "chat.postMessage", channel=dm)) == 1
+
+
+# --- Slack misbehaving -------------------------------------------------------------------------------------
+
+
+def test_rate_limited_post_is_waited_out(fake, slack, channel):
+    fake.rate_limit("chat.postMessage", retry_after=1)
+    slack.event(event_body(mention(QUOTA, channel=channel)))
+    limited, posted = wait_calls(fake, "chat.postMessage", 2, timeout=15, channel=channel)
+    assert posted.at - limited.at >= 1.0
+    assert posted.body["blocks"] == limited.body["blocks"]
+    settle(slack, fake)
+    assert len(matching(fake, "chat.postMessage", channel=channel)) == 2
+
+
+def test_failed_post_is_logged_and_the_bot_stays_live(fake, slack, bot, channel):
+    fake.fail("chat.postMessage", "internal_error")
+    slack.event(event_body(mention(QUOTA, channel=channel)))
+    failed, apology = wait_calls(fake, "chat.postMessage", 2, channel=channel)
+    assert failed.body["blocks"][0]["block_id"] == "verdict"
+    assert apology.body["text"].startswith("Sorry, something went wrong")
+    bot.wait_for_log(rf"ERROR bot\.slack\.messaging: failed to answer a question in {channel}")
+    bot.wait_for_log(r"SlackApiError: [^\n]*\nThe server responded with: [^\n]*'internal_error'")
+
+    # Both the answer and the apology failing: still logged, still alive.
+    quiet = unique_id("C")
+    fake.fail("chat.postMessage", "internal_error", times=2)
+    slack.event(event_body(mention(QUOTA, channel=quiet)))
+    wait_calls(fake, "chat.postMessage", 2, channel=quiet)
+    bot.wait_for_log(rf"could not tell the user that we failed to answer a question in {quiet}")
+
+    assert slack.request("GET", "/healthz").status == 200
+    again = mention(QUOTA, channel=channel)
+    slack.event(event_body(again))
+    wait_calls(fake, "chat.postMessage", 3, channel=channel)
+    assert matching(fake, "chat.postMessage", channel=channel)[-1].body["blocks"][0]["block_id"] == "verdict"
+
+
+def test_slash_command_failure_is_logged_and_the_user_told(fake, slack, bot, channel):
+    fake.http_error("response_url", 500)
+    name = unique_id("cmd")
+    assert slack.command(command_form(QUOTA, fake.response_url(name), channel=channel)).status == 200
+    failed, told = wait_calls(fake, "response_url", 2, path=f"/response_url/{name}")
+    assert failed.body["blocks"][0]["block_id"] == "verdict"
+    assert told.body["response_type"] == "ephemeral"
+    assert told.body["text"].startswith("Sorry, something went wrong")
+    bot.wait_for_log(rf"ERROR bot\.slack\.messaging: failed to answer /advisor in {channel}")
+    assert slack.request("GET", "/healthz").status == 200
+
+
+# --- HTTP surface ----------------------------------------------------------------------------
+
+
+def test_health_and_routes(slack):
+    health = slack.request("GET", "/healthz")
+    assert health.status == 200 and json.loads(health.body) == {"status": "ok"}
+    assert slack.request("HEAD", "/healthz").status == 200
+    assert slack.request("POST", "/healthz").status == 405
+    not_allowed = slack.request("GET", "/slack/events")
+    assert not_allowed.status == 405 and not_allowed.headers.get("Allow") == "POST"
+    assert slack.request("GET", "/nope").status == 404
+    assert slack.request("POST", "/slack/events/extra").status == 404
