@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
+from bot.slack import blocks as block_kit
+
 REPO = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token-that-must-never-be-logged"
@@ -165,6 +167,57 @@ def button_of(blocks: list[dict], action_id: str) -> dict:
             if element.get("action_id") == action_id:
                 return {"type": "button", "action_id": action_id, "value": element["value"]}
     raise AssertionError(f"no {action_id} button in {blocks}")
+
+
+# --- what reached Slack ----------------------------------------------------------------------
+
+
+# Slack markup that would ping or link if user text were echoed raw.
+RAW_MARKUP = ["<!channel", "<!here", "<!subteam", "<@U1", "<https://evil", "|x>"]
+
+
+def all_texts(message: dict) -> list[str]:
+    """Every string in a message's text and blocks (mrkdwn, plain_text, values)."""
+    found = [message.get("text") or ""]
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message.get("blocks") or [])
+    walk(message.get("view") or {})
+    return found
+
+
+def assert_inert(message: dict) -> None:
+    """No Slack control sequence survives anywhere people can see; no link_names, no parse."""
+    for text in all_texts(message):
+        for raw in RAW_MARKUP:
+            assert raw not in text, f"{raw!r} reached Slack unescaped in {text!r}"
+    assert "link_names" not in message and "parse" not in message
+
+
+def assert_within_limits(message: dict) -> None:
+    assert message["text"].strip(), "every message needs a plain text fallback"
+    assert len(message["text"]) <= block_kit.MAX_FALLBACK_TEXT
+    assert len(message["blocks"]) <= block_kit.MAX_BLOCKS
+    for block in message["blocks"]:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= block_kit.MAX_SECTION_TEXT
+        for element in block.get("elements", []):
+            if element.get("type") == "button":
+                assert len(element["value"]) <= block_kit.MAX_BUTTON_VALUE
+                assert len(element["text"]["text"]) <= 75
+            if element.get("type") == "mrkdwn":
+                assert len(element["text"]) <= block_kit.MAX_SECTION_TEXT
+    assert block_kit.message_size(message) <= block_kit.MESSAGE_BUDGET < 12_000
 
 
 # --- HTTP ----------------------------------------------------------------------------------

@@ -9,52 +9,9 @@ import pytest
 from bot.slack import blocks
 from bot.slack.blocks import ChannelTips, Quote, SectionInfo
 from bot.slack.escape import escape, unescape
+from tests.slack_harness import all_texts, assert_inert, assert_within_limits
 
-# What Slack would deliver if someone typed these: each would ping or link if echoed raw.
 INJECTIONS = ["<!channel>", "<!here>", "<!subteam^S1>", "<@U1>", "<https://evil|x>"]
-RAW_MARKUP = ["<!channel", "<!here", "<!subteam", "<@U1", "<https://evil", "|x>"]
-
-
-def all_texts(message: dict) -> list[str]:
-    """Every string in a message's text and blocks (mrkdwn, plain_text, values)."""
-    found = [message.get("text", "")]
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    found.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(message.get("blocks", []))
-    return found
-
-
-def assert_inert(message: dict) -> None:
-    """No Slack control sequence survives anywhere people can see."""
-    for text in all_texts(message):
-        for raw in RAW_MARKUP:
-            assert raw not in text, f"{raw!r} reached Slack unescaped in {text!r}"
-
-
-def assert_within_limits(message: dict) -> None:
-    assert message["text"].strip(), "every message needs a plain text fallback"
-    assert len(message["text"]) <= blocks.MAX_FALLBACK_TEXT
-    assert len(message["blocks"]) <= blocks.MAX_BLOCKS
-    for block in message["blocks"]:
-        if block["type"] == "section":
-            assert len(block["text"]["text"]) <= blocks.MAX_SECTION_TEXT
-        for element in block.get("elements", []):
-            if element.get("type") == "button":
-                assert len(element["value"]) <= blocks.MAX_BUTTON_VALUE
-                assert len(element["text"]["text"]) <= 75
-            if element.get("type") == "mrkdwn":
-                assert len(element["text"]) <= blocks.MAX_SECTION_TEXT
-    assert blocks.message_size(message) <= blocks.MESSAGE_BUDGET < 12_000
 
 
 def quote(text="Marketing finds the opportunities.", section="Sell first or market first?", **kw):

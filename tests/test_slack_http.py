@@ -22,6 +22,8 @@ from tests.slack_harness import (
     BOT_USER,
     TEAM,
     BotServer,
+    all_texts,
+    assert_inert,
     block_action,
     bot_env,
     button_of,
@@ -34,7 +36,6 @@ from tests.slack_harness import (
 )
 
 INJECTION = "who pays for <!channel> <!here> <!subteam^S1> <@U1> <https://evil|x> & ads?"
-RAW_MARKUP = ("<!channel", "<!here", "<!subteam", "<@U1", "<https://evil", "|x>")
 QUOTA = "who should set next year's sales quota?"
 EFFICIENCY = "Which is more important between efficiency and stability?"
 
@@ -112,32 +113,6 @@ def settle(slack, fake, seconds=0.5):
     )
     wait_calls(fake, "chat.postMessage", channel=dm)
     time.sleep(seconds)
-
-
-def texts(body: dict) -> list[str]:
-    found = [body.get("text") or ""]
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    found.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(body.get("blocks") or [])
-    walk(body.get("view") or {})
-    return found
-
-
-def assert_inert(body: dict) -> None:
-    for text in texts(body):
-        for raw in RAW_MARKUP:
-            assert raw not in text, f"{raw!r} reached Slack unescaped: {text!r}"
-    assert "link_names" not in body and "parse" not in body
 
 
 def section_text(article_heading: str) -> str:
@@ -257,7 +232,7 @@ def test_slash_command_acks_at_once_and_answers_privately_on_response_url(fake, 
     )
     (public,) = wait_calls(fake, "chat.postMessage", channel=channel)
     assert public.body["blocks"][1] == body["blocks"][1]
-    assert any("Shared by <@U1>" in t for t in texts(public.body))
+    assert any("Shared by <@U1>" in t for t in all_texts(public.body))
     assert "share_answer" not in json.dumps(public.body["blocks"])
     (deleted,) = wait_calls(fake, "response_url", path=f"/response_url/{click}")
     assert deleted.body.get("delete_original") is True
@@ -381,7 +356,7 @@ def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, s
     (publish,) = wait_calls(fake, "views.publish", user_id=user)
     view = publish.body["view"]
     assert view["type"] == "home"
-    text = "\n".join(texts({"blocks": view["blocks"]}))
+    text = "\n".join(all_texts({"blocks": view["blocks"]}))
     assert EFFICIENCY in text
     assert f"<#{sub}> at 08:30 Asia/Tokyo, weekdays" in text
     assert "/advisor tips on" in text
@@ -465,7 +440,7 @@ def test_injection_strings_reach_slack_escaped(fake, slack, channel):
     slack.event(event_body(mention(INJECTION, channel=channel)))
     (post,) = wait_calls(fake, "chat.postMessage", channel=channel)
     assert_inert(post.body)
-    echoed = "\n".join(texts(post.body))
+    echoed = "\n".join(all_texts(post.body))
     assert (
         "&lt;!channel&gt; &lt;!here&gt; &lt;!subteam^S1&gt; &lt;@U1&gt; &lt;https://evil|x&gt; &amp; ads?"
         in echoed

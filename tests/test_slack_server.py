@@ -1,0 +1,196 @@
+"""Serving: Slack's signing example, start-up failures in one line, two processes sharing a DB."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from tests.slack_harness import (
+    BOT_TOKEN,
+    REPO,
+    BotServer,
+    bot_env,
+    event_body,
+    mention,
+    message,
+    message_ts,
+    sign,
+    unique_id,
+)
+
+# Slack's published example ("Verifying requests from Slack").
+SLACK_EXAMPLE_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+SLACK_EXAMPLE_TIMESTAMP = "1531420618"
+SLACK_EXAMPLE_BODY = (
+    "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+    "&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+    "&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+    "&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+)
+SLACK_EXAMPLE_SIGNATURE = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+
+
+def test_signing_matches_slacks_published_example():
+    assert sign(SLACK_EXAMPLE_SECRET, SLACK_EXAMPLE_BODY, SLACK_EXAMPLE_TIMESTAMP) == SLACK_EXAMPLE_SIGNATURE
+    verifier = SignatureVerifier(SLACK_EXAMPLE_SECRET)
+    assert (
+        verifier.generate_signature(timestamp=SLACK_EXAMPLE_TIMESTAMP, body=SLACK_EXAMPLE_BODY)
+        == SLACK_EXAMPLE_SIGNATURE
+    )
+    assert not verifier.is_valid(
+        body=SLACK_EXAMPLE_BODY.replace("roadrunner", "coyote"),
+        timestamp=SLACK_EXAMPLE_TIMESTAMP,
+        signature=SLACK_EXAMPLE_SIGNATURE,
+    )
+
+
+# --- start-up failures ----------------------------------------------------------------------------
+
+
+def run_serve(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "serve", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    assert BOT_TOKEN not in result.stderr + result.stdout
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("unset", "args", "named"),
+    [
+        (("SLACK_SIGNING_SECRET",), ("--http",), "SLACK_SIGNING_SECRET"),
+        (("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), ("--http",), "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET"),
+        (("SLACK_APP_TOKEN",), ("--socket",), "SLACK_APP_TOKEN"),
+    ],
+)
+def test_missing_settings_stop_start_up_with_one_line(fake_slack, tmp_path, unset, args, named):
+    env = bot_env(fake_slack.url, tmp_path)
+    for name in unset:
+        env.pop(name, None)
+    line = one_line_error(run_serve(env, *args, "--port", "0"))
+    assert named in line and "missing" in line
+    assert fake_slack.calls == []  # nothing reached Slack
+
+
+def test_rejected_token_stops_start_up_with_one_line(fake_slack, tmp_path):
+    fake_slack.fail("auth.test", "invalid_auth")
+    line = one_line_error(run_serve(bot_env(fake_slack.url, tmp_path), "--http", "--port", "0"))
+    assert "SLACK_BOT_TOKEN" in line and "invalid_auth" in line
+
+
+def test_broken_knowledge_stops_start_up_with_one_line(fake_slack, tmp_path):
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "article.yaml").write_text("kind: article\nid: x\ntitle: [unclosed\n")
+    env = bot_env(fake_slack.url, tmp_path, ADVISOR_KNOWLEDGE_DIR=str(knowledge))
+    line = one_line_error(run_serve(env, "--http", "--port", "0"))
+    assert "article.yaml" in line
+
+
+# --- two processes, one database ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fake():
+    from tests.fake_slack import FakeSlack
+
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def two_bots(fake, bundled_index, tmp_path_factory):
+    shared = tmp_path_factory.mktemp("shared-db")
+    database_url = f"sqlite:///{shared / 'advisor.sqlite3'}"
+    servers = []
+    for name in ("a", "b"):
+        data = tmp_path_factory.mktemp(f"bot-{name}")
+        shutil.copytree(bundled_index, data / "index")
+        servers.append(BotServer(bot_env(fake.url, data, DATABASE_URL=database_url)))
+    starters = [threading.Thread(target=s.start) for s in servers]
+    for thread in starters:
+        thread.start()
+    for thread in starters:
+        thread.join()
+    assert all(s.url for s in servers), [s.log for s in servers]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def deliver_all(deliveries):
+    """Send (sender, body, retry) deliveries at the same moment; every one must get a 200."""
+    replies = []
+    barrier = threading.Barrier(len(deliveries))
+
+    def send(sender, body, retry):
+        barrier.wait()
+        replies.append(sender.event(body, retry=retry).status)
+
+    threads = [threading.Thread(target=send, args=d) for d in deliveries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert replies == [200] * len(deliveries)
+
+
+def posts_to(fake, channel):
+    return [c for c in fake.posts() if c.body.get("channel") == channel]
+
+
+def wait_and_settle(fake, two_bots, channel):
+    """Wait for a post in ``channel``, then until each process has answered a fresh DM."""
+    deadline = time.monotonic() + 10
+    while not posts_to(fake, channel) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    dm = unique_id("D")
+    for server in two_bots:
+        server.sender().event(event_body(message("who owns the brand?", channel=dm, channel_type="im")))
+    while len(posts_to(fake, dm)) < len(two_bots) and time.monotonic() < deadline + 10:
+        time.sleep(0.01)
+    assert len(posts_to(fake, dm)) == len(two_bots)
+    time.sleep(0.5)
+    return posts_to(fake, channel)
+
+
+def test_same_event_to_two_processes_four_times_each_gives_one_post(fake, two_bots):
+    channel = unique_id("C")
+    body = event_body(mention("who should set next year's sales quota?", channel=channel))
+    senders = [s.sender() for s in two_bots]
+    deliver_all([(sender, body, retry) for sender in senders for retry in range(4)])
+    posts = wait_and_settle(fake, two_bots, channel)
+    assert len(posts) == 1
+    assert posts[0].body["thread_ts"] == body["event"]["ts"]
+
+
+def test_mention_and_message_for_one_message_on_two_processes_give_one_post(fake, two_bots):
+    dm = unique_id("D")
+    ts = message_ts()
+    a, b = (s.sender() for s in two_bots)
+    deliver_all(
+        [
+            (a, event_body(mention("who generates leads?", channel=dm, ts=ts)), 0),
+            (b, event_body(message("<@UBOT> who generates leads?", channel=dm, channel_type="im", ts=ts)), 0),
+        ]
+    )
+    assert len(wait_and_settle(fake, two_bots, dm)) == 1
