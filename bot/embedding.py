@@ -90,6 +90,13 @@ class Embedder:
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 
+    def known_words(self) -> set[str]:
+        """Whole words in the model's word-piece vocabulary (words it reads as they are)."""
+        tokenizer = getattr(self.model, "tokenizer", None)
+        if tokenizer is None or not hasattr(tokenizer, "get_vocab"):
+            return set()
+        return {w for w in tokenizer.get_vocab() if w.isalpha()}
+
 
 def load_embedder(name: str, *, expected_sha256: str | None) -> Embedder:
     """Load a model from disk; with ``expected_sha256``, check model.safetensors first.

@@ -3,8 +3,8 @@
 Each passage is scored from four signals, all in [0, 1]:
 
 - dense: cosine of the question with the passage,
-- keys: best cosine of the question with its section's curated keys (heading, takeaway,
-  topics, questions),
+- keys: mean cosine of the question with the two closest of its section's curated keys
+  (heading, takeaway, topics, questions),
 - lexical: BM25 over passages and over sections' curated text, squashed by x / (x + c).
 
 The top passage's score, less a penalty when the question sits closer to a curated
@@ -25,6 +25,7 @@ from .embedding import Embedder, load_embedder
 from .index import SearchIndex, ensure_index
 from .knowledge import Document, Knowledge, load_knowledge
 from .passages import Passage
+from .spelling import SpellFixer
 from .text import clean_question, has_words, tokenize
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,8 @@ class Weights:
     section_lexical: float = 0.35
     lexical_scale: float = 4.0  # BM25 score at which the squashed lexical signal is 0.5
     scope_penalty: float = 0.15  # confidence = top score - scope_penalty * off-scope margin
-    answered: float = 0.35  # confidence at or above: answered
-    low_confidence: float = 0.34  # confidence at or above (and below answered): low_confidence
+    answered: float = 0.34  # confidence at or above: answered
+    low_confidence: float = 0.33  # confidence at or above (and below answered): low_confidence
     quote_min_words: int = 8  # a shorter best sentence (or a question) takes its neighbour along
 
 
@@ -80,6 +81,12 @@ class Answer:
         }
 
 
+def _knowledge_texts(knowledge: Knowledge):
+    for section in knowledge.sections():
+        yield from (section.heading, section.takeaway, *section.topics, *section.questions)
+        yield from (p.text for p in section.paragraphs)
+
+
 def _squash(scores: np.ndarray, scale: float) -> np.ndarray:
     scores = np.maximum(scores, 0.0)
     return scores / (scores + scale)
@@ -106,7 +113,9 @@ class Advisor:
         self._passage_section = np.array(
             [self._section_row[p.section_id] for p in index.passages], dtype=np.int64
         )
-        self._key_section = np.array([self._section_row[k.section_id] for k in index.keys], dtype=np.int64)
+        key_section = np.array([self._section_row[k.section_id] for k in index.keys], dtype=np.int64)
+        self._keys_of_section = [np.flatnonzero(key_section == row) for row in range(len(index.section_ids))]
+        self.speller = SpellFixer(_knowledge_texts(knowledge), embedder.known_words())
         self._units_of: list[list[int]] = [[] for _ in index.passages]
         for row, (p, _u) in enumerate(index.unit_spans):
             self._units_of[p].append(row)
@@ -138,8 +147,10 @@ class Advisor:
         dense = np.zeros(n, dtype=np.float32)
         dense[ids[0]] = sims[0]
         key_sims = index.key_vectors @ q
-        section_keys = np.full(len(index.section_ids), -1.0, dtype=np.float32)
-        np.maximum.at(section_keys, self._key_section, key_sims)
+        # A section's key signal: the mean of its two closest keys (steadier than the single best).
+        section_keys = np.array(
+            [np.sort(key_sims[rows])[-2:].mean() for rows in self._keys_of_section], dtype=np.float32
+        )
         tokens = tokenize(question)
         if tokens:
             lexical = _squash(index.lexical_passages.get_scores(tokens), w.lexical_scale)
@@ -200,6 +211,7 @@ class Advisor:
         text = clean_question(question)
         if not has_words(text):
             return Answer(question=question, status="not_covered", owner=None, hits=())
+        text = self.speller.fix(text)
         signals = self.score_passages(text)
         total, q = signals["total"], signals["q"]
         tokens = set(tokenize(text))
