@@ -116,6 +116,7 @@ class Advisor:
         key_section = np.array([self._section_row[k.section_id] for k in index.keys], dtype=np.int64)
         self._keys_of_section = [np.flatnonzero(key_section == row) for row in range(len(index.section_ids))]
         self.speller = SpellFixer(_knowledge_texts(knowledge), embedder.known_words())
+        self._unit_passage = np.array([p for p, _u in index.unit_spans], dtype=np.int64)
         self._units_of: list[list[int]] = [[] for _ in index.passages]
         for row, (p, _u) in enumerate(index.unit_spans):
             self._units_of[p].append(row)
@@ -146,6 +147,9 @@ class Advisor:
         sims, ids = index.passage_index.search(q.reshape(1, -1), n)
         dense = np.zeros(n, dtype=np.float32)
         dense[ids[0]] = sims[0]
+        # A passage is as close as its closest sentence, if that beats the passage as a whole.
+        unit_sims = index.unit_vectors @ q
+        np.maximum.at(dense, self._unit_passage, unit_sims)
         key_sims = index.key_vectors @ q
         # A section's key signal: the mean of its two closest keys (steadier than the single best).
         section_keys = np.array(
