@@ -194,3 +194,29 @@ def test_mention_and_message_for_one_message_on_two_processes_give_one_post(fake
         ]
     )
     assert len(wait_and_settle(fake, two_bots, dm)) == 1
+
+
+# --- Socket Mode ----------------------------------------------------------------------------------
+
+
+def test_socket_mode_loads_first_then_opens_a_connection_with_the_app_token(
+    fake_slack, bundled_index, tmp_path
+):
+    shutil.copytree(bundled_index, tmp_path / "index")
+    env = bot_env(fake_slack.url, tmp_path, SLACK_APP_TOKEN="xapp-test-app-token")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--socket"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        (call,) = fake_slack.wait_for("apps.connections.open", 1, timeout=120)[:1]
+        assert call.headers["Authorization"] == "Bearer xapp-test-app-token"
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert "advisor ready: model and index loaded; connecting to Slack in Socket Mode" in output
+    assert BOT_TOKEN not in output and "xapp-test-app-token" not in output

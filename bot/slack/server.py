@@ -242,7 +242,7 @@ def _serve_socket(settings: Settings) -> None:
         raise StartupError(str(exc)) from None
     runtime.start_scheduler()
     handler = SocketModeHandler(runtime.app, settings.slack_app_token)
-    logger.info("advisor ready: connected to Slack in Socket Mode (model and index loaded)")
+    logger.info("advisor ready: model and index loaded; connecting to Slack in Socket Mode")
     try:
         handler.start()
     finally:

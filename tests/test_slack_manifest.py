@@ -1,0 +1,48 @@
+"""manifest.yml matches what the app serves: one URL, the /advisor command, the events it answers."""
+
+from __future__ import annotations
+
+import yaml
+
+from bot.slack.blocks import COMMAND
+from bot.slack.server import EVENTS_PATH
+from tests.slack_harness import REPO
+
+REQUIRED_SCOPES = {
+    "app_mentions:read",
+    "chat:write",
+    "im:history",
+    "im:read",
+    "im:write",
+    "commands",
+    "users:read",
+    "channels:read",
+    "groups:read",
+    "channels:history",  # message.channels needs it
+}
+EVENTS = {
+    "app_mention",
+    "message.im",
+    "message.channels",
+    "app_home_opened",
+    "app_uninstalled",
+    "tokens_revoked",
+}
+
+
+def manifest() -> dict:
+    return yaml.safe_load((REPO / "manifest.yml").read_text(encoding="utf-8"))
+
+
+def test_manifest_scopes_events_command_and_interactivity():
+    data = manifest()
+    assert set(data["oauth_config"]["scopes"]["bot"]) == REQUIRED_SCOPES
+    events = data["settings"]["event_subscriptions"]
+    assert set(events["bot_events"]) == EVENTS
+    (command,) = data["features"]["slash_commands"]
+    assert command["command"] == COMMAND and command["should_escape"] is False
+    assert data["settings"]["interactivity"]["is_enabled"] is True
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+    assert data["features"]["app_home"]["messages_tab_enabled"] is True  # DMs
+    urls = {command["url"], events["request_url"], data["settings"]["interactivity"]["request_url"]}
+    assert len(urls) == 1 and urls.pop().endswith(EVENTS_PATH)
