@@ -5,10 +5,12 @@ subprocess pointed at it, sends COUNT signed mentions (CONCURRENCY at a time, ea
 own channel), then reports ack latency, posts, duplicates, lost answers and the time from
 sending an event to its answer reaching Slack. Not a test: figures depend on the machine.
 
-    .venv/bin/python scripts/load_slack.py [--count 200] [--concurrency 20] [--retries 0]
+    .venv/bin/python scripts/load_slack.py [--count 200] [--concurrency 20] [--retries 0] [--pace 0]
 
 ``--retries N`` also re-delivers every event N more times (X-Slack-Retry-Num 1..N), as
-Slack does when an ack is slow; the answer count must not change.
+Slack does when an ack is slow; the answer count must not change. ``--pace S`` makes each
+sender wait S seconds between events (``--concurrency 1 --pace 0.2`` measures one question at
+a time, without queueing). Exits 1 unless every event was acked with 200 and answered once.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--retries", type=int, default=0, help="re-deliveries of each event")
+    parser.add_argument("--pace", type=float, default=0.0, help="seconds each sender waits between events")
     parser.add_argument("--data-dir", type=Path, help="keep the index here between runs")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for answers")
     args = parser.parse_args()
@@ -75,6 +78,7 @@ def main() -> int:
                 reply = sender.event(body, retry=retry)
                 acks.append(reply.seconds)
                 statuses.append(reply.status)
+            time.sleep(args.pace)
 
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
