@@ -305,6 +305,22 @@ def test_more_passages_go_to_the_cards_thread(fake, slack, channel):
     assert json.loads(next_page["value"])["o"] == 3
 
 
+def test_more_passages_on_a_card_shared_where_the_bot_is_not_a_member_come_privately(fake, slack, channel):
+    name = unique_id("cmd")
+    slack.command(command_form(QUOTA, fake.response_url(name), channel=channel))
+    (card,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
+    fake.fail("chat.postMessage", "not_in_channel")
+    click = unique_id("more")
+    more = button_of(card.body["blocks"], "more_passages")
+    slack.interaction(block_action(more, response_url=fake.response_url(click), channel=channel))
+    (page,) = wait_calls(fake, "response_url", path=f"/response_url/{click}")
+    assert page.body["response_type"] == "ephemeral"
+    assert [b["block_id"] for b in page.body["blocks"] if b.get("block_id", "").startswith("passage_")] == [
+        "passage_1",
+        "passage_2",
+    ]
+
+
 def test_feedback_is_stored_last_vote_wins_and_not_helpful_offers_next_best(fake, slack, store, channel):
     top = mention(QUOTA, channel=channel)
     slack.event(event_body(top))

@@ -70,8 +70,13 @@ class AnswerButtons:
             message = self.cards.more(clicked.question, int(clicked.value.get("o") or 1))
             if clicked.ephemeral:
                 reply_privately(respond, message)
-            else:
+                return
+            try:
                 post(client, clicked.channel, message, thread_ts=clicked.reply_thread)
+            except Exception as exc:
+                if slack_error(exc) not in NOT_A_MEMBER:
+                    raise
+                reply_privately(respond, message)  # a card shared where the bot is not a member
         except Exception:
             report_failure(lambda m: reply_privately(respond, m), "show more passages in %s", clicked.channel)
 

@@ -46,38 +46,52 @@ class Questions:
         """``app_mention``: answer in the question's thread."""
         if event.get("subtype") not in HUMAN_SUBTYPES or from_a_bot(event, context):
             return
-        team, channel, ts, user = _team(body, context), event["channel"], event["ts"], event["user"]
-        thread_ts = event.get("thread_ts") or ts
-        if not self._claim(body, team, channel, ts):
-            return
-        answered = self._answer(client, event.get("text", ""), context, channel, thread_ts)
-        if answered:
+        team, channel, user = _team(body, context), event["channel"], event["user"]
+        thread_ts = event.get("thread_ts") or event["ts"]
+        if self._reply(body, event, context, client, thread_ts=thread_ts):
             self._track_thread(team, channel, event, user)
 
     def on_message(self, body: dict, event: dict, context: BoltContext, client: WebClient) -> None:
         """``message.im``: answer in the DM. ``message.channels``: follow-ups in our threads."""
         if event.get("subtype") not in HUMAN_SUBTYPES or from_a_bot(event, context):
             return
-        team, channel, ts, user = _team(body, context), event["channel"], event["ts"], event["user"]
         if event.get("channel_type") == "im":
-            if self._claim(body, team, channel, ts):
-                self._answer(client, event.get("text", ""), context, channel, event.get("thread_ts"))
+            self._reply(body, event, context, client, thread_ts=event.get("thread_ts"))
             return
+        team, channel, ts, user = _team(body, context), event["channel"], event["ts"], event["user"]
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == ts:
             return  # channel chatter, not a reply in a thread
         if context.bot_user_id and f"<@{context.bot_user_id}>" in event.get("text", ""):
             return  # a mention: the app_mention event answers it
-        asker = self.store.thread_asker(team, channel, thread_ts)
-        if asker is None:
-            return  # not a thread the bot is following
-        if user != asker:
-            self.store.close_thread(team, channel, thread_ts)  # someone else joined: stay quiet
+        try:
+            asker = self.store.thread_asker(team, channel, thread_ts)
+            if asker is not None and user != asker:
+                self.store.close_thread(team, channel, thread_ts)  # someone else joined: stay quiet
+        except Exception:
+            logger.exception("could not look up thread %s in %s", thread_ts, channel)
             return
-        if self._claim(body, team, channel, ts):
-            self._answer(client, event.get("text", ""), context, channel, thread_ts)
+        if asker == user:
+            self._reply(body, event, context, client, thread_ts=thread_ts)
 
     # --- steps --------------------------------------------------------------------------------
+    def _reply(
+        self, body: dict, event: dict, context: BoltContext, client: WebClient, *, thread_ts: str | None
+    ) -> bool:
+        """Claim the question, then answer it; True if the answer was posted."""
+        team, channel, ts = _team(body, context), event["channel"], event["ts"]
+
+        def tell(message: dict) -> None:
+            post(client, channel, message, thread_ts=thread_ts)
+
+        try:
+            if not self._claim(body, team, channel, ts):
+                return False
+        except Exception:
+            report_failure(tell, "check whether message %s in %s was answered", ts, channel)
+            return False
+        return self._answer(client, event.get("text", ""), context, channel, thread_ts)
+
     def _claim(self, body: dict, team: str, channel: str, ts: str) -> bool:
         """First delivery of this event and of this message (in any process)? Then it's ours."""
         event_id = body.get("event_id")
