@@ -3,7 +3,8 @@
 ``database_url`` is parametrized over a SQLite file and a fresh PostgreSQL database. The
 server is started once per session by ``postgresql_proc`` from the local binaries (Debian's
 ``postgresql`` package puts them in /usr/lib/postgresql/<version>/bin). Without pg_ctl the
-PostgreSQL cases skip with the reason; everything else runs.
+PostgreSQL cases skip with the reason (as they do with ``ADVISOR_TEST_POSTGRES=off``);
+everything else runs.
 
 PostgreSQL refuses to run as root (CI containers often are), so as root the factory is given
 a small pg_ctl shim that runs the real one as the ``postgres`` user and hands it the data
@@ -56,6 +57,8 @@ def find_pg_ctl() -> str | None:
 
 def _executable() -> tuple[str | None, str | None]:
     """(pg_ctl to give the factory, or None; why PostgreSQL tests must skip, or None)."""
+    if os.environ.get("ADVISOR_TEST_POSTGRES", "").lower() in ("0", "off", "no", "false"):
+        return None, "PostgreSQL tests turned off (ADVISOR_TEST_POSTGRES=off)"
     pg_ctl = find_pg_ctl()
     if pg_ctl is None:
         return None, "PostgreSQL not available: pg_ctl not found (apt-get install postgresql)"

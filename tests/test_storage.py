@@ -11,17 +11,18 @@ from sqlalchemy import inspect, text
 from bot.storage import StoreError, open_store
 from bot.storage.migrate import current_revision, head_revision, upgrade
 from bot.storage.store import create_store_engine
-from tests.pg import database_url, pg_server  # noqa: F401
+
+pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL database
 
 
 @pytest.fixture
-def store(database_url):  # noqa: F811
+def store(database_url):
     store = open_store(database_url)
     yield store
     store.close()
 
 
-def test_claim_event_once_across_stores_and_restarts(database_url):  # noqa: F811
+def test_claim_event_once_across_stores_and_restarts(database_url):
     first, second = open_store(database_url), open_store(database_url)
     assert first.claim_event("Ev1") is True
     assert second.claim_event("Ev1") is False
@@ -34,7 +35,7 @@ def test_claim_event_once_across_stores_and_restarts(database_url):  # noqa: F81
     reopened.close()
 
 
-def test_claim_event_from_many_threads_gives_one_winner(database_url):  # noqa: F811
+def test_claim_event_from_many_threads_gives_one_winner(database_url):
     stores = [open_store(database_url) for _ in range(4)]
     results: list[bool] = []
     barrier = threading.Barrier(8)
@@ -113,7 +114,7 @@ def test_subscriptions_list_deactivate_and_resubscribe(store):
     assert store.get_subscription("T1", "C2").active is False
 
 
-def test_migrations_upgrade_keeps_existing_data(database_url):  # noqa: F811
+def test_migrations_upgrade_keeps_existing_data(database_url):
     engine = create_store_engine(database_url)
     upgrade(engine, "0001")
     assert current_revision(engine) == "0001"

@@ -16,13 +16,14 @@ from click.testing import CliRunner
 from bot.config import Settings
 from bot.storage import open_store
 from bot.tips.commands import tips
-from tests.pg import database_url, pg_server  # noqa: F401
+
+pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL database
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def settings(fake_slack, database_url, tmp_path):  # noqa: F811
+def settings(fake_slack, database_url, tmp_path):
     return Settings(
         slack_api_url=fake_slack.url,
         slack_bot_token="xoxb-test",

@@ -13,7 +13,8 @@ from bot.slack.client import make_client
 from bot.storage import open_store
 from bot.tips.catalog import load_tips
 from bot.tips.scheduler import MAX_ATTEMPTS, run_due, start_scheduler_thread
-from tests.pg import database_url, pg_server  # noqa: F401
+
+pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL database
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def catalog():
 
 
 @pytest.fixture
-def settings(fake_slack, database_url):  # noqa: F811
+def settings(fake_slack, database_url):
     return Settings(
         slack_api_url=fake_slack.url,
         slack_bot_token="xoxb-test",
