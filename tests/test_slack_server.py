@@ -105,6 +105,19 @@ def test_broken_knowledge_stops_start_up_with_one_line(fake_slack, tmp_path):
     assert "article.yaml" in line
 
 
+def test_a_model_that_fails_to_load_in_the_worker_stops_the_server_with_one_line(fake_slack, tmp_path):
+    env = bot_env(
+        fake_slack.url, tmp_path, ADVISOR_MODEL=str(tmp_path / "no-model"), ADVISOR_MODEL_SHA256="off"
+    )
+    result = run_serve(env, "--http", "--port", "0")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    (line,) = [x for x in output.splitlines() if x.startswith("advisor: cannot start:")]
+    assert "no-model" in line
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
 # --- two processes, one database ---------------------------------------------------------------------
 
 

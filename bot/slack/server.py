@@ -122,11 +122,8 @@ class Runtime:
     def start_scheduler(self) -> None:
         if not self.settings.run_scheduler:
             return
-        try:
-            from ..tips.scheduler import start_scheduler_thread
-        except ImportError:
-            logger.warning("daily tips are not available in this build; no scheduler started")
-            return
+        from ..tips.scheduler import start_scheduler_thread
+
         self.scheduler = start_scheduler_thread(self.settings, self.store, self.app.client)
 
     def close(self) -> None:
