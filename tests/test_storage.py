@@ -167,3 +167,16 @@ def test_bad_database_urls_give_one_line_errors(tmp_path):
     with pytest.raises(StoreError) as info:
         open_store("postgresql+psycopg://u:s3cr3t@127.0.0.1:1/db")
     assert "s3cr3t" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unparsable_url_and_unknown_schema_revision_are_one_line_errors(tmp_path):
+    with pytest.raises(StoreError) as info:
+        open_store("postgresql://u:s3cr3t@host:notaport/db")
+    assert "s3cr3t" not in str(info.value) and "cannot be parsed" in str(info.value)
+    url = f"sqlite:///{tmp_path / 'advisor.sqlite3'}"
+    store = open_store(url)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))  # newer code ran here
+    store.close()
+    with pytest.raises(StoreError, match="cannot upgrade the database schema to 0002: .*'0099'"):
+        open_store(url)

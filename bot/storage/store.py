@@ -147,12 +147,14 @@ def create_store_engine(database_url: str) -> Engine:
 
 def open_store(database_url: str, *, upgrade: bool = True) -> Store:
     """Open the database at ``database_url`` and upgrade its schema to the newest revision."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from alembic.util import CommandError
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     try:
         engine = create_store_engine(database_url)
-    except (ValueError, ImportError) as exc:
-        raise StoreError(f"invalid DATABASE_URL: {exc}") from None
+    except (ArgumentError, ValueError, ImportError):
+        # The parser's message quotes the URL, password included: say only what is wrong.
+        raise StoreError("invalid DATABASE_URL: cannot be parsed (scheme://user:password@host/db)") from None
     try:
         if upgrade:
             migrate.upgrade(engine)
@@ -161,6 +163,12 @@ def open_store(database_url: str, *, upgrade: bool = True) -> Store:
         # str(exc.orig) names the problem without echoing the URL (and its password).
         problem = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StoreError(f"cannot open the database ({engine.url.get_backend_name()}): {problem}") from None
+    except CommandError as exc:  # e.g. a schema newer than this code (after a rollback)
+        engine.dispose()
+        problem = str(exc).strip().splitlines()[0]
+        raise StoreError(
+            f"cannot upgrade the database schema to {migrate.head_revision()}: {problem}"
+        ) from None
     return Store(engine)
 
 
