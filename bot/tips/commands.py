@@ -27,8 +27,16 @@ class TipsGroup(click.Group):
         except click.ClickException:
             raise
         except Exception as exc:  # the error classes are imported only when one occurs
+            from sqlalchemy.exc import SQLAlchemyError
+
             if isinstance(exc, _expected_errors()):
                 raise click.ClickException(str(exc)) from None
+            if isinstance(exc, SQLAlchemyError):
+                import logging
+
+                logging.getLogger(__name__).debug("database error", exc_info=True)
+                problem = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                raise click.ClickException(f"database error: {problem}") from None
             raise
 
 

@@ -142,7 +142,10 @@ def _post_one(
     )
     if post is None:
         return False, False  # another process (or an earlier pass) has this day
-    tip = catalog.get(post.tip_id or "") or catalog.tips[0]
+    tip = catalog.get(post.tip_id or "")
+    if tip is None:  # a retried day whose tip has since been removed from the file
+        logger.warning("tip %s is no longer in the tips file; posting another", post.tip_id)
+        tip = catalog.tips[0]
     message = tip_message(tip)
     try:
         response = client.chat_postMessage(
