@@ -3,7 +3,8 @@
 ``database_url`` is parametrized over a SQLite file and a fresh PostgreSQL database. The
 server is started once per session by ``postgresql_proc`` from the local binaries (Debian's
 ``postgresql`` package puts them in /usr/lib/postgresql/<version>/bin). Without pg_ctl the
-PostgreSQL cases skip with the reason (as they do with ``ADVISOR_TEST_POSTGRES=off``);
+PostgreSQL cases skip with the reason (as they do with ``ADVISOR_TEST_POSTGRES=off``; with
+``ADVISOR_TEST_POSTGRES=required``, as in CI, they fail instead);
 everything else runs.
 
 PostgreSQL refuses to run as root (CI containers often are), so as root the factory is given
@@ -86,6 +87,8 @@ pg_server = factories.postgresql_proc(executable=PG_CTL or "pg_ctl", port=None)
 def postgres_url(request: pytest.FixtureRequest):
     """A context manager giving the URL of a fresh PostgreSQL database (skips if unavailable)."""
     if PG_SKIP_REASON:
+        if os.environ.get("ADVISOR_TEST_POSTGRES", "").lower() == "required":
+            pytest.fail(f"ADVISOR_TEST_POSTGRES=required, but: {PG_SKIP_REASON}")
         pytest.skip(PG_SKIP_REASON)
     proc = request.getfixturevalue("pg_server")
     dbname = f"advisor_{uuid.uuid4().hex[:12]}"
