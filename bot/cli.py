@@ -158,6 +158,7 @@ def index_info() -> None:
     """Show the index manifest and whether it is fresh."""
     from dataclasses import asdict
 
+    from .embedding import model_id
     from .index import IndexUnavailable, load_index, staleness
     from .knowledge import load_knowledge
 
@@ -167,7 +168,8 @@ def index_info() -> None:
         manifest = load_index(settings.index_dir).manifest
     except IndexUnavailable as exc:
         raise click.ClickException(f"{exc}; run: advisor index build") from None
-    reason = staleness(manifest, knowledge, manifest.model_id)
+    current_model = model_id(settings.model, expected_sha256=settings.model_sha256, verify=False)
+    reason = staleness(manifest, knowledge, current_model)
     data = asdict(manifest)
     data.pop("files")
     data["directory"] = str(settings.index_dir)

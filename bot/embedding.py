@@ -98,22 +98,29 @@ class Embedder:
         return {w for w in tokenizer.get_vocab() if w.isalpha()}
 
 
-def load_embedder(name: str, *, expected_sha256: str | None) -> Embedder:
-    """Load a model from disk; with ``expected_sha256``, check model.safetensors first.
+def model_id(name: str, *, expected_sha256: str | None, verify: bool = True) -> str:
+    """The model's name and its weights' digest, so an index built with other weights is stale.
 
-    The model id names the model and its weights' digest, so an index built with other
-    weights is seen as stale.
+    With ``expected_sha256`` (and ``verify``) the weights are checked against it first.
     """
     location = resolve_model(name)
     digest = None
     if isinstance(location, Path):
         if expected_sha256:
-            verify_weights(location, expected_sha256)
+            if verify:
+                verify_weights(location, expected_sha256)
             digest = expected_sha256
         elif (location / "model.safetensors").is_file():
             digest = file_sha256(location / "model.safetensors")
     elif expected_sha256:
         logger.warning("model %s is not a local directory; its weights cannot be checked", name)
+    return f"{name}@{digest[:16]}" if digest else name
+
+
+def load_embedder(name: str, *, expected_sha256: str | None) -> Embedder:
+    """Load a model from disk, checking its weights first when ``expected_sha256`` is given."""
+    identity = model_id(name, expected_sha256=expected_sha256)
+    location = resolve_model(name)
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -126,4 +133,4 @@ def load_embedder(name: str, *, expected_sha256: str | None) -> Embedder:
         model = SentenceTransformer(str(location), device="cpu", local_files_only=True)
     except Exception as exc:  # sentence-transformers raises many kinds; report one line
         raise ModelError(f"cannot load model {name!r} from {location}: {exc}") from exc
-    return Embedder(model_id=f"{name}@{digest[:16]}" if digest else name, model=model)
+    return Embedder(model_id=identity, model=model)

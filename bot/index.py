@@ -37,7 +37,7 @@ from .text import tokenize
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 
 
@@ -59,9 +59,14 @@ class Manifest:
     files: dict[str, str]
 
 
+def section_ref(document_id: str, section_id: str) -> str:
+    """A section's name across documents: two playbooks may both have an ``overview``."""
+    return f"{document_id}/{section_id}"
+
+
 @dataclass(frozen=True)
 class SectionKey:
-    section_id: str
+    section: str  # section_ref(document_id, section_id)
     kind: str  # heading | takeaway | topic | question
     text: str
 
@@ -76,16 +81,16 @@ class SearchIndex:
     keys: list[SectionKey]
     key_vectors: np.ndarray
     scope_vectors: np.ndarray  # out-of-scope examples; may have zero rows
-    section_ids: list[str]  # order of the lexical-sections documents
+    section_refs: list[str]  # section_ref of each lexical-sections document, in order
     lexical_passages: object  # bm25s.BM25
     lexical_sections: object  # bm25s.BM25
 
 
 def section_keys(section: Section) -> list[SectionKey]:
-    keys = [SectionKey(section.id, "heading", section.heading)]
-    keys.append(SectionKey(section.id, "takeaway", section.takeaway))
-    keys += [SectionKey(section.id, "topic", t) for t in section.topics]
-    keys += [SectionKey(section.id, "question", q) for q in section.questions]
+    ref = section_ref(section.document_id, section.id)
+    keys = [SectionKey(ref, "heading", section.heading), SectionKey(ref, "takeaway", section.takeaway)]
+    keys += [SectionKey(ref, "topic", t) for t in section.topics]
+    keys += [SectionKey(ref, "question", q) for q in section.questions]
     return keys
 
 
@@ -154,7 +159,9 @@ def build_index(
     np.save(tmp / "scope.npy", scope_vectors, allow_pickle=False)
     lexical_passages.save(str(tmp / "lexical-passages"))
     lexical_sections.save(str(tmp / "lexical-sections"))
-    (tmp / "sections.json").write_text(json.dumps([s.id for s in sections]), encoding="utf-8")
+    (tmp / "sections.json").write_text(
+        json.dumps([section_ref(s.document_id, s.id) for s in sections]), encoding="utf-8"
+    )
 
     manifest = Manifest(
         format_version=FORMAT_VERSION,
@@ -226,7 +233,7 @@ def load_index(directory: Path) -> SearchIndex:
         scope_vectors = np.load(directory / "scope.npy", allow_pickle=False)
         lexical_passages = bm25s.BM25.load(str(directory / "lexical-passages"))
         lexical_sections = bm25s.BM25.load(str(directory / "lexical-sections"))
-        section_ids = json.loads((directory / "sections.json").read_text(encoding="utf-8"))
+        section_refs = json.loads((directory / "sections.json").read_text(encoding="utf-8"))
     except Exception as exc:  # any unreadable file means the index cannot be trusted
         raise IndexUnavailable(f"corrupt index at {directory}: {type(exc).__name__}: {exc}") from None
     counts = (len(passages), len(unit_spans), len(keys))
@@ -246,7 +253,7 @@ def load_index(directory: Path) -> SearchIndex:
         keys=keys,
         key_vectors=key_vectors,
         scope_vectors=scope_vectors,
-        section_ids=section_ids,
+        section_refs=section_refs,
         lexical_passages=lexical_passages,
         lexical_sections=lexical_sections,
     )

@@ -158,6 +158,10 @@ def compose_file(path: Path) -> Node:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark and context_mark.line + 1 != line:
+            # e.g. an unclosed quote: say where it opened, not only where the parser gave up
+            problem += f" ({context} at line {context_mark.line + 1})"
         raise KnowledgeError(f"{path}:{line}: invalid YAML: {problem}") from None
     if node is None:
         raise KnowledgeError(f"{path}:1: file is empty")

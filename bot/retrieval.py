@@ -22,7 +22,7 @@ import numpy as np
 
 from .config import Settings
 from .embedding import Embedder, load_embedder
-from .index import SearchIndex, ensure_index
+from .index import SearchIndex, ensure_index, section_ref
 from .knowledge import Document, Knowledge, load_knowledge
 from .passages import Passage
 from .spelling import SpellFixer
@@ -109,12 +109,13 @@ class Advisor:
         self.index = index
         self.top_k = top_k
         self.weights = weights or Weights()
-        self._section_row = {sid: i for i, sid in enumerate(index.section_ids)}
+        self._section_row = {ref: i for i, ref in enumerate(index.section_refs)}
         self._passage_section = np.array(
-            [self._section_row[p.section_id] for p in index.passages], dtype=np.int64
+            [self._section_row[section_ref(p.document_id, p.section_id)] for p in index.passages],
+            dtype=np.int64,
         )
-        key_section = np.array([self._section_row[k.section_id] for k in index.keys], dtype=np.int64)
-        self._keys_of_section = [np.flatnonzero(key_section == row) for row in range(len(index.section_ids))]
+        key_section = np.array([self._section_row[k.section] for k in index.keys], dtype=np.int64)
+        self._keys_of_section = [np.flatnonzero(key_section == row) for row in range(len(index.section_refs))]
         self.speller = SpellFixer(_knowledge_texts(knowledge), embedder.known_words())
         self._unit_passage = np.array([p for p, _u in index.unit_spans], dtype=np.int64)
         self._units_of: list[list[int]] = [[] for _ in index.passages]
@@ -161,7 +162,7 @@ class Advisor:
             section_lexical = _squash(index.lexical_sections.get_scores(tokens), w.lexical_scale)
         else:
             lexical = np.zeros(n, dtype=np.float32)
-            section_lexical = np.zeros(len(index.section_ids), dtype=np.float32)
+            section_lexical = np.zeros(len(index.section_refs), dtype=np.float32)
         keys = section_keys[self._passage_section]
         sec_lex = section_lexical[self._passage_section]
         total = w.dense * dense + w.keys * keys + w.lexical * lexical + w.section_lexical * sec_lex

@@ -10,7 +10,7 @@ MAX_QUESTION_CHARS = 1000  # the model reads ~256 word pieces; more text only co
 
 _SLACK_LINK = re.compile(r"<(https?://[^|>]*)\|([^>]*)>")
 _SLACK_BARE_LINK = re.compile(r"<(https?://[^|>]*)>")
-_SLACK_LABELLED = re.compile(r"<[#@!][^|>]*\|([^>]*)>")
+_SLACK_CHANNEL = re.compile(r"<#[^|>]*\|([^>]*)>")  # a channel's name can carry meaning
 _SLACK_TOKEN = re.compile(r"<[#@!][^>]*>")
 _EMOJI_CODE = re.compile(r":[a-z0-9_+\-']+:")
 _SPACES = re.compile(r"\s+")
@@ -30,11 +30,13 @@ STOPWORDS = frozenset(
 
 
 def clean_question(text: str) -> str:
-    """Plain text from a Slack message: mentions and markup removed, emoji dropped."""
+    """Plain text from a Slack message: mentions (labelled or not) and markup removed, emoji dropped.
+
+    Links keep their label, channel links their name."""
     text = unicodedata.normalize("NFKC", text or "")
     text = _SLACK_LINK.sub(r"\2", text)
     text = _SLACK_BARE_LINK.sub(r"\1", text)
-    text = _SLACK_LABELLED.sub(r"\1", text)
+    text = _SLACK_CHANNEL.sub(r"\1", text)
     text = _SLACK_TOKEN.sub(" ", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     text = _EMOJI_CODE.sub(" ", text)

@@ -259,11 +259,6 @@ def test_index_build_and_info(tmp_path, core_mini_knowledge_dir):
     assert re.search(r"^state\s+fresh$", invoke("index", "info", env=env).stdout, re.M)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: `advisor index info` calls staleness() with the manifest's own model id, so an "
-    "index built with another model than the configured one is reported fresh (ask would rebuild it)",
-)
 def test_index_info_reports_a_model_change_as_stale(tmp_path, core_mini_knowledge_dir):
     env = {"ADVISOR_KNOWLEDGE_DIR": str(core_mini_knowledge_dir), "ADVISOR_DATA_DIR": str(tmp_path / "data")}
     assert invoke("index", "build", env=env).exit_code == 0

@@ -66,7 +66,7 @@ def test_load_returns_the_passages_that_were_built(core_knowledge, core_data_dir
     assert index.passages == split_knowledge(core_knowledge)
     assert index.passage_index.ntotal == len(index.passages)
     assert index.unit_vectors.shape == (sum(len(p.units) for p in index.passages), 384)
-    assert index.section_ids == [s.id for s in core_knowledge.sections()]
+    assert index.section_refs == [f"{s.document_id}/{s.id}" for s in core_knowledge.sections()]
 
 
 def test_manifest_records_model_dimension_knowledge_counts_and_build_time(

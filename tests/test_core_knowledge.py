@@ -374,12 +374,6 @@ def _mini_with_playbook(directory: Path, section_id: str, embedder) -> Advisor:
     return Advisor(knowledge, embedder, build_index(knowledge, embedder, directory / "index"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: section ids are only unique per document, but retrieval keys sections by section id "
-    "alone (Advisor._section_row), so a playbook section reusing another document's section id is scored "
-    "with that section's keys and BM25 row and ranked as if both were one section",
-)
 def test_a_playbook_reusing_another_documents_section_id_does_not_change_retrieval(tmp_path, core_embedder):
     unique = _mini_with_playbook(tmp_path / "unique", "acme-handoff", core_embedder)
     try:
