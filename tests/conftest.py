@@ -1,4 +1,4 @@
-"""Shared fixtures: the fake Slack Web API."""
+"""Shared fixtures: the fake Slack Web API, the bundled index, the core's model and knowledge."""
 
 from __future__ import annotations
 
@@ -9,6 +9,17 @@ from tests.fake_slack import FakeSlack
 
 @pytest.fixture
 def fake_slack():
+    """A fake Slack for one test."""
+    fake = FakeSlack().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="module")
+def fake():
+    """A fake Slack shared by a module's tests (for a bot server started once per module)."""
     fake = FakeSlack().start()
     try:
         yield fake

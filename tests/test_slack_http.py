@@ -16,7 +16,6 @@ import pytest
 from bot.config import Settings
 from bot.knowledge import load_knowledge
 from bot.storage import open_store
-from tests.fake_slack import FakeSlack
 from tests.slack_harness import (
     BOT_TOKEN,
     BOT_USER,
@@ -41,13 +40,6 @@ EFFICIENCY = "Which is more important between efficiency and stability?"
 
 
 # --- fixtures --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def fake():
-    fake = FakeSlack().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")

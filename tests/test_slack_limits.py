@@ -8,7 +8,6 @@ import time
 import pytest
 import yaml
 
-from tests.fake_slack import FakeSlack
 from tests.slack_harness import (
     BotServer,
     assert_inert,
@@ -57,13 +56,6 @@ def big_article() -> dict:
         },
         "sections": sections,
     }
-
-
-@pytest.fixture(scope="module")
-def fake():
-    fake = FakeSlack().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")

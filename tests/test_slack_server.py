@@ -122,15 +122,6 @@ def test_a_model_that_fails_to_load_in_the_worker_stops_the_server_with_one_line
 
 
 @pytest.fixture(scope="module")
-def fake():
-    from tests.fake_slack import FakeSlack
-
-    fake = FakeSlack().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def two_bots(fake, bundled_index, tmp_path_factory):
     shared = tmp_path_factory.mktemp("shared-db")
     database_url = f"sqlite:///{shared / 'advisor.sqlite3'}"

@@ -15,7 +15,6 @@ import pytest
 
 from bot.config import Settings
 from bot.storage import open_store
-from tests.fake_slack import FakeSlack
 from tests.slack_harness import (
     BOT_TOKEN,
     REPO,
@@ -25,13 +24,6 @@ from tests.slack_harness import (
     command_form,
     unique_id,
 )
-
-
-@pytest.fixture(scope="module")
-def fake():
-    fake = FakeSlack().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")
