@@ -65,7 +65,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    for noisy in ("faiss.loader", "bm25s", "sentence_transformers", "httpx", "urllib3"):
+    for noisy in ("faiss.loader", "sentence_transformers", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     ctx.obj = settings
 

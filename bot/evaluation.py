@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .index import import_bm25s
 from .knowledge import Knowledge, _Reader, compose_file
 from .retrieval import Advisor
 
@@ -147,8 +148,7 @@ def _paragraphs(knowledge: Knowledge) -> tuple[list[str], list[str]]:
 
 def bm25_baseline(knowledge: Knowledge) -> Ranker:
     """Plain BM25 (bm25s defaults, English stop words) over whole paragraphs."""
-    import bm25s
-
+    bm25s = import_bm25s()
     texts, headings = _paragraphs(knowledge)
     model = bm25s.BM25()
     model.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)

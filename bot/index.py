@@ -98,9 +98,20 @@ def section_lexical_text(section: Section) -> str:
     return " ".join([section.heading, section.takeaway, *section.topics, *section.questions])
 
 
-def _bm25(documents: list[str]):
+def import_bm25s():
+    """bm25s, imported lazily (it is slow to import) with its logger kept quiet.
+
+    bm25s sets its own logger to DEBUG when imported, so every index build would log at
+    DEBUG whatever the application's level; put it back under the root logger's control.
+    """
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
+def _bm25(documents: list[str]):
+    bm25s = import_bm25s()
     corpus = [tokenize(text) or ["_"] for text in documents]
     model = bm25s.BM25(k1=1.2, b=0.75)
     model.index(corpus, show_progress=False)
@@ -206,8 +217,9 @@ def read_manifest(directory: Path) -> Manifest:
 
 def load_index(directory: Path) -> SearchIndex:
     """Load and verify an index; raise IndexUnavailable naming the bad path."""
-    import bm25s
     import faiss
+
+    bm25s = import_bm25s()
 
     directory = Path(directory)
     manifest = read_manifest(directory)
