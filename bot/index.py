@@ -8,6 +8,8 @@ Layout of the index directory (all written to a temporary directory, then rename
 - ``units.npy``: vectors of the sentences inside passages (quote choice)
 - ``keys.jsonl`` / ``keys.npy``: curated section keys (heading, takeaway, topics, questions)
 - ``scope.npy``: curated out-of-scope example questions (teach the advisor to decline)
+- ``unit_keys.jsonl`` / ``unit_keys.npy``: topics of curated assignments, by the sentence
+  they describe (helps pick the passage and sentence that gives a department its job)
 - ``lexical-passages/``, ``lexical-sections/``: bm25s indexes
 
 A manifest that does not match the knowledge or model marks the index stale; a file whose
@@ -37,7 +39,7 @@ from .text import tokenize
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 
 
@@ -81,6 +83,8 @@ class SearchIndex:
     keys: list[SectionKey]
     key_vectors: np.ndarray
     scope_vectors: np.ndarray  # out-of-scope examples; may have zero rows
+    unit_key_units: list[int]  # for each unit key, the row of the unit (sentence) it describes
+    unit_key_vectors: np.ndarray
     section_refs: list[str]  # section_ref of each lexical-sections document, in order
     lexical_passages: object  # bm25s.BM25
     lexical_sections: object  # bm25s.BM25
@@ -91,6 +95,20 @@ def section_keys(section: Section) -> list[SectionKey]:
     keys = [SectionKey(ref, "heading", section.heading), SectionKey(ref, "takeaway", section.takeaway)]
     keys += [SectionKey(ref, "topic", t) for t in section.topics]
     keys += [SectionKey(ref, "question", q) for q in section.questions]
+    return keys
+
+
+def unit_keys(passages: list[Passage], unit_spans: list[tuple[int, int]], sections: list[Section]):
+    """(unit row, topic) for every sentence inside a curated assignment that has topics."""
+    by_ref = {section_ref(s.document_id, s.id): s for s in sections}
+    keys = []
+    for row, (p, u) in enumerate(unit_spans):
+        passage = passages[p]
+        text = passage.unit_text(passage.units[u])
+        section = by_ref[section_ref(passage.document_id, passage.section_id)]
+        for assignment in section.assignments:
+            if text in assignment.quote:
+                keys += [(row, topic) for topic in assignment.topics]
     return keys
 
 
@@ -141,13 +159,19 @@ def build_index(
     unit_spans = [(i, j) for i, p in enumerate(passages) for j in range(len(p.units))]
     unit_texts = [passages[i].unit_text(passages[i].units[j]) for i, j in unit_spans]
 
-    texts = [p.text for p in passages] + unit_texts + [k.text for k in keys] + list(knowledge.out_of_scope)
-    vectors = embedder.encode(texts, progress=progress)
-    n_p, n_u, n_k = len(passages), len(unit_texts), len(keys)
-    passage_vectors = vectors[:n_p]
-    unit_vectors = np.ascontiguousarray(vectors[n_p : n_p + n_u])
-    key_vectors = np.ascontiguousarray(vectors[n_p + n_u : n_p + n_u + n_k])
-    scope_vectors = np.ascontiguousarray(vectors[n_p + n_u + n_k :]).reshape(-1, embedder.dimension)
+    topics = unit_keys(passages, unit_spans, sections)
+    groups = [
+        [p.text for p in passages],
+        unit_texts,
+        [k.text for k in keys],
+        list(knowledge.out_of_scope),
+        [topic for _row, topic in topics],
+    ]
+    vectors = embedder.encode([text for group in groups for text in group], progress=progress)
+    passage_vectors, unit_vectors, key_vectors, scope_vectors, unit_key_vectors = _split_rows(
+        vectors, [len(group) for group in groups], embedder.dimension
+    )
+    n_p, n_u = len(passages), len(unit_texts)
 
     passage_index = faiss.IndexFlatIP(embedder.dimension)
     passage_index.add(passage_vectors)
@@ -168,6 +192,10 @@ def build_index(
     np.save(tmp / "unit_spans.npy", np.asarray(unit_spans, dtype=np.int32).reshape(-1, 2), allow_pickle=False)
     np.save(tmp / "keys.npy", key_vectors, allow_pickle=False)
     np.save(tmp / "scope.npy", scope_vectors, allow_pickle=False)
+    np.save(tmp / "unit_keys.npy", unit_key_vectors, allow_pickle=False)
+    with open(tmp / "unit_keys.jsonl", "w", encoding="utf-8") as out:
+        for row, topic in topics:
+            out.write(json.dumps({"unit": row, "text": topic}, ensure_ascii=False) + "\n")
     lexical_passages.save(str(tmp / "lexical-passages"))
     lexical_sections.save(str(tmp / "lexical-sections"))
     (tmp / "sections.json").write_text(
@@ -194,6 +222,14 @@ def build_index(
     _swap_in(tmp, directory)
     logger.info("built index: %d passages in %.1fs at %s", n_p, manifest.build_seconds, directory)
     return load_index(directory)
+
+
+def _split_rows(vectors: np.ndarray, sizes: list[int], dimension: int) -> list[np.ndarray]:
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(np.ascontiguousarray(vectors[start : start + size]).reshape(-1, dimension))
+        start += size
+    return parts
 
 
 def _swap_in(tmp: Path, directory: Path) -> None:
@@ -243,6 +279,9 @@ def load_index(directory: Path) -> SearchIndex:
         ]
         key_vectors = np.load(directory / "keys.npy", allow_pickle=False)
         scope_vectors = np.load(directory / "scope.npy", allow_pickle=False)
+        unit_key_vectors = np.load(directory / "unit_keys.npy", allow_pickle=False)
+        with open(directory / "unit_keys.jsonl", encoding="utf-8") as lines:
+            unit_key_units = [int(json.loads(line)["unit"]) for line in lines]
         lexical_passages = bm25s.BM25.load(str(directory / "lexical-passages"))
         lexical_sections = bm25s.BM25.load(str(directory / "lexical-sections"))
         section_refs = json.loads((directory / "sections.json").read_text(encoding="utf-8"))
@@ -254,6 +293,8 @@ def load_index(directory: Path) -> SearchIndex:
         or unit_vectors.shape != (len(unit_spans), manifest.dimension)
         or key_vectors.shape != (len(keys), manifest.dimension)
         or scope_vectors.shape[1:] != (manifest.dimension,)
+        or unit_key_vectors.shape != (len(unit_key_units), manifest.dimension)
+        or any(not 0 <= row < len(unit_spans) for row in unit_key_units)
     ):
         raise IndexUnavailable(f"corrupt index at {directory}: counts do not match the manifest")
     return SearchIndex(
@@ -265,6 +306,8 @@ def load_index(directory: Path) -> SearchIndex:
         keys=keys,
         key_vectors=key_vectors,
         scope_vectors=scope_vectors,
+        unit_key_units=unit_key_units,
+        unit_key_vectors=unit_key_vectors,
         section_refs=section_refs,
         lexical_passages=lexical_passages,
         lexical_sections=lexical_sections,

@@ -1,10 +1,10 @@
 """Load the curated knowledge (the article and any company playbooks) from YAML.
 
-Every ``*.yaml`` / ``*.yml`` file in the knowledge directory with ``kind: article`` is a
-document; ``kind: scope`` files list questions the knowledge does not answer (examples that
-teach the advisor to decline). Files of another kind (``kind: tips``) belong to other
-loaders and are skipped here. Validation walks YAML nodes, so every error names the file,
-the line and the field.
+Every ``*.yaml`` / ``*.yml`` file in the knowledge directory is read by its ``kind``:
+``article`` files are documents; ``scope`` files list questions the knowledge does not
+answer (examples that teach the advisor to decline); ``glossary`` files spell out
+abbreviations people type; ``tips`` files belong to the tips loader and are skipped here.
+Validation walks YAML nodes, so every error names the file, the line and the field.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 OWNERS = ("sales", "marketing", "both")
-KINDS = ("article", "scope", "tips")
+KINDS = ("article", "glossary", "scope", "tips")
 
 
 class KnowledgeError(Exception):
@@ -40,6 +40,7 @@ class Assignment:
 
     quote: str
     owner: str
+    topics: tuple[str, ...] = ()  # what this job is, in our words (helps pick the passage)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Knowledge:
     documents: tuple[Document, ...]
     content_hash: str
     out_of_scope: tuple[str, ...] = ()
+    glossary: tuple[tuple[str, str], ...] = ()  # (term, what it stands for)
 
     def sections(self) -> Iterator[Section]:
         for document in self.documents:
@@ -223,12 +225,16 @@ def _parse_document(path: Path, node: Node) -> Document:
         if "assignments" in m:
             for j, a_node in enumerate(r.items(m["assignments"], f"{f}.assignments")):
                 af = f"{f}.assignments[{j}]"
-                am = r.mapping(a_node, af, ("quote", "owner"), ())
+                am = r.mapping(a_node, af, ("quote", "owner"), ("topics",))
                 quote = r.text(am["quote"], f"{af}.quote")
                 if quote not in takeaway and not any(quote in p.text for p in paragraphs):
                     raise r.fail(am["quote"], f"{af}.quote", "not found verbatim in this section's text")
                 assignments.append(
-                    Assignment(quote=quote, owner=r.choice(am["owner"], f"{af}.owner", OWNERS))
+                    Assignment(
+                        quote=quote,
+                        owner=r.choice(am["owner"], f"{af}.owner", OWNERS),
+                        topics=r.texts(am["topics"], f"{af}.topics") if "topics" in am else (),
+                    )
                 )
         sections.append(
             Section(
@@ -262,29 +268,49 @@ def knowledge_files(directory: Path) -> list[Path]:
 
 
 def load_knowledge(directory: Path) -> Knowledge:
-    """Load and validate every article file in ``directory``."""
+    """Load and validate every article, scope and glossary file in ``directory``."""
     documents: list[Document] = []
     out_of_scope: list[str] = []
+    glossary: dict[str, tuple[str, str]] = {}
     digest = hashlib.sha256()
     for path in knowledge_files(directory):
         node = compose_file(path)
         kind = file_kind(path, node)
+        if kind == "tips":
+            continue  # the tips loader's (bot.tips.catalog)
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         if kind == "scope":
             r = _Reader(path)
             top = r.mapping(node, "", ("kind", "out_of_scope"), ())
             out_of_scope.extend(r.texts(top["out_of_scope"], "out_of_scope"))
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-            continue
-        if kind != "article":
-            continue
-        document = _parse_document(path, node)
-        for other in documents:
-            if other.id == document.id:
-                raise KnowledgeError(f"{path}:1: id: document id {document.id!r} also used by {other.path}")
-        documents.append(document)
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        elif kind == "glossary":
+            _read_glossary(path, node, glossary)
+        else:
+            document = _parse_document(path, node)
+            for other in documents:
+                if other.id == document.id:
+                    raise KnowledgeError(
+                        f"{path}:1: id: document id {document.id!r} also used by {other.path}"
+                    )
+            documents.append(document)
     if not documents:
         raise KnowledgeError(f"{directory}: no knowledge files (kind: article) found")
     return Knowledge(
-        documents=tuple(documents), content_hash=digest.hexdigest(), out_of_scope=tuple(out_of_scope)
+        documents=tuple(documents),
+        content_hash=digest.hexdigest(),
+        out_of_scope=tuple(out_of_scope),
+        glossary=tuple(glossary.values()),
     )
+
+
+def _read_glossary(path: Path, node: Node, glossary: dict[str, tuple[str, str]]) -> None:
+    r = _Reader(path)
+    top = r.mapping(node, "", ("kind", "terms"), ())
+    terms = top["terms"]
+    if not isinstance(terms, MappingNode):
+        raise r.fail(terms, "terms", "expected a mapping of term: meaning")
+    for key_node, value_node in terms.value:
+        term = r.text(key_node, "terms")
+        if term.lower() in glossary:
+            raise r.fail(key_node, f"terms.{term}", "term given twice")
+        glossary[term.lower()] = (term, r.text(value_node, f"terms.{term}"))

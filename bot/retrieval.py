@@ -26,7 +26,7 @@ from .index import SearchIndex, ensure_index, section_ref
 from .knowledge import Document, Knowledge, load_knowledge
 from .passages import Passage
 from .spelling import SpellFixer
-from .text import clean_question, has_words, tokenize
+from .text import Glossary, clean_question, has_words, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +36,16 @@ Status = Literal["answered", "low_confidence", "not_covered"]
 @dataclass(frozen=True)
 class Weights:
     # Chosen with scripts/tune_ranking.py (see docs/retrieval.md for the figures).
-    dense: float = 0.10
-    keys: float = 0.45
-    lexical: float = 0.10
-    section_lexical: float = 0.35
+    dense: float = 0.15
+    keys: float = 0.50
+    lexical: float = 0.07
+    section_lexical: float = 0.28
+    assignment: float = 0.10  # closeness to a curated assignment's topics (passage level)
+    assignment_quote: float = 0.3  # the same, when choosing the quoted sentence
     lexical_scale: float = 4.0  # BM25 score at which the squashed lexical signal is 0.5
-    scope_penalty: float = 0.15  # confidence = top score - scope_penalty * off-scope margin
-    answered: float = 0.34  # confidence at or above: answered
-    low_confidence: float = 0.33  # confidence at or above (and below answered): low_confidence
+    scope_penalty: float = 0.5  # confidence = top score - scope_penalty * off-scope margin
+    answered: float = 0.43  # confidence at or above: answered
+    low_confidence: float = 0.42  # confidence at or above (and below answered): low_confidence
     quote_min_words: int = 8  # a shorter best sentence (or a question) takes its neighbour along
 
 
@@ -116,8 +118,10 @@ class Advisor:
         )
         key_section = np.array([self._section_row[k.section] for k in index.keys], dtype=np.int64)
         self._keys_of_section = [np.flatnonzero(key_section == row) for row in range(len(index.section_refs))]
+        self.glossary = Glossary(knowledge.glossary)
         self.speller = SpellFixer(_knowledge_texts(knowledge), embedder.known_words())
         self._unit_passage = np.array([p for p, _u in index.unit_spans], dtype=np.int64)
+        self._unit_key_unit = np.array(index.unit_key_units, dtype=np.int64)
         self._units_of: list[list[int]] = [[] for _ in index.passages]
         for row, (p, _u) in enumerate(index.unit_spans):
             self._units_of[p].append(row)
@@ -151,6 +155,12 @@ class Advisor:
         # A passage is as close as its closest sentence, if that beats the passage as a whole.
         unit_sims = index.unit_vectors @ q
         np.maximum.at(dense, self._unit_passage, unit_sims)
+        # Closeness to the topics of a curated assignment, by sentence and by passage.
+        unit_topic = np.zeros(len(unit_sims), dtype=np.float32)
+        if len(self._unit_key_unit):
+            np.maximum.at(unit_topic, self._unit_key_unit, index.unit_key_vectors @ q)
+        assignment = np.zeros(n, dtype=np.float32)
+        np.maximum.at(assignment, self._unit_passage, unit_topic)
         key_sims = index.key_vectors @ q
         # A section's key signal: the mean of its two closest keys (steadier than the single best).
         section_keys = np.array(
@@ -165,7 +175,13 @@ class Advisor:
             section_lexical = np.zeros(len(index.section_refs), dtype=np.float32)
         keys = section_keys[self._passage_section]
         sec_lex = section_lexical[self._passage_section]
-        total = w.dense * dense + w.keys * keys + w.lexical * lexical + w.section_lexical * sec_lex
+        total = (
+            w.dense * dense
+            + w.keys * keys
+            + w.lexical * lexical
+            + w.section_lexical * sec_lex
+            + w.assignment * assignment
+        )
         # How much closer the question is to a curated out-of-scope example than to any key.
         scope = index.scope_vectors @ q
         off_scope = float(scope.max() - key_sims.max()) if len(scope) else -1.0
@@ -176,6 +192,8 @@ class Advisor:
             "keys": keys,
             "lexical": lexical,
             "section_lexical": sec_lex,
+            "assignment": assignment,
+            "unit": unit_sims + w.assignment_quote * unit_topic,
             "q": q,
         }
 
@@ -189,11 +207,10 @@ class Advisor:
             seen.add(section)
         return firsts + rest
 
-    def _quote(self, passage_row: int, q: np.ndarray, tokens: set[str]) -> tuple[str, str]:
+    def _quote(self, passage_row: int, unit_scores: np.ndarray, tokens: set[str]) -> tuple[str, str]:
         """The passage's sentence(s) closest to the question, and their curated owner."""
         passage = self.index.passages[passage_row]
-        rows = self._units_of[passage_row]
-        sims = self.index.unit_vectors[rows] @ q
+        sims = unit_scores[self._units_of[passage_row]]
         if tokens:
             overlap = np.array(
                 [len(tokens & set(tokenize(passage.unit_text(u)))) / len(tokens) for u in passage.units]
@@ -216,13 +233,13 @@ class Advisor:
         text = clean_question(question)
         if not has_words(text):
             return Answer(question=question, status="not_covered", owner=None, hits=())
-        text = self.speller.fix(text)
+        text = self.speller.fix(self.glossary.expand(text))
         signals = self.score_passages(text)
-        total, q = signals["total"], signals["q"]
+        total = signals["total"]
         tokens = set(tokenize(text))
         hits = []
         for row in self.rank(total)[:k]:
-            quote, owner = self._quote(row, q, tokens)
+            quote, owner = self._quote(row, signals["unit"], tokens)
             hits.append(
                 Hit(
                     passage=self.index.passages[row],
@@ -231,7 +248,7 @@ class Advisor:
                     score=float(total[row]),
                     signals={
                         name: float(signals[name][row])
-                        for name in ("dense", "keys", "lexical", "section_lexical")
+                        for name in ("dense", "keys", "lexical", "section_lexical", "assignment")
                     },
                 )
             )

@@ -66,3 +66,21 @@ def tokenize(text: str) -> list[str]:
     words = [w.replace("'", "") for w in _WORD.findall(text.lower())]
     words = [w for w in words if w not in STOPWORDS and len(w) > 1]
     return _stemmer().stemWords(words) if words else []
+
+
+class Glossary:
+    """Spells out curated abbreviations in a question ("who owns PLM?" -> "... product life ...")."""
+
+    def __init__(self, terms: tuple[tuple[str, str], ...]):
+        self._meaning = {term.lower(): meaning for term, meaning in terms}
+        alternatives = sorted(self._meaning, key=len, reverse=True)
+        self._pattern = (
+            re.compile(r"(?<![\w&])(" + "|".join(map(re.escape, alternatives)) + r")(?![\w&])", re.IGNORECASE)
+            if alternatives
+            else None
+        )
+
+    def expand(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self._meaning[m.group(0).lower()], text)

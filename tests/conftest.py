@@ -67,13 +67,13 @@ def core_embedder():
 
 @pytest.fixture(scope="session")
 def core_knowledge_dir(tmp_path_factory):
-    """A copy of the core's knowledge files (the article and the scope examples)."""
+    """A copy of the core's knowledge files (the article, scope examples and glossary)."""
     import shutil
 
     from bot.config import DEFAULT_KNOWLEDGE_DIR
 
     directory = tmp_path_factory.mktemp("core-knowledge")
-    for name in ("article.yaml", "scope.yaml"):
+    for name in ("article.yaml", "scope.yaml", "glossary.yaml"):
         shutil.copy(DEFAULT_KNOWLEDGE_DIR / name, directory / name)
     return directory
 

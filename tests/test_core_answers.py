@@ -308,3 +308,38 @@ def test_typos_still_find_the_section(core_advisor, question, section, owner):
     assert answer.status == "answered"
     assert answer.owner == owner
     assert answer.hits[0].passage.section == section
+
+
+# --- glossary and curated assignments -------------------------------------------------------
+
+
+def test_glossary_spells_out_abbreviations_before_searching():
+    from bot.text import Glossary
+
+    glossary = Glossary((("PLM", "product life cycle management"), ("R&D", "research and development")))
+    assert glossary.expand("who owns plm, mktg or R&D?") == (
+        "who owns product life cycle management, mktg or research and development?"
+    )
+    assert glossary.expand("PLMX and XR&D stay") == "PLMX and XR&D stay"
+
+
+@pytest.mark.parametrize(
+    "question, section, owner",
+    [
+        ("who owns PLM?", 'Which is more important "front stage" or "behind the scenes"?', "marketing"),
+        (
+            "mktg or sales: who runs the trade show booth?",
+            'Which is more important, "Army" or "Air Force"?',
+            "marketing",
+        ),
+        ("who owns lead gen?", "Which is more important today or tomorrow?", "marketing"),
+    ],
+)
+def test_abbreviations_and_assignment_topics_find_the_job_and_its_owner(
+    core_advisor, question, section, owner
+):
+    answer = core_advisor.ask(question)
+    check_contract(answer, question, core_advisor)
+    assert answer.status == "answered"
+    assert answer.hits[0].passage.section == section
+    assert answer.owner == owner

@@ -226,8 +226,8 @@ def test_wrong_owner_value_lists_the_allowed_owners(tmp_path):
 
 
 def test_wrong_owner_on_an_assignment_is_caught(tmp_path):
-    old = "    owner: both\n- id: today-or-tomorrow"
-    path, line = edited_article(tmp_path, old, "    owner: everyone\n- id: today-or-tomorrow")
+    old = "    owner: both\n    topics:\n    - scouting the market"
+    path, line = edited_article(tmp_path, old, "    owner: everyone\n    topics:\n    - scouting the market")
     message = load_error(tmp_path)
     assert message.startswith(f"{path}:{line}: sections[0].assignments[0].owner: must be one of")
     assert "'everyone'" in message
@@ -274,7 +274,7 @@ def test_empty_paragraph_list_and_empty_text_are_rejected(tmp_path):
 def test_unknown_kind_and_missing_kind(tmp_path):
     path, line = edited_article(tmp_path / "a", "kind: article", "kind: articel")
     message = load_error(tmp_path / "a")
-    assert message == f"{path}:{line}: kind: must be one of article, scope, tips, not 'articel'"
+    assert message == f"{path}:{line}: kind: must be one of article, glossary, scope, tips, not 'articel'"
     path, _ = edited_article(tmp_path / "b", "kind: article\n", "")
     assert load_error(tmp_path / "b").startswith(f"{path}:")
     assert "kind: required field is missing" in load_error(tmp_path / "b")
@@ -390,3 +390,31 @@ def test_a_playbook_reusing_another_documents_section_id_does_not_change_retriev
         actual = clashing.ask(question, k=4)
         assert [h.passage.id for h in actual.hits] == [h.passage.id for h in expected.hits], question
         assert [h.score for h in actual.hits] == pytest.approx([h.score for h in expected.hits], abs=1e-4)
+
+
+# --- glossary ------------------------------------------------------------------------------
+
+
+def test_glossary_terms_are_read_and_a_repeated_term_is_named(tmp_path):
+    edited_article(tmp_path, "kind: article", "kind: article")
+    glossary = tmp_path / "glossary.yaml"
+    glossary.write_text("kind: glossary\nterms:\n  PLM: product life cycle management\n", encoding="utf-8")
+    assert load_knowledge(tmp_path).glossary == (("PLM", "product life cycle management"),)
+    glossary.write_text("kind: glossary\nterms:\n  plm: a\n  GTM: b\n  PLM: c\n", encoding="utf-8")
+    assert load_error(tmp_path) == f"{glossary}:5: terms.PLM: term given twice"
+
+
+def test_glossary_changes_the_knowledge_hash(tmp_path):
+    edited_article(tmp_path, "kind: article", "kind: article")
+    before = load_knowledge(tmp_path).content_hash
+    (tmp_path / "glossary.yaml").write_text("kind: glossary\nterms:\n  mktg: marketing\n", encoding="utf-8")
+    assert load_knowledge(tmp_path).content_hash != before
+
+
+def test_assignment_topics_must_be_a_list(tmp_path):
+    old = (
+        "    topics:\n    - scouting the market and fighting for sales\n"
+        "    - marketing as scouts, sales as the combat force\n"
+    )
+    path, line = edited_article(tmp_path, old, "    topics: scouting\n")
+    assert load_error(tmp_path) == f"{path}:{line}: sections[0].assignments[0].topics: expected a list"
