@@ -2,8 +2,11 @@
 
 Point the bot at ``fake.url`` through ``SLACK_API_URL``. Each call is recorded with its
 method name, parsed body and headers. Tell it how to answer with ``fail`` (a Slack error
-such as ``not_in_channel``), ``rate_limit`` (HTTP 429 with Retry-After), ``delay`` or
-``http_error``; each instruction applies to the next ``times`` calls of that method.
+such as ``not_in_channel``), ``rate_limit`` (HTTP 429 with Retry-After), ``delay``,
+``http_error`` or ``drop`` (read the request, then close the connection without answering);
+each instruction applies to the next ``times`` calls of that method. Keyword arguments
+narrow an instruction to calls whose body has those values (``channel="C1"``; ``path=`` for
+a response_url), so a test sharing the fake with others only ever affects its own calls.
 Requests to ``/response_url/<id>`` stand in for a slash command's response_url.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,20 +33,26 @@ class Call:
 
 @dataclass
 class _Rule:
-    kind: str  # "error" | "rate_limit" | "delay" | "http_error"
+    kind: str  # "error" | "rate_limit" | "delay" | "http_error" | "drop"
     value: object
     times: int
+    where: dict = field(default_factory=dict)  # body values (and "path") a call must have
+
+    def matches(self, call: Call) -> bool:
+        return all(
+            (call.path if key == "path" else call.body.get(key)) == value for key, value in self.where.items()
+        )
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.calls: list[Call] = []
         self._rules: dict[str, list[_Rule]] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -67,31 +77,36 @@ class FakeSlack:
         return f"http://{host}:{port}/response_url/{name}"
 
     # --- instructions ----------------------------------------------------------------
-    def fail(self, method: str, error: str, times: int = 1) -> None:
-        self._add(method, _Rule("error", error, times))
+    def fail(self, method: str, error: str, times: int = 1, **where) -> None:
+        self._add(method, _Rule("error", error, times, where))
 
-    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
-        self._add(method, _Rule("rate_limit", retry_after, times))
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1, **where) -> None:
+        self._add(method, _Rule("rate_limit", retry_after, times, where))
 
-    def delay(self, method: str, seconds: float, times: int = 1) -> None:
-        self._add(method, _Rule("delay", seconds, times))
+    def delay(self, method: str, seconds: float, times: int = 1, **where) -> None:
+        self._add(method, _Rule("delay", seconds, times, where))
 
-    def http_error(self, method: str, status: int = 500, times: int = 1) -> None:
-        self._add(method, _Rule("http_error", status, times))
+    def http_error(self, method: str, status: int = 500, times: int = 1, **where) -> None:
+        self._add(method, _Rule("http_error", status, times, where))
+
+    def drop(self, method: str, times: int = 1, **where) -> None:
+        """Read the request, then close the connection unanswered (Slack may have acted on it)."""
+        self._add(method, _Rule("drop", None, times, where))
 
     def _add(self, method: str, rule: _Rule) -> None:
         with self._lock:
             self._rules.setdefault(method, []).append(rule)
 
-    def _take_rule(self, method: str) -> _Rule | None:
+    def _take_rule(self, call: Call) -> _Rule | None:
+        """The first instruction for this call (used up after ``times`` calls), or None."""
         with self._lock:
-            rules = self._rules.get(method) or []
-            if not rules:
+            rules = self._rules.get(call.method) or []
+            rule = next((r for r in rules if r.matches(call)), None)
+            if rule is None:
                 return None
-            rule = rules[0]
             rule.times -= 1
             if rule.times <= 0:
-                rules.pop(0)
+                rules.remove(rule)
             return rule
 
     # --- reading what happened ---------------------------------------------------------
@@ -161,9 +176,14 @@ class FakeSlack:
                     method = "response_url"
                 else:
                     method = path.rsplit("/", 1)[-1]
+                call = Call(method, body, dict(self.headers), path=path)
                 with fake._lock:
-                    fake.calls.append(Call(method, body, dict(self.headers), path=path))
-                rule = fake._take_rule(method)
+                    fake.calls.append(call)
+                rule = fake._take_rule(call)
+                if rule and rule.kind == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if rule and rule.kind == "delay":
                     time.sleep(float(rule.value))
                     rule = None

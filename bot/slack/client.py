@@ -1,12 +1,13 @@
-"""The Web API client every part of the bot uses: one base URL seam, bounded 429 retries."""
+"""The Web API client every part of the bot uses: one base URL seam, bounded, safe retries."""
 
 from __future__ import annotations
 
+import socket
+from urllib.error import URLError
+
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
 
 from ..config import Settings
 
@@ -14,11 +15,29 @@ RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
 
 
-def retry_handlers() -> list:
-    """429s wait out Retry-After (slack_sdk's handler), connection errors back off; both bounded."""
+def never_sent(error: BaseException | None) -> bool:
+    """True when a failed call cannot have reached Slack: connection refused, or no DNS answer.
+
+    Anything else (a reset or a closed connection after the request went out, a read timeout)
+    may come after Slack acted on the request, so it is not safe to send it again.
+    """
+    reason = error.reason if isinstance(error, URLError) else error
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)
+
+
+class UnsentRequestRetryHandler(RetryHandler):
+    """Retries only calls that never left this machine (unlike slack_sdk's connection handler,
+    which also retries a reset after sending, and so can post a message twice)."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        return response is None and never_sent(error)
+
+
+def retry_handlers() -> list[RetryHandler]:
+    """429s wait out Retry-After (slack_sdk's handler); unsent calls back off; both bounded."""
     return [
         RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+        UnsentRequestRetryHandler(max_retry_count=CONNECTION_RETRIES),
     ]
 
 
