@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect, text
 
-from bot.storage import StoreError, open_store
+from bot.storage import InvalidSubscription, StoreError, open_store
 from bot.storage.migrate import current_revision, head_revision, upgrade
 from bot.storage.store import create_store_engine
 
@@ -112,6 +112,28 @@ def test_subscriptions_list_deactivate_and_resubscribe(store):
     assert store.unsubscribe("T1", "C2") is True
     assert store.unsubscribe("T1", "C2") is False
     assert store.get_subscription("T1", "C2").active is False
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tz": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus': use Area/City, e.g. Europe/Paris"),
+        ({"tz": "../etc/passwd"}, "unknown time zone '../etc/passwd'"),
+        ({"local_time": "9am"}, "invalid time '9am': use 24-hour HH:MM, e.g. 09:00"),
+        ({"local_time": "24:00"}, "invalid time '24:00'"),
+        ({"local_time": "9:00"}, "invalid time '9:00'"),
+        ({"days": "weekends"}, "invalid days 'weekends': use one of weekdays, daily"),
+    ],
+)
+def test_subscribe_refuses_a_schedule_that_could_never_run(store, change, message):
+    good = dict(team="T1", channel="C1", local_time="09:00", tz="Europe/Paris")
+    store.subscribe(**good)
+    with pytest.raises(InvalidSubscription) as info:
+        store.subscribe(**{**good, **change})
+    assert isinstance(info.value, ValueError)
+    assert str(info.value).startswith(message) and "\n" not in str(info.value)
+    (kept,) = store.list_subscriptions()  # the stored subscription is untouched
+    assert (kept.local_time, kept.tz, kept.days) == ("09:00", "Europe/Paris", "weekdays")
 
 
 def test_migrations_upgrade_keeps_existing_data(database_url):

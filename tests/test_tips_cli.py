@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 from bot.config import Settings
 from bot.storage import open_store
+from bot.storage.models import Subscription
 from bot.tips.commands import tips
 
 pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL database
@@ -96,6 +98,22 @@ def test_subscribe_rejects_bad_times_in_one_line(cli, args, message):
         f"Error: {message}: " + result.output.split(": ", 2)[2].strip()
     ]
     assert message in result.output
+
+
+def test_a_subscription_that_cannot_be_scheduled_is_shown_and_skipped(cli, fake_slack, settings):
+    cli("subscribe", "--team", "T1", "--channel", "C1", "--tz", "UTC")
+    cli("subscribe", "--team", "T1", "--channel", "C2", "--tz", "UTC")
+    store = open_store(settings.database_url)
+    s = Subscription.__table__
+    with store.engine.begin() as conn:  # written by hand, or before subscribe validated
+        conn.execute(update(s).where(s.c.channel == "C1").values(tz="Mars/Olympus"))
+    store.close()
+    preview = cli("preview", "--now", "2024-05-15T09:30:00Z").output
+    assert "T1/C1  cannot be scheduled ('09:00' 'Mars/Olympus')" in preview
+    assert "T1/C2  2024-05-15 09:30 UTC  [" in preview
+    out = cli("run-due", "--now", "2024-05-15T09:30:00Z").output
+    assert out.strip() == "posted 1 tip(s), 1 skipped (see the log)"
+    assert [c.body["channel"] for c in fake_slack.posts()] == ["C2"]
 
 
 def test_run_due_posts_due_tips_once_and_list_shows_them(cli, fake_slack, settings):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from bot.config import Settings
 from bot.slack.client import make_client
 from bot.storage import open_store
+from bot.storage.models import Subscription
 from bot.tips.catalog import load_tips
 from bot.tips.scheduler import MAX_ATTEMPTS, run_due, start_scheduler_thread
 
@@ -192,6 +195,82 @@ def test_revoked_workspace_is_deactivated_and_others_keep_going(store, run, fake
     assert store.list_subscriptions("T2")[0].active
     run(utc(2024, 5, 16, 9, 0))
     assert posted_channels(fake_slack) == ["C1", "C9", "C9"]
+
+
+@pytest.mark.parametrize(("column", "value"), [("tz", "Mars/Olympus"), ("local_time", "9am")])
+def test_a_subscription_that_cannot_be_scheduled_is_logged_and_skipped(
+    store, run, fake_slack, caplog, column, value
+):
+    for channel in ("C1", "C2", "C3"):
+        store.subscribe(team="T1", channel=channel, local_time="09:00", tz="UTC")
+    s = Subscription.__table__
+    with store.engine.begin() as conn:  # a row written by hand, or before subscribe validated
+        conn.execute(update(s).where(s.c.channel == "C2").values({column: value}))
+    report = run(utc(2024, 5, 15, 9, 0))
+    assert posted_channels(fake_slack) == ["C1", "C3"]
+    assert report.skipped == [("T1", "C2")] and "1 skipped" in report.summary()
+    (logged,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "T1/C2" in logged.getMessage() and value in logged.getMessage() and logged.exc_info
+
+
+BOOM = {
+    "sqlite": [
+        "CREATE TRIGGER boom BEFORE INSERT ON posts WHEN NEW.channel = 'C2' "
+        "BEGIN SELECT RAISE(ABORT, 'boom'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.channel = 'C2' THEN "
+        "RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER boom BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION boom()",
+    ],
+}
+
+
+def test_a_database_error_on_one_channel_does_not_stop_the_others(store, run, fake_slack, caplog):
+    for channel in ("C1", "C2", "C3"):
+        store.subscribe(team="T1", channel=channel, local_time="09:00", tz="UTC")
+    with store.engine.begin() as conn:  # the claim of C2's post fails in the database
+        for statement in BOOM[store.dialect]:
+            conn.exec_driver_sql(statement)
+    report = run(utc(2024, 5, 15, 9, 0))
+    assert posted_channels(fake_slack) == ["C1", "C3"]
+    assert report.skipped == [("T1", "C2")]
+    assert any(r.levelname == "ERROR" and "T1/C2" in r.getMessage() for r in caplog.records)
+
+
+def test_a_connection_lost_after_sending_is_unconfirmed_and_never_posted_again(store, run, fake_slack):
+    store.subscribe(team="T1", channel="C1", local_time="09:00", tz="UTC")
+    fake_slack.drop("chat.postMessage", channel="C1")  # Slack has the message; the answer is lost
+    report = run(utc(2024, 5, 15, 9, 0))
+    assert report.unknown == [("T1", "C1")] and report.posted == []
+    post = store.post_for("T1", "C1", date(2024, 5, 15))
+    assert (post.status, post.error) == ("unknown", "RemoteDisconnected")
+    run(utc(2024, 5, 15, 9, 5))
+    assert len(fake_slack.posts()) == 1
+
+
+def test_a_refused_connection_is_a_failure_retried_on_a_later_check(store, settings, catalog, fake_slack):
+    store.subscribe(team="T1", channel="C1", local_time="09:00", tz="UTC")
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+    down = settings.with_overrides(slack_api_url=f"http://127.0.0.1:{closed.getsockname()[1]}/api/")
+    try:
+        report = run_due(
+            store=store, client=make_client(down), catalog=catalog, settings=down, now=utc(2024, 5, 15, 9)
+        )
+    finally:
+        closed.close()
+    assert report.failed == [("T1", "C1", "URLError")]
+    assert store.post_for("T1", "C1", date(2024, 5, 15)).status == "failed"
+    run_due(
+        store=store,
+        client=make_client(settings),
+        catalog=catalog,
+        settings=settings,
+        now=utc(2024, 5, 15, 9, 1),
+    )
+    assert store.post_for("T1", "C1", date(2024, 5, 15)).status == "sent"
+    assert len(fake_slack.posts()) == 1
 
 
 def test_rate_limit_waits_retry_after_then_posts(store, run, fake_slack):

@@ -6,6 +6,7 @@ upgrades the schema with the Alembic migrations shipped in this package.
 
 from .store import (
     FeedbackRecord,
+    InvalidSubscription,
     PostRecord,
     Store,
     StoreError,
@@ -16,6 +17,7 @@ from .store import (
 
 __all__ = [
     "FeedbackRecord",
+    "InvalidSubscription",
     "PostRecord",
     "Store",
     "StoreError",

@@ -104,7 +104,7 @@ class Post(Base):
     local_date: Mapped[date] = mapped_column(Date)
     tip_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    # claimed -> sent | failed (retried on a later check) | gave_up | unknown (timed out)
+    # claimed -> sent | failed (retried on a later check) | gave_up | unknown (no answer from Slack)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     error: Mapped[str | None] = mapped_column(String(255), nullable=True)

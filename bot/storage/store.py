@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,10 +32,28 @@ EVENT_KEEP = timedelta(days=1)
 _PRUNE_EVERY_SECONDS = 600
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 DAYS = ("weekdays", "daily")
+_LOCAL_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class StoreError(Exception):
     """The database cannot be opened or upgraded; the message is one line."""
+
+
+class InvalidSubscription(ValueError):
+    """A subscription that could never be scheduled (bad time, time zone or days); one line."""
+
+
+def check_schedule(local_time: str, tz: str, days: str) -> None:
+    """Raise InvalidSubscription unless ``local_time`` is HH:MM, ``tz`` a zone zoneinfo knows
+    and ``days`` one of DAYS: a row the scheduler cannot read must never be stored."""
+    if days not in DAYS:
+        raise InvalidSubscription(f"invalid days {days!r}: use one of {', '.join(DAYS)}")
+    if not isinstance(local_time, str) or not _LOCAL_TIME.match(local_time):
+        raise InvalidSubscription(f"invalid time {local_time!r}: use 24-hour HH:MM, e.g. 09:00")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidSubscription(f"unknown time zone {tz!r}: use Area/City, e.g. Europe/Paris") from None
 
 
 def _utcnow() -> datetime:
@@ -345,9 +365,12 @@ class Store:
         days: str = "weekdays",
         created_by: str | None = None,
     ) -> SubscriptionRecord:
-        """Subscribe a channel (or update and re-activate its subscription, clearing any pause)."""
-        if days not in DAYS:
-            raise ValueError(f"days must be one of {', '.join(DAYS)}")
+        """Subscribe a channel (or update and re-activate its subscription, clearing any pause).
+
+        Raises InvalidSubscription (a ValueError) for a time other than 24-hour ``HH:MM``, a
+        time zone zoneinfo does not know, or days other than weekdays / daily.
+        """
+        check_schedule(local_time, tz, days)
         now = _utcnow()
         values = dict(
             local_time=local_time,

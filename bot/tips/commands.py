@@ -12,10 +12,10 @@ import click
 def _expected_errors() -> tuple[type[Exception], ...]:
     from ..config import ConfigError
     from ..knowledge import KnowledgeError
-    from ..storage import StoreError
+    from ..storage import InvalidSubscription, StoreError
     from .schedule import ScheduleError
 
-    return (ConfigError, KnowledgeError, StoreError, ScheduleError)
+    return (ConfigError, KnowledgeError, StoreError, ScheduleError, InvalidSubscription)
 
 
 class TipsGroup(click.Group):
@@ -148,13 +148,17 @@ def preview(now_text: str | None) -> None:
         if not live:
             click.echo("no active subscriptions")
         for s in live:
-            when = next_due(
-                local_time=s.local_time,
-                tz=s.tz,
-                days=s.days,
-                now=now,
-                posted_today=_posted_today(store, s, now),
-            )
+            try:
+                when = next_due(
+                    local_time=s.local_time,
+                    tz=s.tz,
+                    days=s.days,
+                    now=now,
+                    posted_today=_posted_today(store, s, now),
+                )
+            except (ValueError, KeyError) as exc:  # a row stored by hand: the scheduler skips it too
+                click.echo(f"{s.team}/{s.channel}  cannot be scheduled ({s.local_time!r} {s.tz!r}): {exc}")
+                continue
             tip_id, _ = next_tip(
                 store.tip_order(s.team, s.channel), catalog.ids, team=s.team, channel=s.channel
             )

@@ -6,6 +6,10 @@ inside the serving process all call it). Any number of them may run at once: the
 channel gets at most one tip per local day. If the process dies after Slack accepted the
 message but before the result was recorded, the row stays ``claimed`` and is never posted
 again that day (at most once: a missed tip beats a double post; see docs/tips.md).
+
+One subscription never stops the others: a row that cannot be scheduled or posted (a time
+zone this machine does not know, a database error on that row) is logged with its traceback
+and skipped; the pass goes on with the next one.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import UTC, date, datetime
 from slack_sdk.errors import SlackApiError
 
 from ..config import Settings
+from ..slack.client import never_sent
 from ..storage import PostRecord, Store, SubscriptionRecord
 from .catalog import TipCatalog
 from .message import tip_message
@@ -45,6 +50,7 @@ class RunReport:
     deactivated: list[tuple[str, str, int]] = field(default_factory=list)  # team, reason, count
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # team, channel, error
     unknown: list[tuple[str, str]] = field(default_factory=list)  # Slack may or may not have it
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # team, channel: an error, logged
 
     def summary(self) -> str:
         parts = [f"posted {len(self.posted)} tip(s)"]
@@ -52,25 +58,45 @@ class RunReport:
             parts.append(f"paused {len(self.paused)} channel(s)")
         if self.deactivated:
             parts.append(f"deactivated {len(self.deactivated)} workspace(s)")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped (see the log)")
         if self.failed:
             parts.append(f"{len(self.failed)} failed (retried on a later check)")
         if self.unknown:
-            parts.append(f"{len(self.unknown)} unconfirmed (timed out)")
+            parts.append(f"{len(self.unknown)} unconfirmed (no answer from Slack)")
         return ", ".join(parts)
 
 
-def due_now(store: Store, now: datetime) -> list[tuple[SubscriptionRecord, date]]:
-    """Live subscriptions whose tip is due at ``now`` and not yet claimed for their local date."""
+def due_now(
+    store: Store, now: datetime, report: RunReport | None = None
+) -> list[tuple[SubscriptionRecord, date]]:
+    """Live subscriptions whose tip is due at ``now`` and not yet claimed for their local date.
+
+    A subscription that cannot be checked (say, a time zone unknown here) is logged, noted in
+    ``report.skipped`` and left out; the others are still checked.
+    """
     due = []
     for subscription in store.list_subscriptions():
         if not subscription.live:
             continue
-        local_date = due_date(
-            local_time=subscription.local_time, tz=subscription.tz, days=subscription.days, now=now
-        )
-        if local_date is None:
+        try:
+            local_date = due_date(
+                local_time=subscription.local_time, tz=subscription.tz, days=subscription.days, now=now
+            )
+            if local_date is None:
+                continue
+            post = store.post_for(subscription.team, subscription.channel, local_date)
+        except Exception:
+            logger.exception(
+                "cannot schedule tips for %s/%s (time %r, zone %r); skipping it",
+                subscription.team,
+                subscription.channel,
+                subscription.local_time,
+                subscription.tz,
+            )
+            if report is not None:
+                report.skipped.append((subscription.team, subscription.channel))
             continue
-        post = store.post_for(subscription.team, subscription.channel, local_date)
         if post is None or post.status == "failed":
             due.append((subscription, local_date))
     return due
@@ -89,7 +115,7 @@ def run_due(
     now = now or datetime.now(UTC)
     report = RunReport()
     queues: OrderedDict[str, deque] = OrderedDict()
-    for subscription, local_date in due_now(store, now):
+    for subscription, local_date in due_now(store, now, report):
         queues.setdefault(subscription.team, deque()).append((subscription, local_date))
     last_call: dict[str, float] = {}
     pace = settings.tips_pace_seconds
@@ -105,7 +131,12 @@ def run_due(
                 return report
             if stop is not None and stop.is_set():
                 return report
-            called, revoked = _post_one(store, client, catalog, subscription, local_date, now, report)
+            try:
+                called, revoked = _post_one(store, client, catalog, subscription, local_date, now, report)
+            except Exception:  # e.g. the database failed on this row: log it, serve the others
+                logger.exception("tip for %s/%s failed; skipping it", team, subscription.channel)
+                report.skipped.append((team, subscription.channel))
+                called, revoked = True, False
             if called:
                 last_call[team] = time.monotonic()
             if revoked:
@@ -158,15 +189,17 @@ def _post_one(
     except SlackApiError as exc:
         error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
         return True, _failed(store, subscription, post, error, now, report)
-    except TimeoutError:
-        # Slack may have posted it: record that we cannot tell, and never post it again today.
-        logger.warning("tip post to %s/%s timed out; not retried today", team, channel)
-        store.finish_post(post.id, status="unknown", error="timeout", now=now)
+    except Exception as exc:
+        if never_sent(exc):  # connection refused, no DNS answer: nothing reached Slack
+            logger.exception("tip post to %s/%s failed", team, channel)
+            return True, _failed(store, subscription, post, type(exc).__name__, now, report)
+        # A timeout, or the connection lost after the request went out: Slack may have posted
+        # it. Record that we cannot tell, and never post it again today.
+        error = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
+        logger.warning("tip post to %s/%s unconfirmed (%s); not retried today", team, channel, error)
+        store.finish_post(post.id, status="unknown", error=error, now=now)
         report.unknown.append((team, channel))
         return True, False
-    except Exception as exc:  # connection refused, DNS...: nothing reached Slack
-        logger.exception("tip post to %s/%s failed", team, channel)
-        return True, _failed(store, subscription, post, type(exc).__name__, now, report)
     store.finish_post(post.id, status="sent", message_ts=response.get("ts"), now=now)
     if subscription.failures:
         store.note_subscription_result(team, channel, None)
@@ -231,7 +264,7 @@ def run_forever(
     while not stop.is_set():
         try:
             report = run_due(store=store, client=client, catalog=catalog, settings=settings, stop=stop)
-            if report.posted or report.failed or report.paused or report.deactivated:
+            if report.posted or report.failed or report.paused or report.deactivated or report.skipped:
                 logger.info("tips: %s", report.summary())
         except Exception:
             logger.exception("tips pass failed; trying again in %.0f s", interval)

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from ..config import Settings
 from ..slack.escape import escape
-from ..storage import Store, SubscriptionRecord
+from ..storage import InvalidSubscription, Store, SubscriptionRecord
 from .catalog import TipCatalog, load_tips
 from .message import tip_message
 from .schedule import ScheduleError, next_due, parse_local_time, parse_tz
@@ -153,7 +153,7 @@ def handle_tips_command(
                 )
             return _reply(_describe(subscription, store, now))
         return _reply(USAGE)
-    except ScheduleError as exc:
+    except (ScheduleError, InvalidSubscription) as exc:
         return _reply(f"{escape(str(exc))}.\n\n{USAGE}")
     except Exception:
         logger.exception("/advisor tips %s failed in %s/%s", action, team_id, channel_id)
