@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,7 +16,15 @@ from bot.storage import TipOrderState
 from bot.tips.catalog import Tip, load_tips
 from bot.tips.message import tip_message
 from bot.tips.order import next_tip
-from bot.tips.schedule import ScheduleError, due_date, next_due, parse_local_time, parse_now, parse_tz
+from bot.tips.schedule import (
+    ScheduleError,
+    due_date,
+    first_local_moment,
+    next_due,
+    parse_local_time,
+    parse_now,
+    parse_tz,
+)
 
 ARMS = "Which is more important, arms or thighs?"
 
@@ -175,6 +184,40 @@ def test_due_dates_follow_local_calendars():
     before = datetime(2024, 3, 9, 12, 0, tzinfo=UTC)
     when = next_due(local_time="02:30", tz="America/Los_Angeles", days="daily", now=before, posted_today=True)
     assert when.isoformat() == "2024-03-10T03:00:00-07:00"
+
+
+@pytest.mark.parametrize(
+    ("tz", "day"),
+    [
+        ("America/Santiago", date(2024, 9, 8)),  # 00:00 -04 jumps to 01:00 -03
+        ("America/Havana", date(2024, 3, 10)),
+        ("Asia/Beirut", date(2024, 3, 31)),
+        ("America/Asuncion", date(2023, 10, 1)),
+    ],
+)
+@pytest.mark.parametrize("clock", ["00:00", "00:30"])
+def test_a_time_skipped_at_midnight_is_due_at_the_jump_on_that_day(tz, day, clock):
+    zone = ZoneInfo(tz)
+    hours, minutes = map(int, clock.split(":"))
+    moment = first_local_moment(day, time(hours, minutes), zone)
+    assert moment.date() == day and moment.strftime("%H:%M") == "01:00", moment.isoformat()
+    # The moment the scheduler posts at agrees: due on that date from the jump on.
+    assert due_date(local_time=clock, tz=tz, days="daily", now=moment) == day
+
+
+def test_santiago_midnight_on_the_spring_forward_day_is_next_due_at_one():
+    # Saturday 2024-09-07 20:00 in Santiago (-04); the next 00:00 tip falls in the gap.
+    saturday_evening = datetime(2024, 9, 8, 0, 0, tzinfo=UTC)
+    when = next_due(
+        local_time="00:00", tz="America/Santiago", days="daily", now=saturday_evening, posted_today=True
+    )
+    assert when.isoformat() == "2024-09-08T01:00:00-03:00"
+    assert (
+        next_due(
+            local_time="00:30", tz="America/Santiago", days="daily", now=saturday_evening, posted_today=True
+        ).isoformat()
+        == "2024-09-08T01:00:00-03:00"
+    )
 
 
 def test_order_walks_every_tip_then_reshuffles():

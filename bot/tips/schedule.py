@@ -94,15 +94,18 @@ def next_due(*, local_time: str, tz: str, days: str, now: datetime, posted_today
 def first_local_moment(day: date, clock: time, zone: ZoneInfo) -> datetime:
     """The first instant on ``day`` whose local wall time is at or after ``clock``.
 
-    Usually ``day clock`` itself; for a wall time skipped by a DST jump, the jump (03:00).
+    Usually ``day clock`` itself. For a wall time skipped by a DST jump it is the jump: 03:00
+    for 02:30 in Los Angeles on 2024-03-10, and 01:00 on 2024-09-08 for 00:00 (or 00:30) in
+    Santiago, whose clocks go from 23:59:59 on the 7th straight to 01:00 on the 8th: the answer
+    is always on ``day``, never the evening before.
     """
     moment = datetime.combine(day, clock, tzinfo=zone)
     if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == moment.replace(tzinfo=None):
         return moment
     # In a DST gap the two readings of the wall time bracket the jump; find it by the minute.
     earlier = min(moment.astimezone(UTC), moment.replace(fold=1).astimezone(UTC))
-    for minute in range(0, 24 * 60):
+    for minute in range(0, 25 * 60):
         candidate = (earlier + timedelta(minutes=minute)).astimezone(zone)
-        if candidate.date() > day or candidate.time().replace(tzinfo=None) >= clock:
+        if candidate.date() > day or (candidate.date() == day and candidate.time() >= clock):
             return candidate
     return moment
