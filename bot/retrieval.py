@@ -1,11 +1,15 @@
 """Answer a question: hybrid ranking, a verbatim quote, a verdict and a confidence.
 
-Each passage is scored from four signals, all in [0, 1]:
+The question is cleaned of Slack markup, its abbreviations spelled out (curated glossary)
+and its typos fixed against the knowledge's words. Each passage is then scored from five
+signals, all in [0, 1]:
 
-- dense: cosine of the question with the passage,
+- dense: cosine of the question with the passage, or with its closest sentence,
 - keys: mean cosine of the question with the two closest of its section's curated keys
   (heading, takeaway, topics, questions),
-- lexical: BM25 over passages and over sections' curated text, squashed by x / (x + c).
+- lexical, section_lexical: BM25 over passages and over sections' curated text, squashed
+  by x / (x + c),
+- assignment: cosine with the topics of a curated assignment inside the passage.
 
 The top passage's score, less a penalty when the question sits closer to a curated
 out-of-scope example than to any section key, decides the status; the passage's best
