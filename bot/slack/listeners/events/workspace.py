@@ -27,11 +27,10 @@ class Workspace:
         logger.debug("ignoring %s event", event.get("type"))
 
     def _deactivate(self, body: dict, context: BoltContext, reason: str) -> None:
+        """Deactivate the workspace's subscriptions. Not deduplicated on purpose: the update is
+        idempotent, and claiming the event first would drop Slack's retry when it fails."""
         team = context.team_id or body.get("team_id") or ""
-        event_id = body.get("event_id")
         try:
-            if event_id and not self.store.claim_event(f"event:{event_id}"):
-                return
             count = self.store.deactivate_team(team, reason)
             logger.info("%s in workspace %s: %d tip subscription(s) deactivated", reason, team, count)
         except Exception:
