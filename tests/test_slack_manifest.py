@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from bot.slack.blocks import COMMAND
+from bot.slack.listeners.events.questions import FOLLOW_UP_EVENTS
 from bot.slack.server import EVENTS_PATH
 from tests.slack_harness import REPO
 
@@ -19,11 +20,13 @@ REQUIRED_SCOPES = {
     "channels:read",
     "groups:read",
     "channels:history",  # message.channels needs it
+    "groups:history",  # message.groups needs it
 }
 EVENTS = {
     "app_mention",
     "message.im",
     "message.channels",
+    "message.groups",
     "app_home_opened",
     "app_uninstalled",
     "tokens_revoked",
@@ -46,3 +49,15 @@ def test_manifest_scopes_events_command_and_interactivity():
     assert data["features"]["app_home"]["messages_tab_enabled"] is True  # DMs
     urls = {command["url"], events["request_url"], data["settings"]["interactivity"]["request_url"]}
     assert len(urls) == 1 and urls.pop().endswith(EVENTS_PATH)
+
+
+def test_every_conversation_with_follow_ups_has_its_event_and_history_scope():
+    data = manifest()
+    events = set(data["settings"]["event_subscriptions"]["bot_events"])
+    scopes = set(data["oauth_config"]["scopes"]["bot"])
+    assert set(FOLLOW_UP_EVENTS) == {"channel", "group"}  # public and private channels
+    for channel_type, event in FOLLOW_UP_EVENTS.items():
+        assert event in events, f"follow-ups in a {channel_type} need the {event} event"
+        history = {"message.channels": "channels:history", "message.groups": "groups:history"}[event]
+        assert history in scopes, f"{event} needs the {history} scope"
+    assert "message.im" in events and "im:history" in scopes  # questions by DM

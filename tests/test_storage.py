@@ -75,6 +75,16 @@ def test_threads_remember_close_and_reopen(store):
     assert store.thread_asker("T1", "C1", "1.0") == "U2"
 
 
+def test_following_a_thread_only_starts_a_new_one(store):
+    assert store.follow_thread("T1", "C1", "2.0", "U1") is True
+    assert store.thread_asker("T1", "C1", "2.0") == "U1"
+    assert store.follow_thread("T1", "C1", "2.0", "U2") is False  # known: the asker stays
+    assert store.thread_asker("T1", "C1", "2.0") == "U1"
+    store.close_thread("T1", "C1", "2.0")
+    assert store.follow_thread("T1", "C1", "2.0", "U1") is False  # closed stays closed
+    assert store.thread_asker("T1", "C1", "2.0") is None
+
+
 def test_feedback_last_vote_wins_per_user(store):
     common = dict(team="T1", channel="C1", message_ts="5.0")
     store.record_feedback(**common, user="U1", question="who sets quota?", passage_id="p1", helpful=True)

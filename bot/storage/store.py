@@ -256,6 +256,26 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(statement)
 
+    def follow_thread(self, team: str, channel: str, thread_ts: str, asker: str) -> bool:
+        """Start following a thread new to the bot; False (and nothing changes) if it is known,
+        open or closed: a thread closed because someone else joined stays closed."""
+        t = Thread.__table__
+        statement = (
+            self._insert(Thread)
+            .values(
+                team=team,
+                channel=channel,
+                thread_ts=thread_ts,
+                asker=asker,
+                closed=False,
+                created_at=_utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["team", "channel", "thread_ts"])
+            .returning(t.c.thread_ts)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(statement).scalar() is not None
+
     def thread_asker(self, team: str, channel: str, thread_ts: str) -> str | None:
         """The asker of a thread the bot answered; None if unknown or closed."""
         t = Thread.__table__

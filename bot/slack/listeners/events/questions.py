@@ -1,4 +1,21 @@
-"""Questions asked by @mention, by DM, and as follow-ups in a thread the bot answered."""
+"""Questions asked by @mention, by DM, and as follow-ups in a thread the bot answered.
+
+Which threads are followed (the asker's later replies there are answered without a mention):
+
+- a question mentioning the bot at the top of a channel: its own new thread;
+- a mention inside an existing thread the bot does not know yet, when whoever opened the
+  thread is the asker, or Slack does not say who did (no ``parent_user_id``). The bot cannot
+  see who else already wrote there, so a thread opened by someone else is not followed.
+
+A followed thread is closed for good as soon as someone other than the asker writes in it
+(or mentions the bot there); from then on only explicit mentions are answered in it. The
+thread is recorded right after the question is claimed and before the answer is posted, so
+a follow-up sent the moment the answer appears is never missed; if the answer cannot be
+posted, a thread followed for it is closed again.
+
+Follow-ups work in public channels (``message.channels``) and private ones the bot is in
+(``message.groups``); every event that is not answered is logged at DEBUG with the reason.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +33,9 @@ logger = logging.getLogger(__name__)
 # Message subtypes that are still a person writing; every other subtype (edits, deletions,
 # joins, bot messages...) is ignored.
 HUMAN_SUBTYPES = (None, "thread_broadcast", "file_share")
+# channel_type of a message event -> the event subscription (manifest.yml) that delivers it,
+# for conversations where thread follow-ups are answered.
+FOLLOW_UP_EVENTS = {"channel": "message.channels", "group": "message.groups"}
 
 
 def from_a_bot(event: dict, context: BoltContext) -> bool:
@@ -34,6 +54,10 @@ def without_mention(text: str, bot_user_id: str | None) -> str:
     return " ".join(text.split())
 
 
+def _ignore(event: dict, why: str) -> None:
+    logger.debug("ignoring %s %s in %s: %s", event.get("type"), event.get("ts"), event.get("channel"), why)
+
+
 class Questions:
     """Answers questions in channels and DMs, exactly once per message."""
 
@@ -45,40 +69,56 @@ class Questions:
     def on_mention(self, body: dict, event: dict, context: BoltContext, client: WebClient) -> None:
         """``app_mention``: answer in the question's thread."""
         if event.get("subtype") not in HUMAN_SUBTYPES or from_a_bot(event, context):
+            _ignore(event, "not a person's message")
             return
-        team, channel, user = _team(body, context), event["channel"], event["user"]
         thread_ts = event.get("thread_ts") or event["ts"]
-        if self._reply(body, event, context, client, thread_ts=thread_ts):
-            self._track_thread(team, channel, event, user)
+        self._reply(body, event, context, client, thread_ts=thread_ts, follow=True)
 
     def on_message(self, body: dict, event: dict, context: BoltContext, client: WebClient) -> None:
-        """``message.im``: answer in the DM. ``message.channels``: follow-ups in our threads."""
+        """``message.im``: answer in the DM. ``message.channels`` / ``.groups``: follow-ups."""
         if event.get("subtype") not in HUMAN_SUBTYPES or from_a_bot(event, context):
+            _ignore(event, "not a person's message")
             return
-        if event.get("channel_type") == "im":
+        channel_type = event.get("channel_type")
+        if channel_type == "im":
             self._reply(body, event, context, client, thread_ts=event.get("thread_ts"))
+            return
+        if channel_type not in FOLLOW_UP_EVENTS:
+            _ignore(event, f"no follow-ups in a {channel_type} conversation")
             return
         team, channel, ts, user = _team(body, context), event["channel"], event["ts"], event["user"]
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == ts:
-            return  # channel chatter, not a reply in a thread
+            _ignore(event, "not a reply in a thread")
+            return
         if context.bot_user_id and f"<@{context.bot_user_id}>" in event.get("text", ""):
-            return  # a mention: the app_mention event answers it
+            _ignore(event, "a mention: the app_mention event answers it")
+            return
         try:
             asker = self.store.thread_asker(team, channel, thread_ts)
             if asker is not None and user != asker:
                 self.store.close_thread(team, channel, thread_ts)  # someone else joined: stay quiet
+                logger.info("stopped following thread %s in %s: %s joined", thread_ts, channel, user)
         except Exception:
             logger.exception("could not look up thread %s in %s", thread_ts, channel)
             return
-        if asker == user:
-            self._reply(body, event, context, client, thread_ts=thread_ts)
+        if asker != user:
+            _ignore(event, f"not a follow-up by the asker of thread {thread_ts}")
+            return
+        self._reply(body, event, context, client, thread_ts=thread_ts)
 
     # --- steps --------------------------------------------------------------------------------
     def _reply(
-        self, body: dict, event: dict, context: BoltContext, client: WebClient, *, thread_ts: str | None
+        self,
+        body: dict,
+        event: dict,
+        context: BoltContext,
+        client: WebClient,
+        *,
+        thread_ts: str | None,
+        follow: bool = False,
     ) -> bool:
-        """Claim the question, then answer it; True if the answer was posted."""
+        """Claim the question, follow its thread (``follow``), then answer; True if answered."""
         team, channel, ts = _team(body, context), event["channel"], event["ts"]
 
         def tell(message: dict) -> None:
@@ -90,7 +130,11 @@ class Questions:
         except Exception:
             report_failure(tell, "check whether message %s in %s was answered", ts, channel)
             return False
-        return self._answer(client, event.get("text", ""), context, channel, thread_ts)
+        followed = self._follow_thread(team, channel, event, event["user"]) if follow else None
+        answered = self._answer(client, event.get("text", ""), context, channel, thread_ts)
+        if not answered and followed:
+            self._forget_thread(team, channel, followed)
+        return answered
 
     def _claim(self, body: dict, team: str, channel: str, ts: str) -> bool:
         """First delivery of this event and of this message (in any process)? Then it's ours."""
@@ -119,17 +163,32 @@ class Questions:
             )
             return False
 
-    def _track_thread(self, team: str, channel: str, event: dict, user: str) -> None:
-        """Follow a thread the bot started; stop once a second person asks in it."""
+    def _follow_thread(self, team: str, channel: str, event: dict, user: str) -> str | None:
+        """Follow the thread of a mention (see the module's rules); the thread's ts if this
+        started following it, else None."""
+        thread_ts = event.get("thread_ts")
         try:
-            if not event.get("thread_ts") or event["thread_ts"] == event["ts"]:
+            if not thread_ts or thread_ts == event["ts"]:
                 self.store.remember_thread(team, channel, event["ts"], user)
-                return
-            asker = self.store.thread_asker(team, channel, event["thread_ts"])
-            if asker and asker != user:
-                self.store.close_thread(team, channel, event["thread_ts"])
+                return event["ts"]
+            asker = self.store.thread_asker(team, channel, thread_ts)
+            if asker is not None:
+                if asker != user:  # a second person asks in a followed thread: stop following it
+                    self.store.close_thread(team, channel, thread_ts)
+                    logger.info("stopped following thread %s in %s: %s joined", thread_ts, channel, user)
+                return None
+            if event.get("parent_user_id") not in (None, user):
+                return None  # someone else's thread: others are in it
+            return thread_ts if self.store.follow_thread(team, channel, thread_ts, user) else None
         except Exception:
             logger.exception("could not record the thread of a question in %s", channel)
+            return None
+
+    def _forget_thread(self, team: str, channel: str, thread_ts: str) -> None:
+        try:
+            self.store.close_thread(team, channel, thread_ts)
+        except Exception:
+            logger.exception("could not close thread %s in %s", thread_ts, channel)
 
 
 def _team(body: dict, context: BoltContext) -> str:
