@@ -44,8 +44,16 @@ def unique_id(prefix: str) -> str:
     return f"{prefix}{os.getpid()}X{next(_ids)}"
 
 
+_last_ts = 0.0
+_ts_lock = threading.Lock()
+
+
 def message_ts() -> str:
-    return f"{time.time():.6f}"
+    """A Slack message ts for now, never the same twice in this process."""
+    global _last_ts
+    with _ts_lock:
+        _last_ts = max(time.time(), _last_ts + 0.000001)
+        return f"{_last_ts:.6f}"
 
 
 # --- payloads ------------------------------------------------------------------------------

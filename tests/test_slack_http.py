@@ -1,12 +1,19 @@
 """The bot's real HTTP server (``python -m bot serve --http``) against the fake Slack.
 
-One server process for the module; each test talks in its own channel, so what reached the
-fake Slack can be told apart. Requests are signed the way Slack signs them.
+One server process and one fake Slack for the module. Each test talks in its own channels
+(and scopes any error it asks the fake for to them), so what reached the fake Slack can be
+told apart and a listener still running from an earlier test cannot take a test's error.
+Requests are signed the way Slack signs them.
+
+No test sleeps to let the bot finish: a test waits for the exact calls it expects, and where
+the bot must *not* answer it waits for the log line saying why it did not (the bot runs at
+DEBUG, where every event it does not answer is logged with the reason).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -51,7 +58,7 @@ def data_dir(tmp_path_factory, bundled_index):
 
 @pytest.fixture(scope="module")
 def bot(fake, data_dir):
-    server = BotServer(bot_env(fake.url, data_dir)).start()
+    server = BotServer(bot_env(fake.url, data_dir, ADVISOR_LOG_LEVEL="DEBUG")).start()
     yield server
     server.stop()
     assert BOT_TOKEN not in server.log, "the bot token leaked into the log"
@@ -97,14 +104,18 @@ def wait_calls(fake, method, count=1, timeout=10.0, **where):
     )
 
 
-def settle(slack, fake, seconds=0.5):
-    """Let in-flight listeners finish: a fresh DM question is answered, then wait a little."""
-    dm = unique_id("D")
-    assert (
-        slack.event(event_body(message("who owns the brand?", channel=dm, channel_type="im"))).status == 200
-    )
-    wait_calls(fake, "chat.postMessage", channel=dm)
-    time.sleep(seconds)
+def wait_ignored(bot, event: dict, why: str = "") -> None:
+    """Wait until the bot has decided not to answer ``event`` (logged at DEBUG, with why)."""
+    where = f"{event['type']} {re.escape(event['ts'])} in {event['channel']}"
+    bot.wait_for_log(rf"DEBUG \S+: ignoring {where}: {re.escape(why)}")
+
+
+def wait_until(condition, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
 
 
 def section_text(article_heading: str) -> str:
@@ -158,39 +169,103 @@ def test_bare_mention_gets_help(fake, slack, channel):
     assert "/advisor QUESTION" in post.body["blocks"][0]["text"]["text"]
 
 
-def test_follow_ups_from_the_asker_only_until_someone_else_joins(fake, slack, store, channel):
+def test_follow_ups_from_the_asker_only_until_someone_else_joins(fake, slack, bot, store, channel):
     top = mention(QUOTA, channel=channel, user="U1")
     slack.event(event_body(top))
     wait_calls(fake, "chat.postMessage", channel=channel)
     thread = top["ts"]
-    assert store.thread_asker(TEAM, channel, thread) == "U1"
+    assert store.thread_asker(TEAM, channel, thread) == "U1"  # recorded before the answer was posted
 
     slack.event(event_body(message("and who generates leads?", channel=channel, user="U1", thread_ts=thread)))
     first, follow_up = wait_calls(fake, "chat.postMessage", 2, channel=channel)
     assert follow_up.body["thread_ts"] == thread
     assert follow_up.body["blocks"][0]["text"]["text"].startswith("*Verdict")
 
-    slack.event(event_body(message("I think it's Sales", channel=channel, user="U2", thread_ts=thread)))
-    deadline = time.monotonic() + 5
-    while store.thread_asker(TEAM, channel, thread) is not None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert store.thread_asker(TEAM, channel, thread) is None
-    slack.event(event_body(message("and the brand?", channel=channel, user="U1", thread_ts=thread)))
-    settle(slack, fake)
+    joined = message("I think it's Sales", channel=channel, user="U2", thread_ts=thread)
+    slack.event(event_body(joined))
+    wait_ignored(bot, joined, f"not a follow-up by the asker of thread {thread}")
+    assert store.thread_asker(TEAM, channel, thread) is None  # closed for good
+    later = message("and the brand?", channel=channel, user="U1", thread_ts=thread)
+    slack.event(event_body(later))
+    wait_ignored(bot, later, f"not a follow-up by the asker of thread {thread}")
     assert len(matching(fake, "chat.postMessage", channel=channel)) == 2
 
 
-def test_replies_in_threads_the_bot_did_not_start_are_ignored(fake, slack, channel):
-    slack.event(event_body(message("who sets the quota?", channel=channel, thread_ts=message_ts())))
-    slack.event(event_body(message("who sets the quota?", channel=channel)))  # channel chatter
-    settle(slack, fake)
+def test_a_follow_up_sent_while_the_answer_is_being_posted_is_answered(fake, slack, store, channel):
+    fake.delay("chat.postMessage", 1.0, channel=channel)  # Slack has the answer; its reply is slow
+    top = mention(QUOTA, channel=channel, user="U1")
+    slack.event(event_body(top))
+    wait_calls(fake, "chat.postMessage", channel=channel)  # the bot is still waiting for Slack
+    assert store.thread_asker(TEAM, channel, top["ts"]) == "U1"
+    slack.event(
+        event_body(message("and who generates leads?", channel=channel, user="U1", thread_ts=top["ts"]))
+    )
+    _, follow_up = wait_calls(fake, "chat.postMessage", 2, channel=channel)
+    assert follow_up.body["thread_ts"] == top["ts"]
+
+
+@pytest.mark.parametrize("parent", ["U1", None], ids=["opened-by-the-asker", "opener-unknown"])
+def test_a_mention_in_the_askers_own_thread_makes_it_a_followed_thread(
+    fake, slack, bot, store, channel, parent
+):
+    opening = message("We keep arguing about the quota.", channel=channel, user="U1")
+    slack.event(event_body(opening))
+    wait_ignored(bot, opening, "not a reply in a thread")
+    thread, origin = opening["ts"], {"parent_user_id": parent} if parent else {}
+    slack.event(event_body({**mention(QUOTA, channel=channel, user="U1", thread_ts=thread), **origin}))
+    (answer,) = wait_calls(fake, "chat.postMessage", channel=channel)
+    assert answer.body["thread_ts"] == thread
+    assert store.thread_asker(TEAM, channel, thread) == "U1"
+    slack.event(
+        event_body(
+            message("and who generates leads?", channel=channel, user="U1", thread_ts=thread, **origin)
+        )
+    )
+    _, follow_up = wait_calls(fake, "chat.postMessage", 2, channel=channel)
+    assert follow_up.body["thread_ts"] == thread
+
+
+def test_a_mention_in_someone_elses_thread_is_answered_but_not_followed(fake, slack, bot, store, channel):
+    thread = message_ts()  # U2 opened this thread; others may have written in it
+    slack.event(
+        event_body({**mention(QUOTA, channel=channel, user="U1", thread_ts=thread), "parent_user_id": "U2"})
+    )
+    (answer,) = wait_calls(fake, "chat.postMessage", channel=channel)
+    assert answer.body["thread_ts"] == thread
+    assert store.thread_asker(TEAM, channel, thread) is None
+    later = message("and the brand?", channel=channel, user="U1", thread_ts=thread, parent_user_id="U2")
+    slack.event(event_body(later))
+    wait_ignored(bot, later, f"not a follow-up by the asker of thread {thread}")
+    assert len(matching(fake, "chat.postMessage", channel=channel)) == 1
+
+
+def test_follow_ups_in_a_private_channel(fake, slack):
+    group = unique_id("G")
+    top = mention(QUOTA, channel=group, user="U1")
+    slack.event(event_body(top))
+    wait_calls(fake, "chat.postMessage", channel=group)
+    follow = message(
+        "and who generates leads?", channel=group, channel_type="group", user="U1", thread_ts=top["ts"]
+    )
+    slack.event(event_body(follow))
+    _, follow_up = wait_calls(fake, "chat.postMessage", 2, channel=group)
+    assert follow_up.body["thread_ts"] == top["ts"]
+
+
+def test_replies_in_threads_the_bot_did_not_start_are_ignored(fake, slack, bot, channel):
+    reply = message("who sets the quota?", channel=channel, thread_ts=message_ts())
+    chatter = message("who sets the quota?", channel=channel)
+    for event in (reply, chatter):
+        slack.event(event_body(event))
+    wait_ignored(bot, reply, f"not a follow-up by the asker of thread {reply['thread_ts']}")
+    wait_ignored(bot, chatter, "not a reply in a thread")
     assert matching(fake, "chat.postMessage", channel=channel) == []
 
 
-def test_bots_own_messages_and_subtypes_get_200_and_no_reply(fake, slack):
+def test_bots_own_messages_and_subtypes_get_200_and_no_reply(fake, slack, bot):
     dm = unique_id("D")
+    own = message(QUOTA, channel=dm, channel_type="im", user=BOT_USER)  # Bolt drops it before any listener
     ignored = [
-        message(QUOTA, channel=dm, channel_type="im", user=BOT_USER),
         message(QUOTA, channel=dm, channel_type="im", bot_id="BOTHER", subtype="bot_message"),
         message(QUOTA, channel=dm, channel_type="im", bot_id="BOTHER"),
         message(QUOTA, channel=dm, channel_type="im", subtype="message_changed"),
@@ -198,9 +273,10 @@ def test_bots_own_messages_and_subtypes_get_200_and_no_reply(fake, slack):
         message(QUOTA, channel=dm, channel_type="im", subtype="channel_join"),
         {**mention(QUOTA, channel=dm), "bot_id": "BOTHER"},
     ]
-    for event in ignored:
+    for event in [own, *ignored]:
         assert slack.event(event_body(event)).status == 200
-    settle(slack, fake)
+    for event in ignored:
+        wait_ignored(bot, event, "not a person's message")
     assert matching(fake, "chat.postMessage", channel=dm) == []
 
 
@@ -234,7 +310,7 @@ def test_share_works_in_a_channel_the_bot_is_not_in(fake, slack, channel):
     name = unique_id("cmd")
     slack.command(command_form(QUOTA, fake.response_url(name), channel=channel))
     (answer,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
-    fake.fail("chat.postMessage", "not_in_channel")
+    fake.fail("chat.postMessage", "not_in_channel", channel=channel)
     click = unique_id("share")
     share = button_of(answer.body["blocks"], "share_answer")
     slack.interaction(
@@ -301,7 +377,7 @@ def test_more_passages_on_a_card_shared_where_the_bot_is_not_a_member_come_priva
     name = unique_id("cmd")
     slack.command(command_form(QUOTA, fake.response_url(name), channel=channel))
     (card,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
-    fake.fail("chat.postMessage", "not_in_channel")
+    fake.fail("chat.postMessage", "not_in_channel", channel=channel)
     click = unique_id("more")
     more = button_of(card.body["blocks"], "more_passages")
     slack.interaction(block_action(more, response_url=fake.response_url(click), channel=channel))
@@ -355,7 +431,7 @@ def test_feedback_is_stored_last_vote_wins_and_not_helpful_offers_next_best(fake
 # --- App Home, modal, workspace events ------------------------------------------------------------------
 
 
-def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, store):
+def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, bot, store):
     sub = unique_id("C")
     store.subscribe(team=TEAM, channel=sub, local_time="08:30", tz="Asia/Tokyo")
     user = unique_id("U")
@@ -371,8 +447,23 @@ def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, s
     # The Messages tab is not the Home tab: nothing published.
     other = unique_id("U")
     slack.event(event_body({**home, "user": other, "tab": "messages"}))
-    settle(slack, fake, 0.2)
+    bot.wait_for_log(rf"ignoring app_home_opened for the messages tab of {other}")
     assert matching(fake, "views.publish", user_id=other) == []
+
+
+def test_app_home_says_when_it_cannot_load_the_subscriptions(fake, slack, bot, store):
+    team = unique_id("T")
+    store.subscribe(team=team, channel="C1", local_time="09:00", tz="UTC")
+    with store.engine.begin() as conn:  # an unreadable row: listing this workspace's channels fails
+        conn.exec_driver_sql("UPDATE subscriptions SET created_at = 'garbage' WHERE team = ?", (team,))
+    user = unique_id("U")
+    home = {"type": "app_home_opened", "user": user, "channel": unique_id("D"), "tab": "home"}
+    slack.event(event_body(home, team=team))
+    (publish,) = wait_calls(fake, "views.publish", user_id=user)
+    text = "\n".join(all_texts({"blocks": publish.body["view"]["blocks"]}))
+    assert "I couldn't load the channels subscribed to daily tips right now." in text
+    assert "No channel in this workspace gets daily tips yet." not in text
+    bot.wait_for_log(r"ERROR bot\.slack\.listeners\.events\.app_home: could not list tip subscriptions")
 
 
 def test_ask_modal_answers_by_direct_message(fake, slack):
@@ -403,6 +494,22 @@ def test_ask_modal_answers_by_direct_message(fake, slack):
     assert EFFICIENCY in answer.body["blocks"][1]["text"]["text"]
 
 
+def test_ask_button_says_how_else_to_ask_when_the_form_cannot_open(fake, slack, bot):
+    user = unique_id("U")
+    opener = block_action(
+        {"type": "button", "action_id": "open_ask_modal", "value": "ask"}, response_url=fake.response_url("x")
+    )
+    opener["user"]["id"] = user
+    fake.fail("views.open", "expired_trigger_id", trigger_id=opener["trigger_id"])
+    assert slack.interaction(opener).status == 200
+    (told,) = wait_calls(fake, "chat.postMessage", channel=user)
+    assert told.body["text"].startswith("Sorry, I couldn't open the question form.")
+    assert "/advisor QUESTION" in told.body["text"]
+    bot.wait_for_log(
+        rf"ERROR bot\.slack\.listeners\.actions\.home_buttons: could not open the ask form for {user}"
+    )
+
+
 @pytest.mark.parametrize(
     ("event", "reason"),
     [
@@ -414,11 +521,31 @@ def test_uninstall_and_revoked_tokens_deactivate_the_workspace(slack, store, eve
     team = unique_id("T")
     store.subscribe(team=team, channel="C1", local_time="09:00", tz="UTC")
     assert slack.event(event_body(event, team=team)).status == 200
-    deadline = time.monotonic() + 5
-    while store.get_subscription(team, "C1").active and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: not store.get_subscription(team, "C1").active, what="deactivation")
     subscription = store.get_subscription(team, "C1")
     assert subscription.active is False and subscription.paused_reason == reason
+
+
+def test_a_retried_uninstall_deactivates_after_a_database_failure(slack, bot, store):
+    team = unique_id("T")
+    store.subscribe(team=team, channel="C1", local_time="09:00", tz="UTC")
+    trigger = f"fail_{team}"
+    with store.engine.begin() as conn:  # the database refuses this workspace's update, once
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER {trigger} BEFORE UPDATE ON subscriptions WHEN NEW.team = '{team}' "
+            "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+        )
+    body = event_body({"type": "app_uninstalled"}, team=team)
+    try:
+        assert slack.event(body).status == 200
+        bot.wait_for_log(rf"could not deactivate workspace {team} after app_uninstalled")
+    finally:
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
+    assert store.get_subscription(team, "C1").active
+    assert slack.event(body, retry=1).status == 200  # Slack's retry of the same event
+    wait_until(lambda: not store.get_subscription(team, "C1").active, what="the retry to deactivate")
+    assert store.get_subscription(team, "C1").paused_reason == "app_uninstalled"
 
 
 def test_every_subscribed_event_type_gets_200(slack):
@@ -463,6 +590,7 @@ def test_injection_strings_reach_slack_escaped(fake, slack, channel):
     slack.command(command_form(INJECTION, fake.response_url(name), channel=channel))
     (private,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
     assert_inert(private.body)
+    shared = "share_answer" in json.dumps(private.body["blocks"])
     for button in ("more_passages", "feedback_not_helpful", "share_answer"):
         if button not in json.dumps(private.body["blocks"]):
             continue
@@ -478,8 +606,10 @@ def test_injection_strings_reach_slack_escaped(fake, slack, channel):
         )
         for call in wait_calls(fake, "response_url", path=f"/response_url/{click}"):
             assert_inert(call.body)
-    settle(slack, fake, 0.2)
-    for call in matching(fake, "chat.postMessage", channel=channel):
+    # In the channel: the mention's answer and, if the card could be shared, the shared card.
+    posts = wait_calls(fake, "chat.postMessage", 1 + shared, channel=channel)
+    assert len(posts) == 1 + shared
+    for call in posts:
         assert_inert(call.body)
 
 
@@ -498,7 +628,7 @@ def test_unsigned_tampered_and_stale_requests_get_401_and_no_post(fake, slack, c
     name = unique_id("cmd")
     form = command_form(QUOTA, fake.response_url(name), channel=channel)
     assert slack.command(form, timestamp=int(time.time()) - 6 * 60).status == 401
-    settle(slack, fake)
+    # A rejected request is refused before any listener runs: nothing can follow the 401s.
     assert matching(fake, "chat.postMessage", channel=channel) == []
     assert matching(fake, "response_url", path=f"/response_url/{name}") == []
 
@@ -506,7 +636,7 @@ def test_unsigned_tampered_and_stale_requests_get_401_and_no_post(fake, slack, c
 # --- exactly once ------------------------------------------------------------------------------------------
 
 
-def test_same_event_delivered_four_times_gives_one_post(fake, slack, channel):
+def test_same_event_delivered_four_times_gives_one_post(fake, slack, bot, channel):
     body = event_body(mention(QUOTA, channel=channel))
     replies = [None] * 4
 
@@ -520,11 +650,12 @@ def test_same_event_delivered_four_times_gives_one_post(fake, slack, channel):
         thread.join()
     assert [r.status for r in replies] == [200, 200, 200, 200]
     wait_calls(fake, "chat.postMessage", channel=channel)
-    settle(slack, fake)
+    skipped = f"skipping event {body['event_id']}: already handled"
+    wait_until(lambda: bot.log.count(skipped) == 3, what="the three retries to be skipped")
     assert len(matching(fake, "chat.postMessage", channel=channel)) == 1
 
 
-def test_mention_and_message_events_for_one_message_give_one_post(fake, slack):
+def test_mention_and_message_events_for_one_message_give_one_post(fake, slack, bot):
     dm = unique_id("D")
     ts = message_ts()
     both = [
@@ -537,7 +668,7 @@ def test_mention_and_message_events_for_one_message_give_one_post(fake, slack):
     for thread in threads:
         thread.join()
     wait_calls(fake, "chat.postMessage", channel=dm)
-    settle(slack, fake)
+    bot.wait_for_log(rf"skipping message {re.escape(ts)} in {dm}: already answered")
     assert len(matching(fake, "chat.postMessage", channel=dm)) == 1
 
 
@@ -545,17 +676,16 @@ def test_mention_and_message_events_for_one_message_give_one_post(fake, slack):
 
 
 def test_rate_limited_post_is_waited_out(fake, slack, channel):
-    fake.rate_limit("chat.postMessage", retry_after=1)
+    fake.rate_limit("chat.postMessage", retry_after=1, channel=channel)
     slack.event(event_body(mention(QUOTA, channel=channel)))
     limited, posted = wait_calls(fake, "chat.postMessage", 2, timeout=15, channel=channel)
     assert posted.at - limited.at >= 1.0
     assert posted.body["blocks"] == limited.body["blocks"]
-    settle(slack, fake)
     assert len(matching(fake, "chat.postMessage", channel=channel)) == 2
 
 
 def test_failed_post_is_logged_and_the_bot_stays_live(fake, slack, bot, channel):
-    fake.fail("chat.postMessage", "internal_error")
+    fake.fail("chat.postMessage", "internal_error", channel=channel)
     slack.event(event_body(mention(QUOTA, channel=channel)))
     failed, apology = wait_calls(fake, "chat.postMessage", 2, channel=channel)
     assert failed.body["blocks"][0]["block_id"] == "verdict"
@@ -565,7 +695,7 @@ def test_failed_post_is_logged_and_the_bot_stays_live(fake, slack, bot, channel)
 
     # Both the answer and the apology failing: still logged, still alive.
     quiet = unique_id("C")
-    fake.fail("chat.postMessage", "internal_error", times=2)
+    fake.fail("chat.postMessage", "internal_error", times=2, channel=quiet)
     slack.event(event_body(mention(QUOTA, channel=quiet)))
     wait_calls(fake, "chat.postMessage", 2, channel=quiet)
     bot.wait_for_log(rf"could not tell the user that we failed to answer a question in {quiet}")
@@ -578,8 +708,8 @@ def test_failed_post_is_logged_and_the_bot_stays_live(fake, slack, bot, channel)
 
 
 def test_slash_command_failure_is_logged_and_the_user_told(fake, slack, bot, channel):
-    fake.http_error("response_url", 500)
     name = unique_id("cmd")
+    fake.http_error("response_url", 500, path=f"/response_url/{name}")
     assert slack.command(command_form(QUOTA, fake.response_url(name), channel=channel)).status == 200
     failed, told = wait_calls(fake, "response_url", 2, path=f"/response_url/{name}")
     assert failed.body["blocks"][0]["block_id"] == "verdict"
