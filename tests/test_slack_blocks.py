@@ -228,6 +228,23 @@ def test_home_view_without_subscriptions():
     assert "No channel in this workspace gets daily tips yet." in json.dumps(view)
 
 
+def test_home_view_when_subscriptions_could_not_be_loaded_says_so():
+    view = json.dumps(
+        blocks.home_view(
+            title="T", publisher=None, date=None, url=None, sections=[], examples=[], subscriptions=None
+        )
+    )
+    assert "I couldn't load the channels subscribed to daily tips right now." in view
+    assert "No channel" not in view
+
+
+def test_ask_form_unavailable_says_how_else_to_ask():
+    message = blocks.ask_form_unavailable()
+    assert message["text"].startswith("Sorry, I couldn't open the question form.")
+    assert "`/advisor QUESTION`" in message["text"]
+    assert_within_limits(message)
+
+
 def test_ask_modal_shape():
     modal = blocks.ask_modal()
     assert modal["callback_id"] == blocks.ASK_MODAL

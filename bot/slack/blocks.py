@@ -312,6 +312,15 @@ def error_message() -> dict:
     return {"text": text, "blocks": [_section(f":warning: {text}", "error")]}
 
 
+def ask_form_unavailable() -> dict:
+    """Sent by DM when the ask form cannot be opened (a button must never do nothing)."""
+    text = (
+        f"Sorry, I couldn't open the question form. Ask with `{COMMAND} QUESTION` in any channel, "
+        "or send me your question here."
+    )
+    return {"text": text, "blocks": [_section(f":warning: {text}", "ask_form_unavailable")]}
+
+
 def notice(text: str) -> dict:
     """A short plain notice (``text`` is ours, not user text)."""
     return {"text": text, "blocks": [_section(text, "notice")]}
@@ -337,9 +346,13 @@ def home_view(
     url: str | None,
     sections: Sequence[SectionInfo],
     examples: Sequence[str],
-    subscriptions: Sequence[ChannelTips] = (),
+    subscriptions: Sequence[ChannelTips] | None = (),
 ) -> dict:
-    """The App Home tab: what the advisor knows, example questions, daily tips."""
+    """The App Home tab: what the advisor knows, example questions, daily tips.
+
+    ``subscriptions`` None means they could not be loaded: the tab says so instead of
+    claiming that no channel gets tips.
+    """
     source = ", ".join(safe(p, 100) for p in (publisher, date) if p)
     about = (
         "I answer how a company should split work between *Sales* and *Marketing*, quoting one "
@@ -374,7 +387,7 @@ def home_view(
     )
     blocks.append(_section(tips, "tips"))
     lines = []
-    for sub in list(subscriptions)[:40]:
+    for sub in list(subscriptions or ())[:40]:
         if not sub.active:
             continue
         channel = f"<#{sub.channel}>" if _SLACK_ID.match(sub.channel) else safe(sub.channel, 40)
@@ -382,7 +395,9 @@ def home_view(
         lines.append(
             f"• {channel} at {safe(sub.local_time, 10)} {safe(sub.tz, 60)}, {safe(sub.days, 20)}{state}"
         )
-    if lines:
+    if subscriptions is None:
+        blocks.append(_context("I couldn't load the channels subscribed to daily tips right now."))
+    elif lines:
         blocks.append(_section("*Subscribed channels*\n" + "\n".join(lines), "subscriptions"))
     else:
         blocks.append(_context("No channel in this workspace gets daily tips yet."))

@@ -77,8 +77,9 @@ class Cards:
     def help(self) -> dict:
         return blocks.help_message(self.advisor.example_questions())
 
-    def home(self, subscriptions: Sequence = ()) -> dict:
-        """The App Home view; ``subscriptions`` are the workspace's tip subscriptions."""
+    def home(self, subscriptions: Sequence | None = ()) -> dict:
+        """The App Home view; ``subscriptions`` are the workspace's tip subscriptions (None:
+        they could not be loaded)."""
         document = self.advisor.knowledge.documents[0]
         source = document.source
         return blocks.home_view(
@@ -91,7 +92,9 @@ class Cards:
                 for s in self.advisor.knowledge.sections()
             ],
             examples=self.advisor.example_questions(),
-            subscriptions=[
+            subscriptions=None
+            if subscriptions is None
+            else [
                 ChannelTips(
                     channel=s.channel,
                     local_time=s.local_time,

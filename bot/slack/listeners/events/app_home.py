@@ -20,12 +20,13 @@ class AppHome:
 
     def on_home_opened(self, event: dict, context: BoltContext, client: WebClient) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
+            logger.debug("ignoring app_home_opened for the %s tab of %s", event.get("tab"), event.get("user"))
             return
         try:
             subscriptions = self.store.list_subscriptions(context.team_id)
         except Exception:
             logger.exception("could not list tip subscriptions for the Home tab")
-            subscriptions = []
+            subscriptions = None  # the tab says it couldn't load them, not that there are none
         try:
             client.views_publish(user_id=event["user"], view=self.cards.home(subscriptions))
         except Exception:
