@@ -63,6 +63,9 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     database_url_env: str | None = field(default=None, repr=False)
+    # Which hosting-platform variable is set (DYNO, else PORT), None off a platform: there the
+    # local disk may be wiped on restart, so a SQLite default deserves a warning.
+    platform_hint: str | None = None
 
     @property
     def database_url(self) -> str:
@@ -161,4 +164,5 @@ def load_settings(
     for key, var in _SECRET_KEYS.items():
         if env.get(var):
             values["database_url_env" if key == "database_url" else key] = env[var]
+    values["platform_hint"] = next((var for var in ("DYNO", "PORT") if env.get(var)), None)
     return Settings(**values)

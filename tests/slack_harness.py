@@ -293,7 +293,7 @@ def bot_env(fake_slack_url: str, data_dir: Path, **overrides: str) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("SLACK_", "ADVISOR_", "DATABASE_URL"))
+        if not key.startswith(("SLACK_", "ADVISOR_", "DATABASE_URL")) and key not in ("PORT", "DYNO")
     }
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,

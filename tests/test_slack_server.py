@@ -90,6 +90,34 @@ def test_missing_settings_stop_start_up_with_one_line(fake_slack, tmp_path, unse
     assert fake_slack.calls == []  # nothing reached Slack
 
 
+@pytest.mark.parametrize(
+    ("platform", "database_url", "warned"),
+    [
+        ({"PORT": "5000"}, None, "PORT"),
+        ({"DYNO": "web.1", "PORT": "5000"}, None, "DYNO"),
+        ({"PORT": "5000"}, "sqlite:///{tmp}/shared.sqlite3", None),  # DATABASE_URL chosen: no warning
+        ({}, None, None),  # not on a platform
+    ],
+)
+def test_sqlite_on_a_platform_warns_that_state_is_ephemeral(
+    fake_slack, tmp_path, platform, database_url, warned
+):
+    env = bot_env(fake_slack.url, tmp_path, **platform)
+    if database_url:
+        env["DATABASE_URL"] = database_url.format(tmp=tmp_path)
+    env.pop("SLACK_SIGNING_SECRET")  # stop right after the start-up warnings
+    result = run_serve(env, "--http", "--port", "0")
+    one_line_error(result)
+    warnings = [line for line in result.stderr.splitlines() if " WARNING bot.slack.server: " in line]
+    if warned is None:
+        assert warnings == []
+        return
+    (warning,) = warnings
+    assert f"{warned} is set (a hosting platform?) but DATABASE_URL is not" in warning
+    assert str(tmp_path / "advisor.sqlite3") in warning
+    assert "will not survive a restart" in warning and "do not share it" in warning
+
+
 def test_rejected_token_stops_start_up_with_one_line(fake_slack, tmp_path):
     fake_slack.fail("auth.test", "invalid_auth")
     line = one_line_error(run_serve(bot_env(fake_slack.url, tmp_path), "--http", "--port", "0"))

@@ -216,6 +216,20 @@ def _gunicorn_application(settings: Settings, host: str, port: int):
 # --- entry point ---------------------------------------------------------------------------
 
 
+def warn_about_ephemeral_state(settings: Settings) -> None:
+    """On a hosting platform (PORT or DYNO set) without DATABASE_URL, say loudly that the
+    default SQLite file lives on a disk the platform may wipe, and that it is not shared."""
+    if settings.platform_hint and not settings.database_url_env:
+        logger.warning(
+            "%s is set (a hosting platform?) but DATABASE_URL is not: state is kept in a SQLite file "
+            "on local disk (%s). It will not survive a restart that wipes the disk (answered events, "
+            "followed threads, tip subscriptions and posts are lost), and separate processes (web, "
+            "scheduler) do not share it. Set DATABASE_URL to a PostgreSQL URL.",
+            settings.platform_hint,
+            settings.database_url.removeprefix("sqlite:///"),
+        )
+
+
 def serve(settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int = 3000) -> None:
     """Run the bot until stopped: Socket Mode (``socket=True``) or HTTP on ``host:port``.
 
@@ -223,6 +237,7 @@ def serve(settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int 
     bot token is not usable. Port 0 picks a free port (logged in the "ready" line).
     """
     _ensure_logging(settings)
+    warn_about_ephemeral_state(settings)
     check_startup(settings, secrets=SOCKET_SECRETS if socket else HTTP_SECRETS)
     if socket:
         _serve_socket(settings)
