@@ -146,6 +146,38 @@ def test_a_model_that_fails_to_load_in_the_worker_stops_the_server_with_one_line
     assert fake_slack.calls_to("chat.postMessage") == []
 
 
+# --- the serving process's database connections ----------------------------------------------------
+
+
+def test_every_thread_that_uses_the_database_at_once_has_a_pooled_connection(tmp_path):
+    from bot.config import Settings
+    from bot.slack.app import LISTENER_THREADS
+    from bot.slack.server import open_serving_store
+
+    store = open_serving_store(Settings(data_dir=tmp_path))
+    users = LISTENER_THREADS + 1  # every listener thread and the tip scheduler, all at once
+    barrier = threading.Barrier(users + 1)
+    seen: list[tuple[int, int]] = []
+
+    def use():
+        with store.engine.connect():
+            barrier.wait(timeout=10)  # all connected
+            barrier.wait(timeout=10)  # counted
+
+    threads = [threading.Thread(target=use) for _ in range(users)]
+    for thread in threads:
+        thread.start()
+    barrier.wait(timeout=10)
+    seen.append((store.engine.pool.checkedout(), store.engine.pool.overflow()))
+    barrier.wait(timeout=10)
+    for thread in threads:
+        thread.join()
+    store.close()
+    (checked_out, overflow) = seen[0]
+    assert checked_out == users
+    assert overflow <= 0, f"{overflow} connection(s) opened beyond the pool for one burst"
+
+
 # --- two processes, one database ---------------------------------------------------------------------
 
 

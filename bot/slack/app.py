@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -11,6 +13,11 @@ from ..storage import Store
 from .cards import Cards
 from .client import make_client
 from .listeners import register_listeners
+
+# Threads that run listeners, and so all of the bot's database work (gunicorn's request threads
+# only verify and acknowledge). Bolt's default, made explicit: the serving store keeps one
+# pooled connection per listener thread (bot/slack/server.py).
+LISTENER_THREADS = 5
 
 
 def create_app(settings: Settings, advisor: Advisor, store: Store, *, client: WebClient | None = None) -> App:
@@ -23,6 +30,7 @@ def create_app(settings: Settings, advisor: Advisor, store: Store, *, client: We
         client=client or make_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         name="advisor",
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
     register_listeners(app, cards=Cards(advisor, top_k=settings.top_k), store=store, settings=settings)
     return app

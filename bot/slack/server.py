@@ -104,18 +104,27 @@ def check_startup(settings: Settings, *, secrets: tuple[str, ...]) -> None:
         raise StartupError(f"cannot reach the Slack Web API at {settings.slack_api_url}: {exc}") from None
 
 
+def open_serving_store(settings: Settings):
+    """The serving process's store: a pooled connection for every thread that uses it at once
+    (the Bolt listener threads and the tip scheduler's), so a burst neither waits for one nor
+    opens and closes extra connections."""
+    from ..storage import open_store
+    from .app import LISTENER_THREADS
+
+    return open_store(settings.database_url, pool_size=LISTENER_THREADS + 1)
+
+
 class Runtime:
     """What one serving process holds: the store, the Bolt app and the tip scheduler."""
 
     def __init__(self, settings: Settings):
         from ..retrieval import Advisor
-        from ..storage import open_store
         from .app import create_app
 
         self.settings = settings
         advisor = Advisor.load(settings)
         advisor.ask("who should set next year's sales quota?")  # warm up: the first answer is fast
-        self.store = open_store(settings.database_url)
+        self.store = open_serving_store(settings)
         self.app = create_app(settings, advisor, self.store)
         self.scheduler = None
 

@@ -2,8 +2,9 @@
 
 Methods are short transactions on SQLAlchemy Core. Claims (events, posts) are INSERTs
 guarded by a unique key, so they hold across threads, processes and restarts. On SQLite
-every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time, readers never
-blocked thanks to WAL); on PostgreSQL the unique index and row locks do the same job.
+every transaction, reads included, starts with ``BEGIN IMMEDIATE``: one transaction at a time,
+the others wait (``busy_timeout``, 30 s) instead of failing; WAL keeps each one short. On
+PostgreSQL the unique index and row locks do the same job without serialising readers.
 """
 
 from __future__ import annotations
@@ -128,11 +129,11 @@ class TipOrderState:
 TipPicker = Callable[[TipOrderState | None], tuple[str, TipOrderState]]
 
 
-def _sqlite_engine(url) -> Engine:
+def _sqlite_engine(url, pool: dict) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -154,24 +155,30 @@ def _sqlite_engine(url) -> Engine:
     return engine
 
 
-def create_store_engine(database_url: str) -> Engine:
+def create_store_engine(database_url: str, *, pool_size: int | None = None) -> Engine:
+    """An engine for ``database_url``; ``pool_size`` connections are kept open (SQLAlchemy's
+    default 5 if None), and up to 10 more are opened, then closed, under a burst."""
     url = make_url(database_url)
+    pool = {"pool_size": pool_size} if pool_size else {}
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, pool)
     if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **pool)
     raise StoreError(f"unsupported DATABASE_URL scheme {url.drivername!r} (use sqlite or postgresql)")
 
 
-def open_store(database_url: str, *, upgrade: bool = True) -> Store:
-    """Open the database at ``database_url`` and upgrade its schema to the newest revision."""
+def open_store(database_url: str, *, upgrade: bool = True, pool_size: int | None = None) -> Store:
+    """Open the database at ``database_url`` and upgrade its schema to the newest revision.
+
+    ``pool_size``: connections kept open; give one per thread that uses the store at once.
+    """
     from alembic.util import CommandError
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     try:
-        engine = create_store_engine(database_url)
+        engine = create_store_engine(database_url, pool_size=pool_size)
     except (ArgumentError, ValueError, ImportError):
         # The parser's message quotes the URL, password included: say only what is wrong.
         raise StoreError("invalid DATABASE_URL: cannot be parsed (scheme://user:password@host/db)") from None
