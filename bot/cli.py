@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .config import ConfigError, Settings, load_settings
+from .tips.commands import tips
 
 logger = logging.getLogger("bot")
 
@@ -253,12 +254,5 @@ def db_upgrade() -> None:
     click.echo("database schema is up to date")
 
 
-def _add_tips() -> None:
-    try:
-        from .tips.commands import tips
-    except ImportError:  # the tips package is optional while it is being built
-        return
-    main.add_command(tips)
-
-
-_add_tips()
+# The tips group keeps its heavy imports inside its commands, so `advisor ask` stays fast.
+main.add_command(tips)
