@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .index import import_bm25s
-from .knowledge import Knowledge, _Reader, compose_file
+from .knowledge import Knowledge, NodeReader, compose_file
 from .retrieval import Advisor
 
 Ranker = Callable[[str], tuple[list[str], str | None]]  # question -> (section headings, status)
@@ -60,7 +60,7 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
     """Load a question set; every section must be a heading of the knowledge."""
     path = Path(path)
     node = compose_file(path)
-    r = _Reader(path)
+    r = NodeReader(path)
     top = r.mapping(node, "", ("in_domain",), ("off_topic",))
     headings = {s.heading for s in knowledge.sections()}
     questions = []

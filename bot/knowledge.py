@@ -91,7 +91,7 @@ class Knowledge:
         raise KeyError(document_id)
 
 
-class _Reader:
+class NodeReader:
     """Validating accessors over a composed YAML node tree."""
 
     def __init__(self, path: Path):
@@ -171,7 +171,7 @@ def compose_file(path: Path) -> Node:
 
 
 def file_kind(path: Path, node: Node) -> str:
-    reader = _Reader(path)
+    reader = NodeReader(path)
     if not isinstance(node, MappingNode):
         raise reader.fail(node, "(top level)", "expected a mapping with a 'kind' field")
     for key_node, value_node in node.value:
@@ -181,7 +181,7 @@ def file_kind(path: Path, node: Node) -> str:
 
 
 def _parse_document(path: Path, node: Node) -> Document:
-    r = _Reader(path)
+    r = NodeReader(path)
     top = r.mapping(node, "", ("kind", "id", "title", "sections"), ("source", "introduction"))
     document_id = r.text(top["id"], "id")
     source = None
@@ -280,7 +280,7 @@ def load_knowledge(directory: Path) -> Knowledge:
             continue  # the tips loader's (bot.tips.catalog)
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         if kind == "scope":
-            r = _Reader(path)
+            r = NodeReader(path)
             top = r.mapping(node, "", ("kind", "out_of_scope"), ())
             out_of_scope.extend(r.texts(top["out_of_scope"], "out_of_scope"))
         elif kind == "glossary":
@@ -304,7 +304,7 @@ def load_knowledge(directory: Path) -> Knowledge:
 
 
 def _read_glossary(path: Path, node: Node, glossary: dict[str, tuple[str, str]]) -> None:
-    r = _Reader(path)
+    r = NodeReader(path)
     top = r.mapping(node, "", ("kind", "terms"), ())
     terms = top["terms"]
     if not isinstance(terms, MappingNode):

@@ -129,6 +129,11 @@ class Advisor:
         self._units_of: list[list[int]] = [[] for _ in index.passages]
         for row, (p, _u) in enumerate(index.unit_spans):
             self._units_of[p].append(row)
+        # Each sentence's stemmed words, once, for the word-overlap part of choosing a quote.
+        self._unit_tokens = [
+            frozenset(tokenize(index.passages[p].unit_text(index.passages[p].units[u])))
+            for p, u in index.unit_spans
+        ]
 
     @classmethod
     def load(cls, settings: Settings, *, progress: bool = False) -> Advisor:
@@ -216,10 +221,8 @@ class Advisor:
         passage = self.index.passages[passage_row]
         sims = unit_scores[self._units_of[passage_row]]
         if tokens:
-            overlap = np.array(
-                [len(tokens & set(tokenize(passage.unit_text(u)))) / len(tokens) for u in passage.units]
-            )
-            sims = sims + 0.2 * overlap
+            overlap = np.array([len(tokens & self._unit_tokens[row]) for row in self._units_of[passage_row]])
+            sims = sims + 0.2 * overlap / len(tokens)
         best = int(np.argmax(sims))
         chosen = [best]
         best_text = passage.unit_text(passage.units[best])

@@ -14,8 +14,8 @@ from pathlib import Path
 from ..knowledge import (
     Knowledge,
     KnowledgeError,
+    NodeReader,
     Section,
-    _Reader,
     compose_file,
     file_kind,
     knowledge_files,
@@ -58,7 +58,7 @@ def _section_text(section: Section) -> list[str]:
 
 
 def _parse_tips(path: Path, node, knowledge: Knowledge, seen: dict[str, Path]) -> list[Tip]:
-    r = _Reader(path)
+    r = NodeReader(path)
     top = r.mapping(node, "", ("kind", "tips"), ())
     by_heading: dict[str, Section] = {}
     for section in knowledge.sections():
