@@ -20,6 +20,7 @@ VERDICTS = {
     "marketing": "Marketing",
     "both": "Both Sales and Marketing",
 }
+NO_VERDICT = "The article doesn't give this to one department."
 
 
 def _expected_errors() -> tuple[type[Exception], ...]:
@@ -86,7 +87,10 @@ def format_answer(answer, advisor) -> str:
         lines.append(
             "Low confidence: the article does not answer this directly; here is the closest guidance."
         )
-    lines.append(f"Verdict: {VERDICTS[answer.owner]} (per the article)")
+    if answer.owner:
+        lines.append(f"Verdict: {VERDICTS[answer.owner]} (per the article)")
+    else:
+        lines.append(f"Verdict: none. {NO_VERDICT}")
     lines.append("")
     lines += textwrap.wrap(f"“{top.quote}”", width=88, initial_indent="  > ", subsequent_indent="  > ")
     document = advisor.document(top.passage.document_id)

@@ -5,11 +5,17 @@ The set's format::
     in_domain:
       - question: "who should set next year's sales quota?"
         sections: ["Which is more important between efficiency and stability?"]
+        quote_has: ["who has the final say on the sales quota"]   # optional
+        detail: true                                                # optional
     off_topic:
       - "What's the weather in Paris?"
+      - question: "How should we split the events budget?"
+        near_miss: true   # in the article's vocabulary, yet not answered by it
 
-Ranks are over distinct sections, in the order their passages come back. Baselines rank
-the article's paragraphs with plain BM25 or plain all-MiniLM-L6-v2 cosine.
+Ranks are over distinct sections, in the order their passages come back. Quote precision
+is the share of in-domain items with ``quote_has`` whose top section is right and whose top
+quote contains one of those phrases (short verbatim words of the answering sentence).
+Baselines rank the article's paragraphs with plain BM25 or plain all-MiniLM-L6-v2 cosine.
 """
 
 from __future__ import annotations
@@ -19,24 +25,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from yaml.nodes import ScalarNode
 
 from .index import import_bm25s
 from .knowledge import Knowledge, NodeReader, compose_file
 from .retrieval import Advisor
 
-Ranker = Callable[[str], tuple[list[str], str | None]]  # question -> (section headings, status)
+# question -> (section headings best first, status or None, top quote or None)
+Ranker = Callable[[str], tuple[list[str], str | None, str | None]]
 
 
 @dataclass(frozen=True)
 class EvalQuestion:
     question: str
     sections: tuple[str, ...]
+    quote_has: tuple[str, ...] = ()
+    detail: bool = False
+
+
+@dataclass(frozen=True)
+class OffTopic:
+    question: str
+    near_miss: bool = False
 
 
 @dataclass(frozen=True)
 class EvalSet:
     in_domain: tuple[EvalQuestion, ...]
-    off_topic: tuple[str, ...]
+    off_topic: tuple[OffTopic, ...]
 
 
 @dataclass
@@ -50,6 +66,9 @@ class Report:
     answer_rate: float | None  # in-domain questions whose status is "answered"
     reply_rate: float | None  # in-domain questions not refused (answered or low_confidence)
     refusal_rate: float | None  # off-topic questions whose status is "not_covered"
+    quote_precision: float | None = None  # of items with quote_has: right section and phrase in quote
+    near_miss_refusal: float | None = None  # off-topic near misses refused
+    n_near_miss: int = 0
     misses: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -62,37 +81,66 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
     node = compose_file(path)
     r = NodeReader(path)
     top = r.mapping(node, "", ("in_domain",), ("off_topic",))
-    headings = {s.heading for s in knowledge.sections()}
+    headings = {s.heading for s in knowledge.retrievable_sections()}
+    texts = [
+        t for s in knowledge.retrievable_sections() for t in (s.takeaway, *(p.text for p in s.paragraphs))
+    ]
     questions = []
     for i, item in enumerate(r.items(top["in_domain"], "in_domain")):
         f = f"in_domain[{i}]"
-        m = r.mapping(item, f, ("question", "sections"), ())
+        m = r.mapping(item, f, ("question", "sections"), ("quote_has", "detail"))
         sections = r.texts(m["sections"], f"{f}.sections")
         for j, heading in enumerate(sections):
             if heading not in headings:
                 raise r.fail(
                     m["sections"].value[j], f"{f}.sections[{j}]", f"no section is headed {heading!r}"
                 )
-        questions.append(EvalQuestion(r.text(m["question"], f"{f}.question"), sections))
-    off_topic = r.texts(top["off_topic"], "off_topic") if "off_topic" in top else ()
-    return EvalSet(tuple(questions), off_topic)
+        quote_has = r.texts(m["quote_has"], f"{f}.quote_has") if "quote_has" in m else ()
+        for j, phrase in enumerate(quote_has):
+            if not any(phrase in text for text in texts):
+                raise r.fail(
+                    m["quote_has"].value[j], f"{f}.quote_has[{j}]", "not found verbatim in the knowledge"
+                )
+        detail = r.choice(m["detail"], f"{f}.detail", ("true", "false")) == "true" if "detail" in m else False
+        questions.append(EvalQuestion(r.text(m["question"], f"{f}.question"), sections, quote_has, detail))
+    off_topic = []
+    if "off_topic" in top:
+        for i, item in enumerate(r.items(top["off_topic"], "off_topic")):
+            f = f"off_topic[{i}]"
+            if isinstance(item, ScalarNode):
+                off_topic.append(OffTopic(r.text(item, f)))
+                continue
+            m = r.mapping(item, f, ("question",), ("near_miss",))
+            near = (
+                r.choice(m["near_miss"], f"{f}.near_miss", ("true", "false")) == "true"
+                if "near_miss" in m
+                else False
+            )
+            off_topic.append(OffTopic(r.text(m["question"], f"{f}.question"), near))
+    return EvalSet(tuple(questions), tuple(off_topic))
 
 
 def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
     hit1 = hit3 = rr = 0.0
-    answered = replied = 0
-    has_status = False
+    answered = replied = quoted = with_phrases = 0
+    has_status = has_quote = False
     misses = []
     for item in eval_set.in_domain:
-        ranked, status = ranker(item.question)
+        ranked, status, quote = ranker(item.question)
         has_status = has_status or status is not None
+        has_quote = has_quote or quote is not None
         rank = next((i + 1 for i, s in enumerate(ranked) if s in item.sections), None)
         hit1 += rank == 1
         hit3 += rank is not None and rank <= 3
         rr += 1.0 / rank if rank else 0.0
         answered += status == "answered"
         replied += status in ("answered", "low_confidence")
-        if rank != 1 or (status is not None and status != "answered"):
+        quote_ok = None
+        if item.quote_has:
+            with_phrases += 1
+            quote_ok = rank == 1 and quote is not None and any(p in quote for p in item.quote_has)
+            quoted += quote_ok
+        if rank != 1 or (status is not None and status != "answered") or quote_ok is False:
             misses.append(
                 {
                     "question": item.question,
@@ -100,15 +148,24 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
                     "got": ranked[:3],
                     "rank": rank,
                     "status": status,
+                    **({"quote": quote, "quote_has": list(item.quote_has)} if quote_ok is False else {}),
                 }
             )
-    refused = 0
-    for question in eval_set.off_topic:
-        ranked, status = ranker(question)
+    refused = near_refused = n_near = 0
+    for item in eval_set.off_topic:
+        ranked, status, _quote = ranker(item.question)
         refused += status == "not_covered"
+        n_near += item.near_miss
+        near_refused += item.near_miss and status == "not_covered"
         if status is not None and status != "not_covered":
             misses.append(
-                {"question": question, "expected": "not_covered", "got": ranked[:1], "status": status}
+                {
+                    "question": item.question,
+                    "expected": "not_covered",
+                    "got": ranked[:1],
+                    "status": status,
+                    "near_miss": item.near_miss,
+                }
             )
     n, m = len(eval_set.in_domain), len(eval_set.off_topic)
     return Report(
@@ -121,6 +178,9 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
         answer_rate=answered / n if has_status else None,
         reply_rate=replied / n if has_status else None,
         refusal_rate=(refused / m if m else None) if has_status else None,
+        quote_precision=quoted / with_phrases if has_quote and with_phrases else None,
+        near_miss_refusal=near_refused / n_near if has_status and n_near else None,
+        n_near_miss=n_near,
         misses=misses,
     )
 
@@ -132,14 +192,15 @@ def _distinct(sections: list[str]) -> list[str]:
 def advisor_ranker(advisor: Advisor) -> Ranker:
     def rank(question: str) -> tuple[list[str], str | None]:
         answer = advisor.ask(question, k=len(advisor.index.passages))
-        return _distinct([h.passage.section for h in answer.hits]), answer.status
+        quote = answer.hits[0].quote if answer.hits else None
+        return _distinct([h.passage.section for h in answer.hits]), answer.status, quote
 
     return rank
 
 
 def _paragraphs(knowledge: Knowledge) -> tuple[list[str], list[str]]:
     texts, headings = [], []
-    for section in knowledge.sections():
+    for section in knowledge.retrievable_sections():
         for paragraph in section.paragraphs:
             texts.append(paragraph.text)
             headings.append(section.heading)
@@ -156,7 +217,7 @@ def bm25_baseline(knowledge: Knowledge) -> Ranker:
     def rank(question: str) -> tuple[list[str], str | None]:
         tokens = bm25s.tokenize([question], stopwords="en", show_progress=False, return_ids=False)[0]
         scores = model.get_scores(tokens) if tokens else np.zeros(len(texts))
-        return _distinct([headings[i] for i in np.argsort(-scores, kind="stable")]), None
+        return _distinct([headings[i] for i in np.argsort(-scores, kind="stable")]), None, None
 
     return rank
 
@@ -168,7 +229,7 @@ def dense_baseline(knowledge: Knowledge, advisor: Advisor) -> Ranker:
 
     def rank(question: str) -> tuple[list[str], str | None]:
         scores = vectors @ advisor.embedder.encode_one(question)
-        return _distinct([headings[i] for i in np.argsort(-scores, kind="stable")]), None
+        return _distinct([headings[i] for i in np.argsort(-scores, kind="stable")]), None, None
 
     return rank
 
@@ -180,5 +241,7 @@ def format_report(report: Report) -> str:
     return (
         f"{report.name:<10} n={report.n_in_domain}+{report.n_off_topic}  hit@1 {pct(report.hit1)}  "
         f"hit@3 {pct(report.hit3)}  MRR {pct(report.mrr)}  answered {pct(report.answer_rate)}  "
-        f"replied {pct(report.reply_rate)}  refused(off-topic) {pct(report.refusal_rate)}"
+        f"replied {pct(report.reply_rate)}  refused(off-topic) {pct(report.refusal_rate)}  "
+        f"quote {pct(report.quote_precision)}  refused(near-miss, n={report.n_near_miss}) "
+        f"{pct(report.near_miss_refusal)}"
     )

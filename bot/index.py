@@ -1,16 +1,8 @@
-"""The search index: FAISS over passage vectors, section keys, and BM25, on disk.
+"""The search index on disk: FAISS over sentence and passage vectors, curated keys, BM25.
 
-Layout of the index directory (all written to a temporary directory, then renamed):
-
-- ``manifest.json``: model id, dimension, knowledge hash, counts, build time, file digests
-- ``passages.jsonl``: one passage a line (never pickle)
-- ``passages.faiss``: inner-product index over normalised passage vectors
-- ``units.npy``: vectors of the sentences inside passages (quote choice)
-- ``keys.jsonl`` / ``keys.npy``: curated section keys (heading, takeaway, topics, questions)
-- ``scope.npy``: curated out-of-scope example questions (teach the advisor to decline)
-- ``unit_keys.jsonl`` / ``unit_keys.npy``: topics of curated assignments, by the sentence
-  they describe (helps pick the passage and sentence that gives a department its job)
-- ``lexical-passages/``, ``lexical-sections/``: bm25s indexes
+Every file of the index is one row of :data:`FILES` (name, format, what it holds); the same
+table writes, reads, verifies and documents them. All are written to a temporary directory,
+fsynced, digested into ``manifest.json`` (written last) and swapped in by rename.
 
 A manifest that does not match the knowledge or model marks the index stale; a file whose
 digest does not match marks it corrupt. Either way :func:`ensure_index` rebuilds it.
@@ -26,6 +18,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,13 +27,14 @@ import numpy as np
 
 from .embedding import Embedder
 from .knowledge import Knowledge, Section
-from .passages import Passage, split_knowledge
+from .passages import Passage, split_knowledge, split_sentences
 from .text import tokenize
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
+STALE_TMP_SECONDS = 3600  # a temporary build directory older than this was left by a dead build
 
 
 class IndexUnavailable(Exception):
@@ -54,7 +48,7 @@ class Manifest:
     dimension: int
     knowledge_hash: str
     passage_count: int
-    unit_count: int
+    sentence_count: int
     key_count: int
     built_at: str
     build_seconds: float
@@ -69,8 +63,136 @@ def section_ref(document_id: str, section_id: str) -> str:
 @dataclass(frozen=True)
 class SectionKey:
     section: str  # section_ref(document_id, section_id)
-    kind: str  # heading | takeaway | topic | question
+    kind: str  # heading | takeaway | topic | question | sentence (uncurated sections)
     text: str
+
+
+@dataclass(frozen=True)
+class SentenceKey:
+    sentence: int  # row of the sentence it finds
+    kind: str  # question (curated sentence_questions) | topic (a curated assignment's topics)
+    text: str
+
+
+@dataclass(frozen=True)
+class AssignmentKey:
+    passage: int  # row of the passage
+    span: int  # index into that passage's ``assignments``
+    text: str  # the assignment's own words, or one of its topics
+
+
+# --- the files ----------------------------------------------------------------------------
+
+
+def _write_jsonl(path: Path, rows: list) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        for row in rows:
+            data = row.to_json() if hasattr(row, "to_json") else asdict(row)
+            out.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def _jsonl(cls) -> tuple[Callable, Callable]:
+    def read(path: Path) -> list:
+        make = getattr(cls, "from_json", None) or (lambda data: cls(**data))
+        with open(path, encoding="utf-8") as lines:
+            return [make(json.loads(line)) for line in lines]
+
+    return _write_jsonl, read
+
+
+def _npy() -> tuple[Callable, Callable]:
+    return (
+        lambda path, array: np.save(path, array, allow_pickle=False),
+        lambda path: np.load(path, allow_pickle=False),
+    )
+
+
+def _faiss() -> tuple[Callable, Callable]:
+    def write(path: Path, vectors: np.ndarray) -> None:
+        import faiss
+
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        faiss.write_index(index, str(path))
+
+    def read(path: Path):
+        import faiss
+
+        return faiss.read_index(str(path))
+
+    return write, read
+
+
+def _bm25() -> tuple[Callable, Callable]:
+    return (
+        lambda path, model: model.save(str(path)),
+        lambda path: import_bm25s().BM25.load(str(path)),
+    )
+
+
+def _json() -> tuple[Callable, Callable]:
+    return (
+        lambda path, value: path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8"),
+        lambda path: json.loads(path.read_text(encoding="utf-8")),
+    )
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    field: str  # the SearchIndex attribute it loads into
+    name: str  # file (or bm25s directory) name inside the index directory
+    what: str
+    io: tuple[Callable, Callable]  # (write(path, value), read(path) -> value)
+
+
+FILES: tuple[IndexFile, ...] = (
+    IndexFile(
+        "passages",
+        "passages.jsonl",
+        "one passage a line: text, section, sentences, assignments",
+        _jsonl(Passage),
+    ),
+    IndexFile(
+        "passage_index", "passages.faiss", "inner-product index over normalised passage vectors", _faiss()
+    ),
+    IndexFile(
+        "sentence_index", "sentences.faiss", "the same over every sentence, in passage order", _faiss()
+    ),
+    IndexFile(
+        "sentence_keys",
+        "sentence_keys.jsonl",
+        "curated keys of sentences: sentence_questions, assignment topics",
+        _jsonl(SentenceKey),
+    ),
+    IndexFile("sentence_key_vectors", "sentence_keys.npy", "their vectors", _npy()),
+    IndexFile(
+        "section_keys",
+        "section_keys.jsonl",
+        "curated section keys: heading, takeaway, topics, questions",
+        _jsonl(SectionKey),
+    ),
+    IndexFile("section_key_vectors", "section_keys.npy", "their vectors", _npy()),
+    IndexFile(
+        "assignment_keys",
+        "assignment_keys.jsonl",
+        "each assignment's words and topics, by passage span",
+        _jsonl(AssignmentKey),
+    ),
+    IndexFile(
+        "assignment_key_vectors",
+        "assignment_keys.npy",
+        "their vectors (which clause of a quote answers)",
+        _npy(),
+    ),
+    IndexFile(
+        "scope_vectors", "scope.npy", "curated out-of-scope questions (teach the advisor to decline)", _npy()
+    ),
+    IndexFile("section_refs", "sections.json", "section_ref of each section, in reading order", _json()),
+    IndexFile(
+        "lexical_sentences", "lexical-sentences", "bm25s over each sentence with its section heading", _bm25()
+    ),
+    IndexFile("lexical_sections", "lexical-sections", "bm25s over each section's curated text", _bm25()),
+)
 
 
 @dataclass
@@ -78,42 +200,105 @@ class SearchIndex:
     manifest: Manifest
     passages: list[Passage]
     passage_index: object  # faiss.Index
-    unit_vectors: np.ndarray
-    unit_spans: list[tuple[int, int]]  # (passage index, unit index) per unit vector row
-    keys: list[SectionKey]
-    key_vectors: np.ndarray
-    scope_vectors: np.ndarray  # out-of-scope examples; may have zero rows
-    unit_key_units: list[int]  # for each unit key, the row of the unit (sentence) it describes
-    unit_key_vectors: np.ndarray
-    section_refs: list[str]  # section_ref of each lexical-sections document, in order
-    lexical_passages: object  # bm25s.BM25
+    sentence_index: object  # faiss.Index, one row per sentence (see ``sentence_rows``)
+    sentence_keys: list[SentenceKey]
+    sentence_key_vectors: np.ndarray
+    section_keys: list[SectionKey]
+    section_key_vectors: np.ndarray
+    assignment_keys: list[AssignmentKey]
+    assignment_key_vectors: np.ndarray
+    scope_vectors: np.ndarray  # may have zero rows
+    section_refs: list[str]
+    lexical_sentences: object  # bm25s.BM25
     lexical_sections: object  # bm25s.BM25
+
+    @property
+    def sentence_rows(self) -> list[tuple[int, int]]:
+        """(passage row, sentence index in that passage) of each sentence row, in order."""
+        return sentence_rows(self.passages)
+
+
+def sentence_rows(passages: list[Passage]) -> list[tuple[int, int]]:
+    return [(i, j) for i, p in enumerate(passages) for j in range(len(p.sentences))]
+
+
+# --- what goes in ---------------------------------------------------------------------------
+
+
+def is_curated(section: Section) -> bool:
+    """Whether someone wrote keys for the section (topics, questions), as for the article."""
+    return bool(section.topics or section.questions or section.sentence_questions)
+
+
+def _own_sentences(section: Section) -> list[str]:
+    return [p.text[s:e] for p in section.paragraphs for s, e in split_sentences(p.text)]
 
 
 def section_keys(section: Section) -> list[SectionKey]:
+    """Heading, takeaway and curated topics and questions; a section nobody curated (a
+    company playbook) is keyed by its own sentences instead, so it competes on its text."""
     ref = section_ref(section.document_id, section.id)
-    keys = [SectionKey(ref, "heading", section.heading), SectionKey(ref, "takeaway", section.takeaway)]
+    keys = [SectionKey(ref, "heading", section.heading)]
+    if section.takeaway:
+        keys.append(SectionKey(ref, "takeaway", section.takeaway))
     keys += [SectionKey(ref, "topic", t) for t in section.topics]
     keys += [SectionKey(ref, "question", q) for q in section.questions]
+    if not is_curated(section):
+        keys += [SectionKey(ref, "sentence", t) for t in _own_sentences(section)]
     return keys
 
 
-def unit_keys(passages: list[Passage], unit_spans: list[tuple[int, int]], sections: list[Section]):
-    """(unit row, topic) for every sentence inside a curated assignment that has topics."""
-    by_ref = {section_ref(s.document_id, s.id): s for s in sections}
-    keys = []
-    for row, (p, u) in enumerate(unit_spans):
+def _sentence_keys(passages: list[Passage], sections: dict[str, Section]) -> list[SentenceKey]:
+    """Curated keys of each sentence: the questions it answers, its assignments' topics."""
+    rows = {}
+    for row, (p, s) in enumerate(sentence_rows(passages)):
         passage = passages[p]
-        text = passage.unit_text(passage.units[u])
-        section = by_ref[section_ref(passage.document_id, passage.section_id)]
+        sentence = passage.sentences[s]
+        start = passage.start + sentence.start
+        rows[(passage.document_id, passage.section_id, passage.paragraph, start)] = row
+    keys = []
+    for section in sections.values():
+        texts = [(i, section.paragraphs[i].text) for i in range(len(section.paragraphs))]
+        texts.insert(0, (-1, section.takeaway))
+        for item in section.sentence_questions:
+            paragraph, text = next((i, t) for i, t in texts if item.quote in t)
+            row = _row_at(rows, section, paragraph, text, text.index(item.quote))
+            if row is not None:
+                keys += [SentenceKey(row, "question", q) for q in item.questions]
         for assignment in section.assignments:
-            if text in assignment.quote:
-                keys += [(row, topic) for topic in assignment.topics]
+            for paragraph, text in texts:
+                at = text.find(assignment.quote)
+                if at < 0:
+                    continue
+                for start, end in split_sentences(text):
+                    if start < at + len(assignment.quote) and end > at:
+                        row = rows.get((section.document_id, section.id, paragraph, start))
+                        if row is not None:
+                            keys += [SentenceKey(row, "topic", t) for t in assignment.topics]
+    return keys
+
+
+def _row_at(rows: dict, section: Section, paragraph: int, text: str, at: int) -> int | None:
+    for start, end in split_sentences(text):
+        if start <= at < end:
+            return rows.get((section.document_id, section.id, paragraph, start))
+    return None
+
+
+def _assignment_keys(passages: list[Passage], sections: dict[str, Section]) -> list[AssignmentKey]:
+    keys = []
+    for p, passage in enumerate(passages):
+        section = sections[section_ref(passage.document_id, passage.section_id)]
+        for j, span in enumerate(passage.assignments):
+            assignment = section.assignments[span.assignment]
+            keys += [AssignmentKey(p, j, t) for t in (assignment.quote, *assignment.topics)]
     return keys
 
 
 def section_lexical_text(section: Section) -> str:
-    return " ".join([section.heading, section.takeaway, *section.topics, *section.questions])
+    """What BM25 matches a section by: its curated text, or its whole text if uncurated."""
+    own = [p.text for p in section.paragraphs] if not is_curated(section) else []
+    return " ".join([section.heading, section.takeaway, *section.topics, *section.questions, *own])
 
 
 def import_bm25s():
@@ -128,7 +313,7 @@ def import_bm25s():
     return bm25s
 
 
-def _bm25(documents: list[str]):
+def _bm25_model(documents: list[str]):
     bm25s = import_bm25s()
     corpus = [tokenize(text) or ["_"] for text in documents]
     model = bm25s.BM25(k1=1.2, b=0.75)
@@ -144,72 +329,66 @@ def _files_of(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 
+# --- build ----------------------------------------------------------------------------------
+
+
 def build_index(
     knowledge: Knowledge, embedder: Embedder, directory: Path, *, progress: bool = False
 ) -> SearchIndex:
     """Build the index for ``knowledge`` and atomically replace ``directory`` with it."""
-    import faiss
-
     started = time.perf_counter()
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_builds(directory)
     passages = split_knowledge(knowledge)
-    sections = list(knowledge.sections())
-    keys = [key for section in sections for key in section_keys(section)]
-    unit_spans = [(i, j) for i, p in enumerate(passages) for j in range(len(p.units))]
-    unit_texts = [passages[i].unit_text(passages[i].units[j]) for i, j in unit_spans]
-
-    topics = unit_keys(passages, unit_spans, sections)
+    sections = {section_ref(s.document_id, s.id): s for s in knowledge.retrievable_sections()}
+    rows = sentence_rows(passages)
+    sentence_texts = [passages[p].sentence_text(passages[p].sentences[s]) for p, s in rows]
+    sec_keys = [key for section in sections.values() for key in section_keys(section)]
+    sent_keys = _sentence_keys(passages, sections)
+    assign_keys = _assignment_keys(passages, sections)
     groups = [
         [p.text for p in passages],
-        unit_texts,
-        [k.text for k in keys],
+        sentence_texts,
+        [k.text for k in sent_keys],
+        [k.text for k in sec_keys],
+        [k.text for k in assign_keys],
         list(knowledge.out_of_scope),
-        [topic for _row, topic in topics],
     ]
     vectors = embedder.encode([text for group in groups for text in group], progress=progress)
-    passage_vectors, unit_vectors, key_vectors, scope_vectors, unit_key_vectors = _split_rows(
+    passage_v, sentence_v, sent_key_v, sec_key_v, assign_key_v, scope_v = _split_rows(
         vectors, [len(group) for group in groups], embedder.dimension
     )
-    n_p, n_u = len(passages), len(unit_texts)
-
-    passage_index = faiss.IndexFlatIP(embedder.dimension)
-    passage_index.add(passage_vectors)
-    lexical_passages = _bm25([f"{p.section} {p.text}" for p in passages])
-    lexical_sections = _bm25([section_lexical_text(s) for s in sections])
-
+    values = {
+        "passages": passages,
+        "passage_index": passage_v,
+        "sentence_index": sentence_v,
+        "sentence_keys": sent_keys,
+        "sentence_key_vectors": sent_key_v,
+        "section_keys": sec_keys,
+        "section_key_vectors": sec_key_v,
+        "assignment_keys": assign_keys,
+        "assignment_key_vectors": assign_key_v,
+        "scope_vectors": scope_v,
+        "section_refs": list(sections),
+        "lexical_sentences": _bm25_model(
+            [f"{passages[p].section} {text}" for (p, _s), text in zip(rows, sentence_texts, strict=True)]
+        ),
+        "lexical_sections": _bm25_model([section_lexical_text(s) for s in sections.values()]),
+    }
     tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    with open(tmp / "passages.jsonl", "w", encoding="utf-8") as out:
-        for passage in passages:
-            out.write(json.dumps(passage.to_json(), ensure_ascii=False) + "\n")
-    with open(tmp / "keys.jsonl", "w", encoding="utf-8") as out:
-        for key in keys:
-            out.write(json.dumps(asdict(key), ensure_ascii=False) + "\n")
-    faiss.write_index(passage_index, str(tmp / "passages.faiss"))
-    np.save(tmp / "units.npy", unit_vectors, allow_pickle=False)
-    np.save(tmp / "unit_spans.npy", np.asarray(unit_spans, dtype=np.int32).reshape(-1, 2), allow_pickle=False)
-    np.save(tmp / "keys.npy", key_vectors, allow_pickle=False)
-    np.save(tmp / "scope.npy", scope_vectors, allow_pickle=False)
-    np.save(tmp / "unit_keys.npy", unit_key_vectors, allow_pickle=False)
-    with open(tmp / "unit_keys.jsonl", "w", encoding="utf-8") as out:
-        for row, topic in topics:
-            out.write(json.dumps({"unit": row, "text": topic}, ensure_ascii=False) + "\n")
-    lexical_passages.save(str(tmp / "lexical-passages"))
-    lexical_sections.save(str(tmp / "lexical-sections"))
-    (tmp / "sections.json").write_text(
-        json.dumps([section_ref(s.document_id, s.id) for s in sections]), encoding="utf-8"
-    )
-
+    for entry in FILES:
+        entry.io[0](tmp / entry.name, values[entry.field])
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model_id=embedder.model_id,
         dimension=embedder.dimension,
         knowledge_hash=knowledge.content_hash,
-        passage_count=n_p,
-        unit_count=n_u,
-        key_count=len(keys),
+        passage_count=len(passages),
+        sentence_count=len(rows),
+        key_count=len(sec_keys) + len(sent_keys),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 3),
         files={str(p.relative_to(tmp)): _sha256(p) for p in _files_of(tmp)},
@@ -220,7 +399,7 @@ def build_index(
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
     _swap_in(tmp, directory)
-    logger.info("built index: %d passages in %.1fs at %s", n_p, manifest.build_seconds, directory)
+    logger.info("built index: %d passages in %.1fs at %s", len(passages), manifest.build_seconds, directory)
     return load_index(directory)
 
 
@@ -240,78 +419,85 @@ def _swap_in(tmp: Path, directory: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def clean_stale_builds(directory: Path) -> None:
+    """Remove temporary directories that a build killed midway left beside ``directory``."""
+    parent = Path(directory).parent
+    if not parent.is_dir():
+        return
+    now = time.time()
+    for pattern in (f".{directory.name}.tmp-*", f".{directory.name}.old-*"):
+        for path in parent.glob(pattern):
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > STALE_TMP_SECONDS:
+                    shutil.rmtree(path, ignore_errors=True)
+                    logger.info("removed %s, left by an interrupted index build", path)
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
 def read_manifest(directory: Path) -> Manifest:
     path = Path(directory) / MANIFEST
     if not path.is_file():
         raise IndexUnavailable(f"no index at {directory} (missing {MANIFEST})")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format_version") != FORMAT_VERSION:
+            raise IndexUnavailable(
+                f"index at {directory} has format {data.get('format_version')}, expected {FORMAT_VERSION}"
+            )
         return Manifest(**data)
     except (ValueError, TypeError) as exc:
         raise IndexUnavailable(f"corrupt index manifest {path}: {exc}") from None
 
 
-def load_index(directory: Path) -> SearchIndex:
-    """Load and verify an index; raise IndexUnavailable naming the bad path."""
-    import faiss
-
-    bm25s = import_bm25s()
-
-    directory = Path(directory)
-    manifest = read_manifest(directory)
-    if manifest.format_version != FORMAT_VERSION:
-        raise IndexUnavailable(f"index at {directory} has format {manifest.format_version}")
+def verify_files(directory: Path, manifest: Manifest) -> None:
+    """Every file the manifest names is there with its digest, and every FILES entry is named."""
+    for entry in FILES:
+        if not any(name == entry.name or name.startswith(entry.name + "/") for name in manifest.files):
+            raise IndexUnavailable(f"corrupt index: missing {directory / entry.name}")
     for name, digest in manifest.files.items():
         path = directory / name
         if not path.is_file():
             raise IndexUnavailable(f"corrupt index: missing {path}")
         if _sha256(path) != digest:
             raise IndexUnavailable(f"corrupt index: {path} does not match its manifest digest")
-    try:
-        with open(directory / "passages.jsonl", encoding="utf-8") as lines:
-            passages = [Passage.from_json(json.loads(line)) for line in lines]
-        with open(directory / "keys.jsonl", encoding="utf-8") as lines:
-            keys = [SectionKey(**json.loads(line)) for line in lines]
-        passage_index = faiss.read_index(str(directory / "passages.faiss"))
-        unit_vectors = np.load(directory / "units.npy", allow_pickle=False)
-        unit_spans = [
-            tuple(map(int, row)) for row in np.load(directory / "unit_spans.npy", allow_pickle=False)
-        ]
-        key_vectors = np.load(directory / "keys.npy", allow_pickle=False)
-        scope_vectors = np.load(directory / "scope.npy", allow_pickle=False)
-        unit_key_vectors = np.load(directory / "unit_keys.npy", allow_pickle=False)
-        with open(directory / "unit_keys.jsonl", encoding="utf-8") as lines:
-            unit_key_units = [int(json.loads(line)["unit"]) for line in lines]
-        lexical_passages = bm25s.BM25.load(str(directory / "lexical-passages"))
-        lexical_sections = bm25s.BM25.load(str(directory / "lexical-sections"))
-        section_refs = json.loads((directory / "sections.json").read_text(encoding="utf-8"))
-    except Exception as exc:  # any unreadable file means the index cannot be trusted
-        raise IndexUnavailable(f"corrupt index at {directory}: {type(exc).__name__}: {exc}") from None
-    counts = (len(passages), len(unit_spans), len(keys))
-    if counts != (manifest.passage_count, manifest.unit_count, manifest.key_count) or (
-        passage_index.ntotal != len(passages)
-        or unit_vectors.shape != (len(unit_spans), manifest.dimension)
-        or key_vectors.shape != (len(keys), manifest.dimension)
-        or scope_vectors.shape[1:] != (manifest.dimension,)
-        or unit_key_vectors.shape != (len(unit_key_units), manifest.dimension)
-        or any(not 0 <= row < len(unit_spans) for row in unit_key_units)
-    ):
+
+
+def load_index(directory: Path) -> SearchIndex:
+    """Load and verify an index; raise IndexUnavailable naming the bad path."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    verify_files(directory, manifest)
+    values = {}
+    for entry in FILES:
+        try:
+            values[entry.field] = entry.io[1](directory / entry.name)
+        except Exception as exc:  # any unreadable file means the index cannot be trusted
+            raise IndexUnavailable(
+                f"corrupt index: {directory / entry.name}: {type(exc).__name__}: {exc}"
+            ) from None
+    index = SearchIndex(manifest=manifest, **values)
+    _check_shapes(index, directory)
+    return index
+
+
+def _check_shapes(index: SearchIndex, directory: Path) -> None:
+    m = index.manifest
+    n_sentences = len(index.sentence_rows)
+    problems = [
+        len(index.passages) != m.passage_count or index.passage_index.ntotal != m.passage_count,
+        n_sentences != m.sentence_count or index.sentence_index.ntotal != n_sentences,
+        len(index.section_keys) + len(index.sentence_keys) != m.key_count,
+        index.sentence_key_vectors.shape != (len(index.sentence_keys), m.dimension),
+        index.section_key_vectors.shape != (len(index.section_keys), m.dimension),
+        index.assignment_key_vectors.shape != (len(index.assignment_keys), m.dimension),
+        index.scope_vectors.shape[1:] != (m.dimension,),
+        any(not 0 <= k.sentence < n_sentences for k in index.sentence_keys),
+        any(not 0 <= k.passage < len(index.passages) for k in index.assignment_keys),
+    ]
+    if any(problems):
         raise IndexUnavailable(f"corrupt index at {directory}: counts do not match the manifest")
-    return SearchIndex(
-        manifest=manifest,
-        passages=passages,
-        passage_index=passage_index,
-        unit_vectors=unit_vectors,
-        unit_spans=unit_spans,
-        keys=keys,
-        key_vectors=key_vectors,
-        scope_vectors=scope_vectors,
-        unit_key_units=unit_key_units,
-        unit_key_vectors=unit_key_vectors,
-        section_refs=section_refs,
-        lexical_passages=lexical_passages,
-        lexical_sections=lexical_sections,
-    )
 
 
 def staleness(manifest: Manifest, knowledge: Knowledge, model_id: str) -> str | None:
@@ -364,3 +550,8 @@ def rebuild_index(
 ) -> SearchIndex:
     with _build_lock(Path(directory)):
         return build_index(knowledge, embedder, directory, progress=progress)
+
+
+def describe_files() -> str:
+    """The index's files, one line each (for docs and ``advisor index info``)."""
+    return "\n".join(f"{entry.name}: {entry.what}" for entry in FILES)

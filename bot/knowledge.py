@@ -44,6 +44,14 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class SentenceQuestions:
+    """Questions one sentence answers, in our words (curated): keys that find that sentence."""
+
+    quote: str  # verbatim words of the sentence (its opening words are enough)
+    questions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Paragraph:
     text: str
     owner: str  # curated; inherits the section's owner unless set on the paragraph
@@ -60,7 +68,11 @@ class Section:
     paragraphs: tuple[Paragraph, ...]
     assignments: tuple[Assignment, ...]
     document_id: str
-    index: int
+    index: int  # position among the document's sections; INTRODUCTION for the introduction
+    sentence_questions: tuple[SentenceQuestions, ...] = ()
+
+
+INTRODUCTION = -1  # Section.index of a document's introduction
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,7 @@ class Document:
     id: str
     title: str
     source: Source | None
-    introduction: str | None
+    introduction: Section | None  # headed by the document's title, verbatim
     sections: tuple[Section, ...]
     path: Path
 
@@ -81,7 +93,15 @@ class Knowledge:
     glossary: tuple[tuple[str, str], ...] = ()  # (term, what it stands for)
 
     def sections(self) -> Iterator[Section]:
+        """The documents' sections (not their introductions), in reading order."""
         for document in self.documents:
+            yield from document.sections
+
+    def retrievable_sections(self) -> Iterator[Section]:
+        """Everything a question can be answered from: each introduction, then its sections."""
+        for document in self.documents:
+            if document.introduction is not None:
+                yield document.introduction
             yield from document.sections
 
     def document(self, document_id: str) -> Document:
@@ -180,10 +200,83 @@ def file_kind(path: Path, node: Node) -> str:
     raise reader.fail(node, "kind", f"required field is missing (one of {', '.join(KINDS)})")
 
 
+def _assignments(r: NodeReader, node: Node, f: str, texts: list[str]) -> tuple[Assignment, ...]:
+    assignments = []
+    for j, a_node in enumerate(r.items(node, f)):
+        af = f"{f}[{j}]"
+        am = r.mapping(a_node, af, ("quote", "owner"), ("topics",))
+        quote = r.text(am["quote"], f"{af}.quote")
+        if not any(quote in text for text in texts):
+            raise r.fail(am["quote"], f"{af}.quote", "not found verbatim in this section's text")
+        assignments.append(
+            Assignment(
+                quote=quote,
+                owner=r.choice(am["owner"], f"{af}.owner", OWNERS),
+                topics=r.texts(am["topics"], f"{af}.topics") if "topics" in am else (),
+            )
+        )
+    return tuple(assignments)
+
+
+def _sentence_questions(r: NodeReader, node: Node, f: str, texts: list[str]) -> tuple[SentenceQuestions, ...]:
+    items = []
+    for j, item in enumerate(r.items(node, f)):
+        sf = f"{f}[{j}]"
+        m = r.mapping(item, sf, ("quote", "questions"), ())
+        quote = r.text(m["quote"], f"{sf}.quote")
+        found = sum(text.count(quote) for text in texts)
+        if found != 1:
+            problem = "not found verbatim in this section's text" if not found else "found more than once"
+            raise r.fail(m["quote"], f"{sf}.quote", problem)
+        items.append(SentenceQuestions(quote, r.texts(m["questions"], f"{sf}.questions")))
+    return tuple(items)
+
+
+def _curated(r: NodeReader, m: dict[str, Node], f: str, texts: list[str]) -> dict:
+    """The optional curated fields that a section and an introduction share."""
+    return {
+        "topics": r.texts(m["topics"], f"{f}.topics") if "topics" in m else (),
+        "questions": r.texts(m["questions"], f"{f}.questions") if "questions" in m else (),
+        "assignments": _assignments(r, m["assignments"], f"{f}.assignments", texts)
+        if "assignments" in m
+        else (),
+        "sentence_questions": _sentence_questions(
+            r, m["sentence_questions"], f"{f}.sentence_questions", texts
+        )
+        if "sentence_questions" in m
+        else (),
+    }
+
+
+_CURATED = ("topics", "questions", "assignments", "sentence_questions")
+
+
+def _introduction(r: NodeReader, node: Node, document_id: str, title: str) -> Section:
+    """The text before the first section: a plain string, or a mapping with curated fields."""
+    if isinstance(node, ScalarNode):
+        text, curated, owner = r.text(node, "introduction"), {}, "both"
+    else:
+        m = r.mapping(node, "introduction", ("text",), ("owner", *_CURATED))
+        text = r.text(m["text"], "introduction.text")
+        owner = r.choice(m["owner"], "introduction.owner", OWNERS) if "owner" in m else "both"
+        curated = _curated(r, m, "introduction", [text])
+    return Section(
+        id="introduction",
+        heading=title,
+        takeaway="",
+        owner=owner,
+        paragraphs=(Paragraph(text=text, owner=owner),),
+        document_id=document_id,
+        index=INTRODUCTION,
+        **{"topics": (), "questions": (), "assignments": (), "sentence_questions": (), **curated},
+    )
+
+
 def _parse_document(path: Path, node: Node) -> Document:
     r = NodeReader(path)
     top = r.mapping(node, "", ("kind", "id", "title", "sections"), ("source", "introduction"))
     document_id = r.text(top["id"], "id")
+    title = r.text(top["title"], "title")
     source = None
     if "source" in top:
         s = r.mapping(top["source"], "source", ("publisher", "date"), ("attribution", "url"))
@@ -200,15 +293,12 @@ def _parse_document(path: Path, node: Node) -> Document:
     seen_ids: dict[str, int] = {}
     for i, section_node in enumerate(r.items(top["sections"], "sections")):
         f = f"sections[{i}]"
-        m = r.mapping(
-            section_node,
-            f,
-            ("id", "heading", "takeaway", "owner", "paragraphs"),
-            ("topics", "questions", "assignments"),
-        )
+        m = r.mapping(section_node, f, ("id", "heading", "takeaway", "owner", "paragraphs"), _CURATED)
         section_id = r.text(m["id"], f"{f}.id")
         if section_id in seen_ids:
             raise r.fail(m["id"], f"{f}.id", f"duplicate section id (also sections[{seen_ids[section_id]}])")
+        if section_id == "introduction":
+            raise r.fail(m["id"], f"{f}.id", "'introduction' is the id of the text before the sections")
         seen_ids[section_id] = i
         owner = r.choice(m["owner"], f"{f}.owner", OWNERS)
         paragraphs = []
@@ -221,40 +311,26 @@ def _parse_document(path: Path, node: Node) -> Document:
             p_owner = r.choice(pm["owner"], f"{pf}.owner", OWNERS) if "owner" in pm else owner
             paragraphs.append(Paragraph(text=r.text(pm["text"], f"{pf}.text"), owner=p_owner))
         takeaway = r.text(m["takeaway"], f"{f}.takeaway")
-        assignments = []
-        if "assignments" in m:
-            for j, a_node in enumerate(r.items(m["assignments"], f"{f}.assignments")):
-                af = f"{f}.assignments[{j}]"
-                am = r.mapping(a_node, af, ("quote", "owner"), ("topics",))
-                quote = r.text(am["quote"], f"{af}.quote")
-                if quote not in takeaway and not any(quote in p.text for p in paragraphs):
-                    raise r.fail(am["quote"], f"{af}.quote", "not found verbatim in this section's text")
-                assignments.append(
-                    Assignment(
-                        quote=quote,
-                        owner=r.choice(am["owner"], f"{af}.owner", OWNERS),
-                        topics=r.texts(am["topics"], f"{af}.topics") if "topics" in am else (),
-                    )
-                )
         sections.append(
             Section(
                 id=section_id,
                 heading=r.text(m["heading"], f"{f}.heading"),
                 takeaway=takeaway,
                 owner=owner,
-                topics=r.texts(m["topics"], f"{f}.topics") if "topics" in m else (),
-                questions=r.texts(m["questions"], f"{f}.questions") if "questions" in m else (),
                 paragraphs=tuple(paragraphs),
-                assignments=tuple(assignments),
                 document_id=document_id,
                 index=i,
+                **_curated(r, m, f, [takeaway, *(p.text for p in paragraphs)]),
             )
         )
+    introduction = (
+        _introduction(r, top["introduction"], document_id, title) if "introduction" in top else None
+    )
     return Document(
         id=document_id,
-        title=r.text(top["title"], "title"),
+        title=title,
         source=source,
-        introduction=r.text(top["introduction"], "introduction") if "introduction" in top else None,
+        introduction=introduction,
         sections=tuple(sections),
         path=path,
     )

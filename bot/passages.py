@@ -2,16 +2,16 @@
 
 A passage is a run of consecutive sentences inside one paragraph (or the section's
 takeaway line), short enough for all-MiniLM-L6-v2's 256 word pieces. Its text is a
-verbatim slice of the article. Sentences are the units a quote is chosen from; a curated
-assignment that covers part of a sentence (``...; while the marketing department ...``)
-splits that sentence, so a quote can give one department's job on its own.
+verbatim slice of the article. Sentences are what a question is matched against and what
+a quote is made of. A curated assignment (the clause that gives one department a job) is
+kept as a span inside the passage: a quote that contains it carries its verdict.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .knowledge import Knowledge, Section
 
@@ -21,15 +21,25 @@ TAKEAWAY = -1  # paragraph index used for the section's takeaway line
 # A sentence ends at . ? or ! (and a closing quote) before a capital; a parenthesis that
 # follows stays with the sentence it explains.
 _SENTENCE_END = re.compile(r'(?<=[.?!])["”)]?\s+(?=["“]?[A-Z])')
+_WORDS = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
-class Unit:
-    """A sentence (or curated part of one) inside a passage: offsets into passage text."""
+class Sentence:
+    """A sentence inside a passage: offsets into the passage's text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class AssignedSpan:
+    """A curated assignment inside a passage: offsets into its text, and the department."""
 
     start: int
     end: int
     owner: str
+    assignment: int  # index of the assignment in its section's ``assignments``
 
 
 @dataclass(frozen=True)
@@ -41,21 +51,25 @@ class Passage:
     section_index: int
     paragraph: int  # index in the section; TAKEAWAY (-1) for the takeaway line
     position: int  # order of this passage inside its paragraph
+    start: int  # where the passage starts in its paragraph's text
     text: str
-    units: tuple[Unit, ...]
+    sentences: tuple[Sentence, ...]
+    assignments: tuple[AssignedSpan, ...] = ()
 
-    def unit_text(self, unit: Unit) -> str:
-        return self.text[unit.start : unit.end]
+    def sentence_text(self, sentence: Sentence) -> str:
+        return self.text[sentence.start : sentence.end]
 
     def to_json(self) -> dict:
-        data = asdict(self)
-        data["units"] = [[u.start, u.end, u.owner] for u in self.units]
+        data = {k: v for k, v in self.__dict__.items() if k not in ("sentences", "assignments")}
+        data["sentences"] = [[s.start, s.end] for s in self.sentences]
+        data["assignments"] = [[a.start, a.end, a.owner, a.assignment] for a in self.assignments]
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> Passage:
-        units = tuple(Unit(start=s, end=e, owner=o) for s, e, o in data["units"])
-        return cls(**{**data, "units": units})
+        sentences = tuple(Sentence(s, e) for s, e in data["sentences"])
+        assignments = tuple(AssignedSpan(s, e, o, i) for s, e, o, i in data["assignments"])
+        return cls(**{**data, "sentences": sentences, "assignments": assignments})
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -68,30 +82,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         start = match.end()
     if start < len(text):
         spans.append((start, len(text.rstrip())))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
-
-
-def _units(text: str, default_owner: str, section: Section) -> list[Unit]:
-    """Sentences of ``text``, cut further at curated assignment boundaries, with owners."""
-    cuts: set[int] = set()
-    owned: list[tuple[int, int, str]] = []
-    for assignment in section.assignments:
-        at = text.find(assignment.quote)
-        if at >= 0:
-            owned.append((at, at + len(assignment.quote), assignment.owner))
-            cuts.update((at, at + len(assignment.quote)))
-    units: list[Unit] = []
-    for start, end in split_sentences(text):
-        points = sorted({start, end, *(c for c in cuts if start < c < end)})
-        for a, b in zip(points, points[1:], strict=False):
-            piece = text[a:b]
-            a += len(piece) - len(piece.lstrip())
-            b -= len(piece) - len(piece.rstrip())
-            if b <= a or not any(ch.isalnum() for ch in text[a:b]):
-                continue
-            owner = next((o for s, e, o in owned if s <= a and b <= e), default_owner)
-            units.append(Unit(a, b, owner))
-    return units
+    return [(s, e) for s, e in spans if any(ch.isalnum() for ch in text[s:e])]
 
 
 def passage_id(document_id: str, heading: str, text: str) -> str:
@@ -99,30 +90,37 @@ def passage_id(document_id: str, heading: str, text: str) -> str:
     return f"p_{digest[:12]}"
 
 
-def _chunk(text: str, units: list[Unit]) -> list[list[Unit]]:
-    """Greedy runs of consecutive units up to MAX_PASSAGE_WORDS words (one unit at least)."""
-    chunks: list[list[Unit]] = []
-    current: list[Unit] = []
+def _chunk(text: str, sentences: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Greedy runs of consecutive sentences up to MAX_PASSAGE_WORDS words (one at least)."""
+    chunks: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
     words = 0
-    for unit in units:
-        n = len(_WORDS.findall(text[unit.start : unit.end]))
+    for span in sentences:
+        n = len(_WORDS.findall(text[span[0] : span[1]]))
         if current and words + n > MAX_PASSAGE_WORDS:
             chunks.append(current)
             current, words = [], 0
-        current.append(unit)
+        current.append(span)
         words += n
     if current:
         chunks.append(current)
     return chunks
 
 
-_WORDS = re.compile(r"\S+")
+def _assigned(text: str, section: Section) -> list[tuple[int, int, str, int]]:
+    spans = []
+    for i, assignment in enumerate(section.assignments):
+        at = text.find(assignment.quote)
+        if at >= 0:
+            spans.append((at, at + len(assignment.quote), assignment.owner, i))
+    return spans
 
 
-def _passages_of(text: str, paragraph: int, owner: str, section: Section) -> list[Passage]:
+def _passages_of(text: str, paragraph: int, section: Section) -> list[Passage]:
     passages = []
-    for position, chunk in enumerate(_chunk(text, _units(text, owner, section))):
-        start, end = chunk[0].start, chunk[-1].end
+    assigned = _assigned(text, section)
+    for position, chunk in enumerate(_chunk(text, split_sentences(text))):
+        start, end = chunk[0][0], chunk[-1][1]
         body = text[start:end]
         passages.append(
             Passage(
@@ -133,17 +131,27 @@ def _passages_of(text: str, paragraph: int, owner: str, section: Section) -> lis
                 section_index=section.index,
                 paragraph=paragraph,
                 position=position,
+                start=start,
                 text=body,
-                units=tuple(Unit(u.start - start, u.end - start, u.owner) for u in chunk),
+                sentences=tuple(Sentence(s - start, e - start) for s, e in chunk),
+                assignments=tuple(
+                    AssignedSpan(max(a, start) - start, min(b, end) - start, owner, i)
+                    for a, b, owner, i in assigned
+                    if a < end and b > start
+                ),
             )
         )
     return passages
 
 
+def paragraph_text(section: Section, paragraph: int) -> str:
+    return section.takeaway if paragraph == TAKEAWAY else section.paragraphs[paragraph].text
+
+
 def split_section(section: Section) -> list[Passage]:
-    passages = _passages_of(section.takeaway, TAKEAWAY, section.owner, section)
+    passages = _passages_of(section.takeaway, TAKEAWAY, section) if section.takeaway else []
     for i, paragraph in enumerate(section.paragraphs):
-        passages.extend(_passages_of(paragraph.text, i, paragraph.owner, section))
+        passages.extend(_passages_of(paragraph.text, i, section))
     return passages
 
 
@@ -151,7 +159,7 @@ def split_knowledge(knowledge: Knowledge) -> list[Passage]:
     """All passages, in reading order. Ids are unique: a repeated text keeps its first id."""
     passages: list[Passage] = []
     seen: set[str] = set()
-    for section in knowledge.sections():
+    for section in knowledge.retrievable_sections():
         for passage in split_section(section):
             if passage.id not in seen:
                 seen.add(passage.id)

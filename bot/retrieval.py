@@ -1,65 +1,111 @@
-"""Answer a question: hybrid ranking, a verbatim quote, a verdict and a confidence.
+"""Answer a question: sentence-level ranking, a verbatim quote, a verdict and a confidence.
 
 The question is cleaned of Slack markup, its abbreviations spelled out (curated glossary)
-and its typos fixed against the knowledge's words. Each passage is then scored from five
-signals, all in [0, 1]:
-
-- dense: cosine of the question with the passage, or with its closest sentence,
-- keys: mean cosine of the question with the two closest of its section's curated keys
-  (heading, takeaway, topics, questions),
-- lexical, section_lexical: BM25 over passages and over sections' curated text, squashed
-  by x / (x + c),
-- assignment: cosine with the topics of a curated assignment inside the passage.
-
-The top passage's score, less a penalty when the question sits closer to a curated
-out-of-scope example than to any section key, decides the status; the passage's best
-sentence is the quote; the curated owner of that sentence is the verdict.
+and its typos fixed against the knowledge's words. Every sentence of the knowledge is then
+scored from the signals in :class:`Signals` by a linear ranker whose weights were fitted
+(``scripts/tune_ranking.py``, stored in ``bot/ranker.json``) on question sets that name the
+answering sentence. Sections rank by their best sentence. The quote is the best sentence,
+run on to the next one where it only asks or is too thin to stand alone, or to a neighbour
+that holds the clause that gives the job (at most three sentences, one paragraph). The
+verdict is the owner of the curated assignment inside the quote that is closest to the
+question; a quote that assigns nothing gives no verdict.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from .config import Settings
 from .embedding import Embedder, load_embedder
-from .index import SearchIndex, ensure_index, section_ref
+from .index import SearchIndex, ensure_index, is_curated, section_ref
 from .knowledge import Document, Knowledge, load_knowledge
-from .passages import Passage
+from .passages import Passage, Sentence, paragraph_text
 from .spelling import SpellFixer
 from .text import Glossary, clean_question, has_words, tokenize
 
 logger = logging.getLogger(__name__)
 
 Status = Literal["answered", "low_confidence", "not_covered"]
+RANKER_FILE = Path(__file__).with_name("ranker.json")
 
 
 @dataclass(frozen=True)
-class Weights:
-    # Chosen with scripts/tune_ranking.py (see docs/retrieval.md for the figures).
-    dense: float = 0.15
-    keys: float = 0.50
-    lexical: float = 0.07
-    section_lexical: float = 0.28
-    assignment: float = 0.10  # closeness to a curated assignment's topics (passage level)
-    assignment_quote: float = 0.3  # the same, when choosing the quoted sentence
-    lexical_scale: float = 4.0  # BM25 score at which the squashed lexical signal is 0.5
-    scope_penalty: float = 0.5  # confidence = top score - scope_penalty * off-scope margin
-    answered: float = 0.43  # confidence at or above: answered
-    low_confidence: float = 0.42  # confidence at or above (and below answered): low_confidence
-    quote_min_words: int = 8  # a shorter best sentence (or a question) takes its neighbour along
+class Signals:
+    """Every signal of every sentence for one question; arrays aligned with sentence rows."""
+
+    dense: np.ndarray  # cosine of the question with the sentence
+    context: np.ndarray  # cosine with the passage around it
+    sentence_keys: np.ndarray  # best cosine with its curated questions and topics (else dense)
+    focus_keys: np.ndarray  # the same for the question's focus (its last question, in a long message)
+    neighbours: np.ndarray  # the best sentence_keys of the sentences either side, same paragraph
+    lexical: np.ndarray  # BM25 over the sentence and its heading, squashed
+    section_keys: np.ndarray  # mean of the two closest curated keys of its section
+    section_lexical: np.ndarray  # BM25 over its section's curated text, squashed
+    section_best: np.ndarray  # the best sentence_keys of any sentence in its section
+    off_scope: float  # how much closer the question is to an out-of-scope example than to any key
+    scope_best: float  # cosine with the closest out-of-scope example (-1 without any)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls) if f.type == "np.ndarray")
+
+    def matrix(self) -> np.ndarray:
+        """(sentences x signals), columns in :meth:`names` order."""
+        return np.column_stack([getattr(self, name) for name in self.names()])
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """A linear ranker over :class:`Signals` and the thresholds that set an answer's status."""
+
+    weights: dict[str, float]
+    lexical_scale: float  # BM25 score at which a squashed lexical signal is 0.5
+    answered: float  # a top score at or above this (and not loosely off scope): answered
+    low_confidence: float  # at or above this (and below answered): low_confidence; below: refused
+    off_scope: float  # an off-scope margin above this: not covered, however high the score
+    loose_off_scope: float  # above this (and not off scope): low_confidence
+    # For an answer from a section nobody curated: how much closer the question may be to an
+    # out-of-scope example than to the answering sentence itself.
+    uncurated_off_scope: float = 0.05
+    quote_min_words: int = 8  # a shorter best sentence takes its neighbour along
+    neighbour_margin: float = 1.0  # a neighbour whose score is this close to the best joins the quote
+    assignment_margin: float = 3.0  # so does one holding an assignment, when the quote has none
+    both_margin: float = 0.03  # two assignments this close to the question: verdict "both"
+
+    @classmethod
+    def load(cls, path: Path = RANKER_FILE) -> Ranker:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        unknown = set(data["weights"]) - set(Signals.names())
+        if unknown:
+            raise ValueError(f"{path}: unknown signals {sorted(unknown)}")
+        return cls(**data)
+
+    def status(self, top_score: float, beyond_scope: float) -> Status:
+        """Answered, low_confidence or not_covered, from the top score and how far beyond the
+        off-scope threshold the question is (:meth:`Advisor.beyond_scope`; > 0: off scope)."""
+        if beyond_scope > 0 or top_score < self.low_confidence:
+            return "not_covered"
+        if beyond_scope > self.loose_off_scope - self.off_scope or top_score < self.answered:
+            return "low_confidence"
+        return "answered"
+
+    def vector(self) -> np.ndarray:
+        return np.array([self.weights.get(name, 0.0) for name in Signals.names()], dtype=np.float32)
 
 
 @dataclass(frozen=True)
 class Hit:
-    passage: Passage
+    passage: Passage  # widened to the whole quote when the quote runs past the passage
     quote: str
-    owner: str
+    owner: str | None  # the verdict the quote carries, or None when it assigns nothing
     score: float
-    signals: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -88,14 +134,43 @@ class Answer:
 
 
 def _knowledge_texts(knowledge: Knowledge):
-    for section in knowledge.sections():
+    for section in knowledge.retrievable_sections():
         yield from (section.heading, section.takeaway, *section.topics, *section.questions)
         yield from (p.text for p in section.paragraphs)
 
 
 def _squash(scores: np.ndarray, scale: float) -> np.ndarray:
     scores = np.maximum(scores, 0.0)
-    return scores / (scores + scale)
+    return (scores / (scores + scale)).astype(np.float32)
+
+
+_CLAUSE_END = re.compile(r"(?<=[.?!])\s+")
+FOCUS_MIN_WORDS = 12
+
+
+def focus(text: str) -> str:
+    """What a long message asks: its last sentence with a question mark (else its last one)."""
+    if len(text.split()) < FOCUS_MIN_WORDS:
+        return text
+    parts = [p for p in _CLAUSE_END.split(text) if any(ch.isalnum() for ch in p)]
+    if len(parts) < 2:
+        return text
+    asking = [p for p in parts if "?" in p]
+    return (asking or parts)[-1]
+
+
+def _all_sims(index, vectors: np.ndarray, n: int) -> np.ndarray:
+    """Inner products of each vector with all ``n`` rows of a FAISS index, in row order."""
+    sims, ids = index.search(np.ascontiguousarray(vectors, dtype=np.float32), n)
+    out = np.zeros((len(vectors), n), dtype=np.float32)
+    np.put_along_axis(out, ids, sims, axis=1)
+    return out
+
+
+def _group_max(values: np.ndarray, groups: np.ndarray, n_groups: int, fill: float = 0.0) -> np.ndarray:
+    out = np.full(n_groups, fill, dtype=np.float32)
+    np.maximum.at(out, groups, values)
+    return out
 
 
 class Advisor:
@@ -108,32 +183,46 @@ class Advisor:
         index: SearchIndex,
         *,
         top_k: int = 3,
-        weights: Weights | None = None,
+        ranker: Ranker | None = None,
     ):
         self.knowledge = knowledge
         self.embedder = embedder
         self.index = index
         self.top_k = top_k
-        self.weights = weights or Weights()
-        self._section_row = {ref: i for i, ref in enumerate(index.section_refs)}
-        self._passage_section = np.array(
-            [self._section_row[section_ref(p.document_id, p.section_id)] for p in index.passages],
-            dtype=np.int64,
-        )
-        key_section = np.array([self._section_row[k.section] for k in index.keys], dtype=np.int64)
-        self._keys_of_section = [np.flatnonzero(key_section == row) for row in range(len(index.section_refs))]
+        self.ranker = ranker or Ranker.load()
+        self._weights = self.ranker.vector()
         self.glossary = Glossary(knowledge.glossary)
         self.speller = SpellFixer(_knowledge_texts(knowledge), embedder.known_words())
-        self._unit_passage = np.array([p for p, _u in index.unit_spans], dtype=np.int64)
-        self._unit_key_unit = np.array(index.unit_key_units, dtype=np.int64)
-        self._units_of: list[list[int]] = [[] for _ in index.passages]
-        for row, (p, _u) in enumerate(index.unit_spans):
-            self._units_of[p].append(row)
-        # Each sentence's stemmed words, once, for the word-overlap part of choosing a quote.
-        self._unit_tokens = [
-            frozenset(tokenize(index.passages[p].unit_text(index.passages[p].units[u])))
-            for p, u in index.unit_spans
-        ]
+        self._sections = {section_ref(s.document_id, s.id): s for s in knowledge.retrievable_sections()}
+        section_row = {ref: i for i, ref in enumerate(index.section_refs)}
+        self._rows = index.sentence_rows  # (passage, sentence) of each sentence row
+        self._sentence_passage = np.array([p for p, _s in self._rows], dtype=np.int64)
+        passage_section = [section_row[section_ref(p.document_id, p.section_id)] for p in index.passages]
+        self._passage_section = np.array(passage_section, dtype=np.int64)
+        self._sentence_section = self._passage_section[self._sentence_passage]
+        # Out-of-scope examples speak for the curated knowledge (the article): an answer from a
+        # section nobody curated (a company playbook) is judged by its score alone.
+        curated = [is_curated(self._sections[ref]) for ref in index.section_refs]
+        self._sentence_curated = np.array(curated, dtype=bool)[self._sentence_section]
+        self._sentence_key_rows = np.array([k.sentence for k in index.sentence_keys], dtype=np.int64)
+        self._section_key_rows = np.array(
+            [section_row[k.section] for k in index.section_keys], dtype=np.int64
+        )
+        # Each sentence's paragraph, the paragraph's sentence rows in order, and the sentence's
+        # offsets in its paragraph's text (quotes run across passages, never across paragraphs).
+        self._paragraph_of: list[tuple[str, str, int]] = []
+        self._paragraph_rows: dict[tuple[str, str, int], list[int]] = {}
+        self._offsets: list[tuple[int, int]] = []
+        for row, (p, s) in enumerate(self._rows):
+            passage = index.passages[p]
+            key = (passage.document_id, passage.section_id, passage.paragraph)
+            self._paragraph_of.append(key)
+            self._paragraph_rows.setdefault(key, []).append(row)
+            sentence = passage.sentences[s]
+            self._offsets.append((passage.start + sentence.start, passage.start + sentence.end))
+        self._assignment_keys: dict[tuple[int, int], list[int]] = {}
+        for i, key in enumerate(index.assignment_keys):
+            self._assignment_keys.setdefault((key.passage, key.span), []).append(i)
 
     @classmethod
     def load(cls, settings: Settings, *, progress: bool = False) -> Advisor:
@@ -151,120 +240,217 @@ class Advisor:
         """One curated question per section, in article order."""
         return [s.questions[0] for s in self.knowledge.sections() if s.questions]
 
+    @property
+    def sentences(self) -> list[tuple[str, str]]:
+        """(section heading, sentence text) of every sentence row, in index order."""
+        return [
+            (self.index.passages[p].section, self._sentence_text(row))
+            for row, (p, _s) in enumerate(self._rows)
+        ]
+
+    def prepare(self, question: str) -> str:
+        """The question as it is searched: cleaned, abbreviations spelled out, typos fixed."""
+        return self.speller.fix(self.glossary.expand(clean_question(question)))
+
     # --- scoring ------------------------------------------------------------------
-    def score_passages(self, question: str, vector: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Every signal for every passage (arrays aligned with ``index.passages``)."""
-        w = self.weights
-        index = self.index
-        q = self.embedder.encode_one(question) if vector is None else vector
-        n = len(index.passages)
-        sims, ids = index.passage_index.search(q.reshape(1, -1), n)
-        dense = np.zeros(n, dtype=np.float32)
-        dense[ids[0]] = sims[0]
-        # A passage is as close as its closest sentence, if that beats the passage as a whole.
-        unit_sims = index.unit_vectors @ q
-        np.maximum.at(dense, self._unit_passage, unit_sims)
-        # Closeness to the topics of a curated assignment, by sentence and by passage.
-        unit_topic = np.zeros(len(unit_sims), dtype=np.float32)
-        if len(self._unit_key_unit):
-            np.maximum.at(unit_topic, self._unit_key_unit, index.unit_key_vectors @ q)
-        assignment = np.zeros(n, dtype=np.float32)
-        np.maximum.at(assignment, self._unit_passage, unit_topic)
-        key_sims = index.key_vectors @ q
-        # A section's key signal: the mean of its two closest keys (steadier than the single best).
-        section_keys = np.array(
-            [np.sort(key_sims[rows])[-2:].mean() for rows in self._keys_of_section], dtype=np.float32
-        )
-        tokens = tokenize(question)
+    def signals(self, text: str, vectors: np.ndarray | None = None) -> Signals:
+        """Every signal of every sentence for the prepared question ``text``.
+
+        ``vectors`` are the embeddings of ``text`` and of its focus (:func:`focus`), as
+        :meth:`embed` returns them.
+        """
+        index, scale = self.index, self.ranker.lexical_scale
+        vectors = self.embed(text) if vectors is None else vectors
+        q = vectors[0]
+        n, n_p, n_s = len(self._rows), len(index.passages), len(index.section_refs)
+        dense, focus = _all_sims(index.sentence_index, vectors, n)
+        context = _all_sims(index.passage_index, vectors[:1], n_p)[0][self._sentence_passage]
+        sentence_keys, focus_keys = dense.copy(), focus.copy()
+        if len(self._sentence_key_rows):
+            key_sims = index.sentence_key_vectors @ vectors.T
+            np.maximum.at(sentence_keys, self._sentence_key_rows, key_sims[:, 0])
+            np.maximum.at(focus_keys, self._sentence_key_rows, key_sims[:, -1])
+        key_sims = index.section_key_vectors @ q
+        section_keys = np.zeros(n_s, dtype=np.float32)
+        for row in range(n_s):
+            mine = key_sims[self._section_key_rows == row]
+            section_keys[row] = np.sort(mine)[-2:].mean() if len(mine) else 0.0
+        tokens = tokenize(text)
         if tokens:
-            lexical = _squash(index.lexical_passages.get_scores(tokens), w.lexical_scale)
-            section_lexical = _squash(index.lexical_sections.get_scores(tokens), w.lexical_scale)
+            lexical = _squash(index.lexical_sentences.get_scores(tokens), scale)
+            section_lexical = _squash(index.lexical_sections.get_scores(tokens), scale)
         else:
             lexical = np.zeros(n, dtype=np.float32)
-            section_lexical = np.zeros(len(index.section_refs), dtype=np.float32)
-        keys = section_keys[self._passage_section]
-        sec_lex = section_lexical[self._passage_section]
-        total = (
-            w.dense * dense
-            + w.keys * keys
-            + w.lexical * lexical
-            + w.section_lexical * sec_lex
-            + w.assignment * assignment
-        )
-        # How much closer the question is to a curated out-of-scope example than to any key.
+            section_lexical = np.zeros(n_s, dtype=np.float32)
+        section_best = _group_max(sentence_keys, self._sentence_section, n_s)
+        neighbours = np.zeros(n, dtype=np.float32)
+        for rows in self._paragraph_rows.values():
+            values = sentence_keys[rows]
+            padded = np.concatenate([[0.0], values, [0.0]])
+            neighbours[rows] = np.maximum(padded[:-2], padded[2:])
         scope = index.scope_vectors @ q
-        off_scope = float(scope.max() - key_sims.max()) if len(scope) else -1.0
-        return {
-            "off_scope": off_scope,
-            "total": total,
-            "dense": dense,
-            "keys": keys,
-            "lexical": lexical,
-            "section_lexical": sec_lex,
-            "assignment": assignment,
-            "unit": unit_sims + w.assignment_quote * unit_topic,
-            "q": q,
-        }
+        best_key = max(float(key_sims.max()), float(sentence_keys.max()))
+        return Signals(
+            dense=dense,
+            context=context,
+            sentence_keys=sentence_keys,
+            focus_keys=focus_keys,
+            neighbours=neighbours,
+            lexical=lexical,
+            section_keys=section_keys[self._sentence_section],
+            section_lexical=section_lexical[self._sentence_section],
+            section_best=section_best[self._sentence_section],
+            off_scope=float(scope.max() - best_key) if len(scope) else -1.0,
+            scope_best=float(scope.max()) if len(scope) else -1.0,
+        )
+
+    def embed(self, text: str) -> np.ndarray:
+        """Vectors of the question and of its focus, in one call to the model (2 x dimension)."""
+        part = focus(text)
+        vectors = self.embedder.encode([text] if part == text else [text, part])
+        return vectors if len(vectors) == 2 else np.vstack([vectors, vectors])
+
+    def beyond_scope(self, signals: Signals, top_row: int) -> float:
+        """How far past its off-scope threshold a question is whose best sentence is ``top_row``.
+
+        Curated answers compare the closest out-of-scope example with the closest curated key;
+        an answer from an uncurated section (a playbook has no keys written as questions)
+        compares it with the answering sentence itself, against a threshold of its own.
+        """
+        if self._sentence_curated[top_row]:
+            return signals.off_scope - self.ranker.off_scope
+        return signals.scope_best - float(signals.dense[top_row]) - self.ranker.uncurated_off_scope
+
+    def score(self, signals: Signals) -> np.ndarray:
+        return signals.matrix() @ self._weights
 
     def rank(self, scores: np.ndarray) -> list[int]:
-        """Passages best first, the best of each section before any second of a section."""
+        """Sentence rows best first: the best of each section before any second of a section."""
         order = np.argsort(-scores, kind="stable")
         firsts, rest, seen = [], [], set()
-        for i in order:
-            section = self._passage_section[i]
-            (rest if section in seen else firsts).append(int(i))
+        for row in order:
+            section = self._sentence_section[row]
+            (rest if section in seen else firsts).append(int(row))
             seen.add(section)
         return firsts + rest
 
-    def _quote(self, passage_row: int, unit_scores: np.ndarray, tokens: set[str]) -> tuple[str, str]:
-        """The passage's sentence(s) closest to the question, and their curated owner."""
-        passage = self.index.passages[passage_row]
-        sims = unit_scores[self._units_of[passage_row]]
-        if tokens:
-            overlap = np.array([len(tokens & self._unit_tokens[row]) for row in self._units_of[passage_row]])
-            sims = sims + 0.2 * overlap / len(tokens)
-        best = int(np.argmax(sims))
-        chosen = [best]
-        best_text = passage.unit_text(passage.units[best])
-        too_thin = len(best_text.split()) < self.weights.quote_min_words or best_text.endswith("?")
-        if too_thin and len(passage.units) > 1:
-            chosen.append(best + 1 if best + 1 < len(passage.units) else best - 1)
-        units = [passage.units[i] for i in sorted(chosen)]
-        owners = {u.owner for u in units}
-        owner = owners.pop() if len(owners) == 1 else "both"
-        return passage.text[units[0].start : units[-1].end], owner
+    # --- quote and verdict ---------------------------------------------------------
+    def _sentence_text(self, row: int) -> str:
+        p, s = self._rows[row]
+        passage = self.index.passages[p]
+        return passage.sentence_text(passage.sentences[s])
+
+    def _has_assignment(self, row: int) -> bool:
+        p, s = self._rows[row]
+        passage = self.index.passages[p]
+        sentence = passage.sentences[s]
+        return any(a.start < sentence.end and a.end > sentence.start for a in passage.assignments)
+
+    def quote_rows(self, row: int, scores: np.ndarray) -> list[int]:
+        """The sentence rows of the quote that starts from the best sentence ``row``.
+
+        A question or a fragment runs on to what follows (at a paragraph's end, to what comes
+        before); a neighbour that scores nearly as well joins; a quote that assigns nothing
+        takes in a neighbour that does, when it scores well enough. At most three sentences,
+        all in one paragraph.
+        """
+        r = self.ranker
+        paragraph = self._paragraph_rows[self._paragraph_of[row]]
+        at = paragraph.index(row)
+        chosen = [at]
+        while len(chosen) < 3:
+            last = self._sentence_text(paragraph[chosen[-1]])
+            if len(last.split()) >= r.quote_min_words and "?" not in last:
+                break
+            following = chosen[-1] + 1 if chosen[-1] + 1 < len(paragraph) else min(chosen) - 1
+            if following < 0 or following in chosen:
+                break
+            chosen.append(following)
+        for margin, needs_assignment in ((r.neighbour_margin, False), (r.assignment_margin, True)):
+            if len(chosen) == 3 or (
+                needs_assignment and any(self._has_assignment(paragraph[i]) for i in chosen)
+            ):
+                continue
+            near = [
+                i
+                for i in (max(chosen) + 1, min(chosen) - 1)
+                if 0 <= i < len(paragraph)
+                and scores[paragraph[i]] >= scores[row] - margin
+                and (self._has_assignment(paragraph[i]) or not needs_assignment)
+            ]
+            if near:
+                chosen.append(max(near, key=lambda i: scores[paragraph[i]]))
+        return [paragraph[i] for i in sorted(chosen)]
+
+    def _hit(self, rows: list[int], score: float, q: np.ndarray) -> Hit:
+        """The hit for quote ``rows``: its passage (widened if the quote runs past it) and verdict."""
+        first, last = self._rows[rows[0]][0], self._rows[rows[-1]][0]
+        passage = self.index.passages[first] if first == last else self._widen(first, last)
+        start = self._offsets[rows[0]][0] - passage.start
+        end = self._offsets[rows[-1]][1] - passage.start
+        return Hit(passage=passage, quote=passage.text[start:end], owner=self._verdict(rows, q), score=score)
+
+    def _widen(self, first: int, last: int) -> Passage:
+        """Passages ``first`` to ``last`` (one paragraph) as one, so a quote stays inside its text."""
+        parts = self.index.passages[first : last + 1]
+        head = parts[0]
+        section = self._sections[section_ref(head.document_id, head.section_id)]
+        end = parts[-1].start + len(parts[-1].text)
+        shift = [p.start - head.start for p in parts]
+        return replace(
+            head,
+            text=paragraph_text(section, head.paragraph)[head.start : end],
+            sentences=tuple(
+                Sentence(d + s.start, d + s.end)
+                for d, p in zip(shift, parts, strict=True)
+                for s in p.sentences
+            ),
+            assignments=tuple(
+                replace(a, start=d + a.start, end=d + a.end)
+                for d, p in zip(shift, parts, strict=True)
+                for a in p.assignments
+            ),
+        )
+
+    def _verdict(self, rows: list[int], q: np.ndarray) -> str | None:
+        """The owner of the quote's assignment closest to the question ("both" when two tie)."""
+        candidates: list[tuple[float, str]] = []
+        for row in rows:
+            p, s = self._rows[row]
+            passage = self.index.passages[p]
+            sentence = passage.sentences[s]
+            for j, span in enumerate(passage.assignments):
+                if span.start < sentence.end and span.end > sentence.start:
+                    keys = self._assignment_keys.get((p, j), [])
+                    sim = float((self.index.assignment_key_vectors[keys] @ q).max()) if keys else 0.0
+                    candidates.append((sim, span.owner))
+        if not candidates:
+            return None
+        best_sim, best_owner = max(candidates)
+        close = {owner for sim, owner in candidates if sim >= best_sim - self.ranker.both_margin}
+        return best_owner if close == {best_owner} else "both"
 
     def ask(self, question: str, *, k: int | None = None) -> Answer:
         """Answer ``question`` with the top ``k`` passages, a status and a verdict."""
         k = max(1, min(int(k or self.top_k), len(self.index.passages)))
-        text = clean_question(question)
+        text = self.prepare(question)
         if not has_words(text):
             return Answer(question=question, status="not_covered", owner=None, hits=())
-        text = self.speller.fix(self.glossary.expand(text))
-        signals = self.score_passages(text)
-        total = signals["total"]
-        tokens = set(tokenize(text))
-        hits = []
-        for row in self.rank(total)[:k]:
-            quote, owner = self._quote(row, signals["unit"], tokens)
-            hits.append(
-                Hit(
-                    passage=self.index.passages[row],
-                    quote=quote,
-                    owner=owner,
-                    score=float(total[row]),
-                    signals={
-                        name: float(signals[name][row])
-                        for name in ("dense", "keys", "lexical", "section_lexical", "assignment")
-                    },
-                )
-            )
-        confidence = hits[0].score - self.weights.scope_penalty * signals["off_scope"]
-        if confidence >= self.weights.answered:
-            status: Status = "answered"
-        elif confidence >= self.weights.low_confidence:
-            status = "low_confidence"
-        else:
-            status = "not_covered"
+        vectors = self.embed(text)
+        q = vectors[0]
+        signals = self.signals(text, vectors)
+        scores = self.score(signals)
+        hits: list[Hit] = []
+        seen_passages: set[str] = set()
+        ranked = self.rank(scores)
+        for row in ranked:
+            if len(hits) == k:
+                break
+            passage_id = self.index.passages[self._rows[row][0]].id
+            if passage_id in seen_passages:
+                continue
+            seen_passages.add(passage_id)
+            hits.append(self._hit(self.quote_rows(row, scores), float(scores[row]), q))
+        status = self.ranker.status(hits[0].score, self.beyond_scope(signals, ranked[0]))
         owner = hits[0].owner if status != "not_covered" else None
         return Answer(question=question, status=status, owner=owner, hits=tuple(hits))

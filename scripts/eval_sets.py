@@ -1,0 +1,103 @@
+"""Score every question set, and the sample playbook, in one run: the table in docs/retrieval.md.
+
+    .venv/bin/python scripts/eval_sets.py [--baselines] [--final]
+
+Each article set is scored against the bundled knowledge. The playbook set is scored with
+tests/data/playbook/ dropped beside the article (a company playbook with no curated
+questions or topics), as a user would add one. ``tests/data/blind_final.yaml`` is the set
+scored once, at the end: it is left out unless ``--final`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from bot.config import DEFAULT_KNOWLEDGE_DIR, load_settings
+from bot.evaluation import advisor_ranker, bm25_baseline, dense_baseline, evaluate, load_eval_set
+from bot.retrieval import Advisor
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+ARTICLE_SETS = [
+    "questions.yaml",
+    "check_questions.yaml",
+    "holdout_questions.yaml",
+    "final_questions.yaml",
+    "blind_tune_a.yaml",
+    "blind_tune_b.yaml",
+]
+FINAL = "blind_final.yaml"
+PLAYBOOK_SET = "playbook_questions.yaml"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def row(set_name: str, ranker: str, report) -> str:
+    cells = [
+        set_name,
+        ranker,
+        f"{report.n_in_domain}+{report.n_off_topic}",
+        pct(report.hit1),
+        pct(report.hit3),
+        pct(report.quote_precision),
+        pct(report.reply_rate),
+        pct(report.refusal_rate),
+        pct(report.near_miss_refusal),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def score(advisor: Advisor, path: Path, baselines: bool) -> list[str]:
+    eval_set = load_eval_set(path, advisor.knowledge)
+    lines = [row(path.name, "advisor", evaluate("advisor", advisor_ranker(advisor), eval_set))]
+    if baselines:
+        lines.append(row(path.name, "bm25", evaluate("bm25", bm25_baseline(advisor.knowledge), eval_set)))
+        lines.append(
+            row(path.name, "dense", evaluate("dense", dense_baseline(advisor.knowledge, advisor), eval_set))
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baselines", action="store_true", help="also score the BM25 and dense baselines")
+    parser.add_argument("--final", action="store_true", help=f"also score {FINAL} (once, at the end)")
+    args = parser.parse_args()
+    settings = load_settings()
+    print(
+        "| set | ranker | in-domain+off-topic | hit@1 | hit@3 | quote | replied | refused"
+        " | near-miss refused |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    advisor = Advisor.load(settings)
+    for name in ARTICLE_SETS + ([FINAL] if args.final else []):
+        for line in score(advisor, DATA / name, args.baselines):
+            print(line, flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        knowledge = Path(tmp) / "knowledge"
+        shutil.copytree(DEFAULT_KNOWLEDGE_DIR, knowledge)
+        for path in (DATA / "playbook").glob("*.yaml"):
+            shutil.copy(path, knowledge / path.name)
+        data_dir = Path(tmp) / "data"
+        if os.environ.get("ADVISOR_DATA_DIR"):
+            shutil.copytree(
+                Path(os.environ["ADVISOR_DATA_DIR"]) / "index", data_dir / "index", dirs_exist_ok=True
+            )
+        playbook = Advisor.load(settings.with_overrides(knowledge_dir=knowledge, data_dir=data_dir))
+        for line in score(playbook, DATA / PLAYBOOK_SET, args.baselines):
+            print(line, flush=True)
+        # A playbook must not make the advisor answer what neither document covers.
+        for name in ARTICLE_SETS[-2:] + ([FINAL] if args.final else []):
+            report = evaluate(
+                "advisor", advisor_ranker(playbook), load_eval_set(DATA / name, playbook.knowledge)
+            )
+            print(row(f"{name} (with the playbook)", "advisor", report), flush=True)
+
+
+if __name__ == "__main__":
+    main()
