@@ -11,6 +11,8 @@ Layout of the index directory (all written to a temporary directory, then rename
 - ``unit_keys.jsonl`` / ``unit_keys.npy``: topics of curated assignments, by the sentence
   they describe (helps pick the passage and sentence that gives a department its job)
 - ``lexical-passages/``, ``lexical-sections/``: bm25s indexes
+- ``model.onnx``: the model's transformer exported for onnxruntime (parity-checked against
+  sentence-transformers when built; the manifest's ``onnx`` says how, or why there is none)
 
 A manifest that does not match the knowledge or model marks the index stale; a file whose
 digest does not match marks it corrupt. Either way :func:`ensure_index` rebuilds it.
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -32,14 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import Embedder
+from .embedding import Embedder, ModelError, file_sha256
 from .knowledge import Knowledge, Section
 from .passages import Passage, split_knowledge
 from .text import tokenize
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5  # 5: model.onnx and the manifest's onnx record
 MANIFEST = "manifest.json"
 
 
@@ -59,6 +60,13 @@ class Manifest:
     built_at: str
     build_seconds: float
     files: dict[str, str]
+    # The ONNX export: {"file", "exporter", "parity_max_abs_diff", ...}, or {"unavailable": why}.
+    onnx: dict | None = None
+
+    @property
+    def onnx_file(self) -> str | None:
+        """The exported model's file name inside the index, when there is one."""
+        return (self.onnx or {}).get("file")
 
 
 def section_ref(document_id: str, section_id: str) -> str:
@@ -137,7 +145,7 @@ def _bm25(documents: list[str]):
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return file_sha256(path)  # streamed: model.onnx is 90 MB, not worth holding at once
 
 
 def _files_of(directory: Path) -> list[Path]:
@@ -198,6 +206,7 @@ def build_index(
             out.write(json.dumps({"unit": row, "text": topic}, ensure_ascii=False) + "\n")
     lexical_passages.save(str(tmp / "lexical-passages"))
     lexical_sections.save(str(tmp / "lexical-sections"))
+    onnx = _export_onnx(embedder, tmp / "model.onnx")
     (tmp / "sections.json").write_text(
         json.dumps([section_ref(s.document_id, s.id) for s in sections]), encoding="utf-8"
     )
@@ -213,6 +222,7 @@ def build_index(
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 3),
         files={str(p.relative_to(tmp)): _sha256(p) for p in _files_of(tmp)},
+        onnx=onnx,
     )
     # The manifest is written last: a directory without one never loads.
     (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
@@ -222,6 +232,23 @@ def build_index(
     _swap_in(tmp, directory)
     logger.info("built index: %d passages in %.1fs at %s", n_p, manifest.build_seconds, directory)
     return load_index(directory)
+
+
+def _export_onnx(embedder: Embedder, target: Path) -> dict:
+    """The model's ONNX export written to ``target``, or why there is none (the index is still
+    complete without it: serving then uses sentence-transformers)."""
+    export = getattr(embedder, "export_onnx", None)
+    if export is None:
+        return {"unavailable": f"built with the {getattr(embedder, 'backend', 'unknown')} backend"}
+    try:
+        return export(target)
+    except ModelError as exc:
+        reason = str(exc)
+    except Exception as exc:  # torch.onnx raises many kinds; the index does not need the export
+        reason = f"the ONNX export of {embedder.model_id} failed: {type(exc).__name__}: {exc}"
+    target.unlink(missing_ok=True)
+    logger.warning("%s; this index will be served with sentence-transformers (torch)", reason)
+    return {"unavailable": reason}
 
 
 def _split_rows(vectors: np.ndarray, sizes: list[int], dimension: int) -> list[np.ndarray]:
@@ -251,12 +278,9 @@ def read_manifest(directory: Path) -> Manifest:
         raise IndexUnavailable(f"corrupt index manifest {path}: {exc}") from None
 
 
-def load_index(directory: Path) -> SearchIndex:
-    """Load and verify an index; raise IndexUnavailable naming the bad path."""
-    import faiss
-
-    bm25s = import_bm25s()
-
+def verify_index(directory: Path) -> Manifest:
+    """The manifest, once every file it lists is present and matches its digest (no FAISS,
+    no bm25s: cheap enough for ``advisor index info``)."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     if manifest.format_version != FORMAT_VERSION:
@@ -267,6 +291,19 @@ def load_index(directory: Path) -> SearchIndex:
             raise IndexUnavailable(f"corrupt index: missing {path}")
         if _sha256(path) != digest:
             raise IndexUnavailable(f"corrupt index: {path} does not match its manifest digest")
+    if manifest.onnx_file and manifest.onnx_file not in manifest.files:
+        raise IndexUnavailable(f"corrupt index: missing {directory / manifest.onnx_file}")
+    return manifest
+
+
+def load_index(directory: Path) -> SearchIndex:
+    """Load and verify an index; raise IndexUnavailable naming the bad path."""
+    import faiss
+
+    bm25s = import_bm25s()
+
+    directory = Path(directory)
+    manifest = verify_index(directory)
     try:
         with open(directory / "passages.jsonl", encoding="utf-8") as lines:
             passages = [Passage.from_json(json.loads(line)) for line in lines]

@@ -24,9 +24,10 @@ from typing import Literal
 
 import numpy as np
 
+from .backend import load_model_and_index
 from .config import Settings
-from .embedding import Embedder, load_embedder
-from .index import SearchIndex, ensure_index, section_ref
+from .embedding import Embedder
+from .index import SearchIndex, section_ref
 from .knowledge import Document, Knowledge, load_knowledge
 from .passages import Passage
 from .spelling import SpellFixer
@@ -137,10 +138,9 @@ class Advisor:
 
     @classmethod
     def load(cls, settings: Settings, *, progress: bool = False) -> Advisor:
-        """Load knowledge, model and index (rebuilding the index if stale or corrupt)."""
+        """Load knowledge, model (ONNX or torch, see bot.backend) and index (rebuilt if stale or corrupt)."""
         knowledge = load_knowledge(settings.knowledge_dir)
-        embedder = load_embedder(settings.model, expected_sha256=settings.model_sha256)
-        index = ensure_index(knowledge, embedder, settings.index_dir, progress=progress)
+        embedder, index = load_model_and_index(settings, knowledge, progress=progress)
         return cls(knowledge, embedder, index, top_k=settings.top_k)
 
     # --- lookups for presentation ---------------------------------------------------

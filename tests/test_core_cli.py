@@ -225,9 +225,13 @@ def test_index_build_and_info(tmp_path, core_mini_knowledge_dir):
     assert built.exit_code == 0, built.output
     manifest = read_manifest(index_dir)
     match = re.fullmatch(
-        r"built (\d+) passages \((\d+) sentences, (\d+) keys\) in ([\d.]+)s at (.+)\n", built.stdout
+        r"built (\d+) passages \((\d+) sentences, (\d+) keys\) in ([\d.]+)s at (.+)\n"
+        r"ONNX export: model.onnx \(torch.onnx \S+ opset \d+; parity max abs diff (\S+) on 10 sentences\)\n",
+        built.stdout,
     )
     assert match, built.stdout
+    assert float(match.group(6)) < 1e-4
+    assert manifest.onnx_file == "model.onnx" and "model.onnx" in manifest.files
     assert [int(g) for g in match.groups()[:3]] == [
         manifest.passage_count,
         manifest.unit_count,
