@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import Settings
 from .embedding import Embedder, ModelError, load_embedder, model_id, resolve_model
-from .index import IndexUnavailable, SearchIndex, ensure_index, load_index, staleness
+from .index import IndexUnavailable, SearchIndex, ensure_index, load_index, rebuild_index, staleness
 from .knowledge import Knowledge
 from .onnx_embedding import OnnxEmbedder, load_onnx_embedder
 
@@ -40,6 +40,8 @@ def load_model_and_index(
     index = ensure_index(knowledge, embedder, settings.index_dir, progress=progress)
     if settings.backend != "onnx":
         return embedder, index
+    if index.manifest.onnx_file is None:  # fresh, but built without an export: try to make one
+        index = rebuild_index(knowledge, embedder, settings.index_dir, progress=progress)
     onnx_file = index.manifest.onnx_file
     if onnx_file is None or embedder.location is None:
         why = (index.manifest.onnx or {}).get("unavailable", "the index has no ONNX export")
