@@ -119,8 +119,10 @@ class Embedder:
             info = export_onnx(self, self.location, cache / ONNX_FILE)
             self._onnx_export = (cache / ONNX_FILE, info)
         cached, info = self._onnx_export
-        shutil.copyfile(cached, target)
-        return {**info, "file": target.name}
+        # The graph names its weights file; both keep their names, beside each other.
+        shutil.copyfile(cached, target.with_name(cached.name))
+        shutil.copyfile(cached.with_name(info["data"]), target.with_name(info["data"]))
+        return dict(info)
 
 
 def model_id(name: str, *, expected_sha256: str | None, verify: bool = True) -> str:

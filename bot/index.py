@@ -11,8 +11,9 @@ Layout of the index directory (all written to a temporary directory, then rename
 - ``unit_keys.jsonl`` / ``unit_keys.npy``: topics of curated assignments, by the sentence
   they describe (helps pick the passage and sentence that gives a department its job)
 - ``lexical-passages/``, ``lexical-sections/``: bm25s indexes
-- ``model.onnx``: the model's transformer exported for onnxruntime (parity-checked against
-  sentence-transformers when built; the manifest's ``onnx`` says how, or why there is none)
+- ``model.onnx``, ``model.onnx.data``: the model's transformer exported for onnxruntime, graph
+  and weights (parity-checked against sentence-transformers when built; the manifest's
+  ``onnx`` says how, or why there is none)
 
 A manifest that does not match the knowledge or model marks the index stale; a file whose
 digest does not match marks it corrupt. Either way :func:`ensure_index` rebuilds it.
@@ -246,7 +247,8 @@ def _export_onnx(embedder: Embedder, target: Path) -> dict:
         reason = str(exc)
     except Exception as exc:  # torch.onnx raises many kinds; the index does not need the export
         reason = f"the ONNX export of {embedder.model_id} failed: {type(exc).__name__}: {exc}"
-    target.unlink(missing_ok=True)
+    for path in target.parent.glob(target.name + "*"):
+        path.unlink()
     logger.warning("%s; this index will be served with sentence-transformers (torch)", reason)
     return {"unavailable": reason}
 
@@ -291,8 +293,9 @@ def verify_index(directory: Path) -> Manifest:
             raise IndexUnavailable(f"corrupt index: missing {path}")
         if _sha256(path) != digest:
             raise IndexUnavailable(f"corrupt index: {path} does not match its manifest digest")
-    if manifest.onnx_file and manifest.onnx_file not in manifest.files:
-        raise IndexUnavailable(f"corrupt index: missing {directory / manifest.onnx_file}")
+    for name in (manifest.onnx_file, (manifest.onnx or {}).get("data")):
+        if name and name not in manifest.files:
+            raise IndexUnavailable(f"corrupt index: missing {directory / name}")
     return manifest
 
 

@@ -46,8 +46,12 @@ def onnx_embedder(core_embedder, core_data_dir) -> OnnxEmbedder:
 
 def test_the_index_build_keeps_a_parity_checked_export(core_data_dir):
     manifest = read_manifest(core_data_dir / "index")
-    assert manifest.onnx_file == "model.onnx"
-    assert manifest.files["model.onnx"]  # its digest is checked like every index file
+    assert manifest.onnx_file == "model.onnx" and manifest.onnx["data"] == "model.onnx.data"
+    # Digests checked like every index file's; the weights sit beside the small graph.
+    assert manifest.files["model.onnx"] and manifest.files["model.onnx.data"]
+    directory = core_data_dir / "index"
+    assert (directory / "model.onnx").stat().st_size < 1_000_000
+    assert (directory / "model.onnx.data").stat().st_size > 80_000_000
     assert manifest.onnx["parity_max_abs_diff"] < 1e-4
     assert manifest.onnx["pooling"] == "mean" and manifest.onnx["normalize"] is True
     assert manifest.onnx["max_seq_length"] == 256
@@ -122,10 +126,19 @@ def test_torch_backend_uses_sentence_transformers(mini):
     assert isinstance(embedder, Embedder) and embedder.backend == "torch"
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
-def test_a_corrupt_export_falls_back_to_torch_once_and_is_rebuilt(caplog, mini, damage):
+@pytest.mark.parametrize(
+    "name, damage",
+    [
+        ("model.onnx", "flip"),
+        ("model.onnx", "truncate"),
+        ("model.onnx", "delete"),
+        ("model.onnx.data", "flip"),
+        ("model.onnx.data", "delete"),
+    ],
+)
+def test_a_corrupt_export_falls_back_to_torch_once_and_is_rebuilt(caplog, mini, name, damage):
     settings, knowledge = mini
-    path = settings.index_dir / "model.onnx"
+    path = settings.index_dir / name
     if damage == "flip":
         data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 0xFF
@@ -134,13 +147,13 @@ def test_a_corrupt_export_falls_back_to_torch_once_and_is_rebuilt(caplog, mini, 
         path.write_bytes(path.read_bytes()[:1000])
     else:
         path.unlink()
-    old_digest = read_manifest(settings.index_dir).files["model.onnx"]
+    old_digest = read_manifest(settings.index_dir).files[name]
     embedder, index = load_model_and_index(settings, knowledge)
     assert isinstance(embedder, Embedder)  # this process fell back to torch
     messages = warnings_of(caplog)
-    assert len(messages) == 1 and "model.onnx" in messages[0], messages
+    assert len(messages) == 1 and str(path) in messages[0], messages
     manifest = read_manifest(settings.index_dir)
-    assert manifest.files["model.onnx"] == old_digest  # the same export, written again
+    assert manifest.files[name] == old_digest  # the same export, written again
     assert index.manifest == manifest
     again, _ = load_model_and_index(settings, knowledge)  # the next start serves the new export
     assert isinstance(again, OnnxEmbedder)
@@ -180,7 +193,7 @@ def test_an_index_without_an_export_serves_torch_with_auto_and_is_rebuilt_with_o
     build_index(knowledge, unexportable, settings.index_dir)
     manifest = read_manifest(settings.index_dir)
     assert manifest.onnx_file is None and "not a local directory" in manifest.onnx["unavailable"]
-    assert "model.onnx" not in manifest.files
+    assert not [name for name in manifest.files if name.startswith("model.onnx")]
 
     embedder, _ = load_model_and_index(settings, knowledge)
     assert isinstance(embedder, Embedder)
