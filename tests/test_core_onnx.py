@@ -380,3 +380,42 @@ def test_load_onnx_embedder_names_an_unreadable_file(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(ModelError, match="cannot load the ONNX model"):
         load_onnx_embedder(f"bundled@{BUNDLED_MODEL_SHA256[:16]}", resolve_model("bundled"), bad)
+
+
+def test_an_export_that_misses_parity_is_not_kept(
+    monkeypatch, tmp_path, core_mini_knowledge_dir, core_embedder
+):
+    import bot.onnx_embedding as onnx_embedding
+
+    monkeypatch.setattr(onnx_embedding, "PARITY_TOLERANCE", 0.0)  # no export can be that close
+    fresh = Embedder(
+        model_id=core_embedder.model_id, model=core_embedder.model, location=core_embedder.location
+    )
+    directory = tmp_path / "index"
+    build_index(load_knowledge(core_mini_knowledge_dir), fresh, directory)
+    manifest = read_manifest(directory)
+    assert manifest.onnx_file is None
+    assert "differs from sentence-transformers by" in manifest.onnx["unavailable"]
+    assert not list(directory.glob("model.onnx*"))
+
+
+def test_only_mean_or_cls_pooling_is_read_as_onnx_ready(tmp_path):
+    from bot.onnx_embedding import read_model_config
+
+    source = resolve_model("bundled")
+    model = tmp_path / "model"
+    shutil.copytree(source, model, ignore=shutil.ignore_patterns("*.safetensors"))
+    config = read_model_config(model)
+    assert (config.pooling, config.normalize, config.max_seq_length, config.dimension) == (
+        "mean",
+        True,
+        256,
+        384,
+    )
+    pooling = model / "1_Pooling" / "config.json"
+    data = json.loads(pooling.read_text())
+    pooling.write_text(
+        json.dumps({**data, "pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": True})
+    )
+    with pytest.raises(ModelError, match=r"cannot run on ONNX: pooling \['max_tokens'\]"):
+        read_model_config(model)
