@@ -153,30 +153,43 @@ def index_build() -> None:
     built = rebuild_index(knowledge, embedder, settings.index_dir, progress=sys.stderr.isatty())
     m = built.manifest
     click.echo(
-        f"built {m.passage_count} passages ({m.unit_count} sentences, {m.key_count} keys)"
+        f"built {m.passage_count} passages ({m.sentence_count} sentences, {m.key_count} keys)"
         f" in {m.build_seconds:.1f}s at {settings.index_dir}"
     )
+    click.echo(_onnx_summary(m))
+
+
+def _onnx_summary(manifest) -> str:
+    onnx = manifest.onnx or {}
+    if manifest.onnx_file:
+        diff = onnx.get("parity_max_abs_diff", float("nan"))
+        return (
+            f"ONNX export: {manifest.onnx_file} ({onnx.get('exporter')}; parity max abs diff"
+            f" {diff:.1e} on {onnx.get('parity_sentences')} sentences)"
+        )
+    return f"no ONNX export ({onnx.get('unavailable', 'none recorded')}): serving uses torch"
 
 
 @index.command("info")
 def index_info() -> None:
-    """Show the index manifest and whether it is fresh."""
+    """Show the index manifest and whether it is fresh (loads neither the model nor FAISS)."""
     from dataclasses import asdict
 
     from .embedding import model_id
-    from .index import IndexUnavailable, load_index, staleness
+    from .index import IndexUnavailable, staleness, verify_index
     from .knowledge import load_knowledge
 
     settings = _settings()
     knowledge = load_knowledge(settings.knowledge_dir)
     try:
-        manifest = load_index(settings.index_dir).manifest
+        manifest = verify_index(settings.index_dir)
     except IndexUnavailable as exc:
         raise click.ClickException(f"{exc}; run: advisor index build") from None
     current_model = model_id(settings.model, expected_sha256=settings.model_sha256, verify=False)
     reason = staleness(manifest, knowledge, current_model)
     data = asdict(manifest)
     data.pop("files")
+    data["onnx"] = _onnx_summary(manifest)
     data["directory"] = str(settings.index_dir)
     data["state"] = f"stale: {reason}" if reason else "fresh"
     width = max(map(len, data))

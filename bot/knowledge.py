@@ -55,6 +55,7 @@ class SentenceQuestions:
 class Paragraph:
     text: str
     owner: str  # curated; inherits the section's owner unless set on the paragraph
+    owner_given: bool = False  # set on the paragraph itself: the whole paragraph is an assignment
 
 
 @dataclass(frozen=True)
@@ -309,7 +310,9 @@ def _parse_document(path: Path, node: Node) -> Document:
                 continue
             pm = r.mapping(p_node, pf, ("text",), ("owner",))
             p_owner = r.choice(pm["owner"], f"{pf}.owner", OWNERS) if "owner" in pm else owner
-            paragraphs.append(Paragraph(text=r.text(pm["text"], f"{pf}.text"), owner=p_owner))
+            paragraphs.append(
+                Paragraph(text=r.text(pm["text"], f"{pf}.text"), owner=p_owner, owner_given="owner" in pm)
+            )
         takeaway = r.text(m["takeaway"], f"{f}.takeaway")
         sections.append(
             Section(

@@ -17,6 +17,7 @@ from .knowledge import Knowledge, Section
 
 MAX_PASSAGE_WORDS = 70
 TAKEAWAY = -1  # paragraph index used for the section's takeaway line
+PARAGRAPH_OWNER = -1  # AssignedSpan.assignment of an owner set on the paragraph itself
 
 # A sentence ends at . ? or ! (and a closing quote) before a capital; a parenthesis that
 # follows stays with the sentence it explains.
@@ -39,7 +40,7 @@ class AssignedSpan:
     start: int
     end: int
     owner: str
-    assignment: int  # index of the assignment in its section's ``assignments``
+    assignment: int  # index in its section's ``assignments``; PARAGRAPH_OWNER for a paragraph's owner
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,12 @@ def _chunk(text: str, sentences: list[tuple[int, int]]) -> list[list[tuple[int, 
     return chunks
 
 
-def _assigned(text: str, section: Section) -> list[tuple[int, int, str, int]]:
+def _assigned(text: str, section: Section, paragraph: int) -> list[tuple[int, int, str, int]]:
+    """Curated assignments in ``text``: its clauses, and the paragraph itself when its owner is
+    set on it (a playbook's way of saying "this paragraph is sales' job")."""
     spans = []
+    if paragraph != TAKEAWAY and section.paragraphs[paragraph].owner_given:
+        spans.append((0, len(text), section.paragraphs[paragraph].owner, PARAGRAPH_OWNER))
     for i, assignment in enumerate(section.assignments):
         at = text.find(assignment.quote)
         if at >= 0:
@@ -118,7 +123,7 @@ def _assigned(text: str, section: Section) -> list[tuple[int, int, str, int]]:
 
 def _passages_of(text: str, paragraph: int, section: Section) -> list[Passage]:
     passages = []
-    assigned = _assigned(text, section)
+    assigned = _assigned(text, section, paragraph)
     for position, chunk in enumerate(_chunk(text, split_sentences(text))):
         start, end = chunk[0][0], chunk[-1][1]
         body = text[start:end]

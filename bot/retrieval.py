@@ -22,9 +22,10 @@ from typing import Literal
 
 import numpy as np
 
+from .backend import load_model_and_index
 from .config import Settings
-from .embedding import Embedder, load_embedder
-from .index import SearchIndex, ensure_index, is_curated, section_ref
+from .embedding import Embedder
+from .index import SearchIndex, is_curated, section_ref
 from .knowledge import Document, Knowledge, load_knowledge
 from .passages import Passage, Sentence, paragraph_text
 from .spelling import SpellFixer
@@ -70,10 +71,14 @@ class Ranker:
     answered: float  # a top score at or above this (and not loosely off scope): answered
     low_confidence: float  # at or above this (and below answered): low_confidence; below: refused
     off_scope: float  # an off-scope margin above this: not covered, however high the score
-    loose_off_scope: float  # above this (and not off scope): low_confidence
+    loose_off_scope: float  # above this (and not off scope): low_confidence, unless the score is strong
+    strong: float  # a top score at or above this is not doubted for being near an out-of-scope example
     # For an answer from a section nobody curated: how much closer the question may be to an
     # out-of-scope example than to the answering sentence itself.
     uncurated_off_scope: float = 0.05
+    # How much closer a question is to a sentence's curated questions than to the sentence
+    # (lower quartile, at the answering sentences of the tuning sets): added to an uncurated one.
+    uncurated_key_shift: float = 0.15
     quote_min_words: int = 8  # a shorter best sentence takes its neighbour along
     neighbour_margin: float = 1.0  # a neighbour whose score is this close to the best joins the quote
     assignment_margin: float = 3.0  # so does one holding an assignment, when the quote has none
@@ -92,7 +97,8 @@ class Ranker:
         off-scope threshold the question is (:meth:`Advisor.beyond_scope`; > 0: off scope)."""
         if beyond_scope > 0 or top_score < self.low_confidence:
             return "not_covered"
-        if beyond_scope > self.loose_off_scope - self.off_scope or top_score < self.answered:
+        loose = beyond_scope > self.loose_off_scope - self.off_scope and top_score < self.strong
+        if loose or top_score < self.answered:
             return "low_confidence"
         return "answered"
 
@@ -159,14 +165,6 @@ def focus(text: str) -> str:
     return (asking or parts)[-1]
 
 
-def _all_sims(index, vectors: np.ndarray, n: int) -> np.ndarray:
-    """Inner products of each vector with all ``n`` rows of a FAISS index, in row order."""
-    sims, ids = index.search(np.ascontiguousarray(vectors, dtype=np.float32), n)
-    out = np.zeros((len(vectors), n), dtype=np.float32)
-    np.put_along_axis(out, ids, sims, axis=1)
-    return out
-
-
 def _group_max(values: np.ndarray, groups: np.ndarray, n_groups: int, fill: float = 0.0) -> np.ndarray:
     out = np.full(n_groups, fill, dtype=np.float32)
     np.maximum.at(out, groups, values)
@@ -196,6 +194,10 @@ class Advisor:
         self._sections = {section_ref(s.document_id, s.id): s for s in knowledge.retrievable_sections()}
         section_row = {ref: i for i, ref in enumerate(index.section_refs)}
         self._rows = index.sentence_rows  # (passage, sentence) of each sentence row
+        # Every sentence and passage is scored for every question: exact inner products over the
+        # flat indexes' vectors (a FAISS search for all n rows costs more than the product).
+        self._sentence_vectors = index.sentence_index.reconstruct_n(0, index.sentence_index.ntotal)
+        self._passage_vectors = index.passage_index.reconstruct_n(0, index.passage_index.ntotal)
         self._sentence_passage = np.array([p for p, _s in self._rows], dtype=np.int64)
         passage_section = [section_row[section_ref(p.document_id, p.section_id)] for p in index.passages]
         self._passage_section = np.array(passage_section, dtype=np.int64)
@@ -205,6 +207,8 @@ class Advisor:
         curated = [is_curated(self._sections[ref]) for ref in index.section_refs]
         self._sentence_curated = np.array(curated, dtype=bool)[self._sentence_section]
         self._sentence_key_rows = np.array([k.sentence for k in index.sentence_keys], dtype=np.int64)
+        self._has_keys = np.zeros(len(self._rows), dtype=bool)
+        self._has_keys[self._sentence_key_rows] = True
         self._section_key_rows = np.array(
             [section_row[k.section] for k in index.section_keys], dtype=np.int64
         )
@@ -226,10 +230,9 @@ class Advisor:
 
     @classmethod
     def load(cls, settings: Settings, *, progress: bool = False) -> Advisor:
-        """Load knowledge, model and index (rebuilding the index if stale or corrupt)."""
+        """Load knowledge, model (ONNX or torch: bot.backend) and index (rebuilt if stale or corrupt)."""
         knowledge = load_knowledge(settings.knowledge_dir)
-        embedder = load_embedder(settings.model, expected_sha256=settings.model_sha256)
-        index = ensure_index(knowledge, embedder, settings.index_dir, progress=progress)
+        embedder, index = load_model_and_index(settings, knowledge, progress=progress)
         return cls(knowledge, embedder, index, top_k=settings.top_k)
 
     # --- lookups for presentation ---------------------------------------------------
@@ -262,10 +265,13 @@ class Advisor:
         index, scale = self.index, self.ranker.lexical_scale
         vectors = self.embed(text) if vectors is None else vectors
         q = vectors[0]
-        n, n_p, n_s = len(self._rows), len(index.passages), len(index.section_refs)
-        dense, focus = _all_sims(index.sentence_index, vectors, n)
-        context = _all_sims(index.passage_index, vectors[:1], n_p)[0][self._sentence_passage]
-        sentence_keys, focus_keys = dense.copy(), focus.copy()
+        n, n_s = len(self._rows), len(index.section_refs)
+        dense, focus = vectors @ self._sentence_vectors.T
+        context = (self._passage_vectors @ q)[self._sentence_passage]
+        # A sentence nobody wrote questions for is matched by its own words, which sit further
+        # from a question than a question does: shift it by the typical gap (fitted).
+        shift = np.where(self._has_keys, 0.0, self.ranker.uncurated_key_shift).astype(np.float32)
+        sentence_keys, focus_keys = dense + shift, focus + shift
         if len(self._sentence_key_rows):
             key_sims = index.sentence_key_vectors @ vectors.T
             np.maximum.at(sentence_keys, self._sentence_key_rows, key_sims[:, 0])
@@ -346,16 +352,20 @@ class Advisor:
         sentence = passage.sentences[s]
         return any(a.start < sentence.end and a.end > sentence.start for a in passage.assignments)
 
-    def quote_rows(self, row: int, scores: np.ndarray) -> list[int]:
+    def quote_rows(self, row: int, scores: np.ndarray, taken: frozenset[int] = frozenset()) -> list[int]:
         """The sentence rows of the quote that starts from the best sentence ``row``.
 
         A question or a fragment runs on to what follows (at a paragraph's end, to what comes
         before); a neighbour that scores nearly as well joins; a quote that assigns nothing
         takes in a neighbour that does, when it scores well enough. At most three sentences,
-        all in one paragraph.
+        all in one paragraph, none from the passages in ``taken`` (quoted by a better hit).
         """
         r = self.ranker
-        paragraph = self._paragraph_rows[self._paragraph_of[row]]
+        paragraph = [
+            other
+            for other in self._paragraph_rows[self._paragraph_of[row]]
+            if self._rows[other][0] not in taken
+        ]
         at = paragraph.index(row)
         chosen = [at]
         while len(chosen) < 3:
@@ -441,16 +451,16 @@ class Advisor:
         signals = self.signals(text, vectors)
         scores = self.score(signals)
         hits: list[Hit] = []
-        seen_passages: set[str] = set()
+        taken: set[int] = set()  # passage rows already quoted: each passage is one hit at most
         ranked = self.rank(scores)
         for row in ranked:
             if len(hits) == k:
                 break
-            passage_id = self.index.passages[self._rows[row][0]].id
-            if passage_id in seen_passages:
+            if self._rows[row][0] in taken:
                 continue
-            seen_passages.add(passage_id)
-            hits.append(self._hit(self.quote_rows(row, scores), float(scores[row]), q))
+            rows = self.quote_rows(row, scores, frozenset(taken))
+            taken.update(self._rows[r][0] for r in rows)
+            hits.append(self._hit(rows, float(scores[row]), q))
         status = self.ranker.status(hits[0].score, self.beyond_scope(signals, ranked[0]))
         owner = hits[0].owner if status != "not_covered" else None
         return Answer(question=question, status=status, owner=owner, hits=tuple(hits))

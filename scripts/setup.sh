@@ -19,4 +19,7 @@ if [ "${1:-}" = "--test" ]; then
   "${pip[@]}" -e ".[test]"
 else
   "${pip[@]}" -e .
+  # Build the index now, with torch, so that it carries the ONNX export: from here on
+  # `advisor ask` and `advisor serve` run on onnxruntime and never import torch.
+  .venv/bin/advisor index build
 fi

@@ -111,7 +111,8 @@ def thresholds(w: np.ndarray, sets: dict) -> dict[str, float]:
     Refuse when the off-scope margin is above ``off_scope`` or the top score is below
     ``low_confidence``: the pair that best balances in-domain replies against off-topic
     refusals. Then the caveat band: the top score and margin beyond which about one in twenty
-    of the in-domain questions fall, the weakest.
+    of the in-domain questions fall, the weakest; a score above the in-domain median is
+    never doubted for its margin alone.
     """
     inside = np.array([((i.features @ w).max(), i.off_scope) for its, _o in sets.values() for i in its])
     outside = np.array([((f @ w).max(), o) for _i, off in sets.values() for f, o, _n in off])
@@ -127,16 +128,30 @@ def thresholds(w: np.ndarray, sets: dict) -> dict[str, float]:
     kept = inside[(inside[:, 1] <= tau) & (inside[:, 0] >= t)]
     answered = float(np.percentile(kept[:, 0], 3))
     loose = float(np.percentile(kept[:, 1], 97))
+    strong = float(np.percentile(kept[:, 0], 50))
     print(
         f"refuse: off-scope > {tau:.3f} or top < {t:.3f} (replied {replied:.3f}, refused {refused:.3f});"
-        f" caveat: top < {answered:.3f} or off-scope > {loose:.3f}"
+        f" caveat: top < {answered:.3f} or off-scope > {loose:.3f} with top < {strong:.3f}"
     )
     return {
         "off_scope": round(tau, 4),
         "low_confidence": round(t, 4),
         "answered": round(answered, 4),
         "loose_off_scope": round(loose, 4),
+        "strong": round(strong, 4),
     }
+
+
+def key_shift(items: list[Item]) -> float:
+    """The gap between a sentence's curated-key signal and its own cosine at the sentences
+    that answer the items naming them (what an uncurated sentence lacks): its lower quartile,
+    so that a playbook competes with the article without drowning it (docs/retrieval.md)."""
+    names = Signals.names()
+    keys, dense = names.index("sentence_keys"), names.index("dense")
+    gaps = [f[keys] - f[dense] for i in items if i.phrases for f in i.features[i.target]]
+    shift = round(float(np.percentile(gaps, 25)), 3)
+    print(f"uncurated sentences: key shift {shift}")
+    return shift
 
 
 def main() -> None:
@@ -159,6 +174,7 @@ def main() -> None:
         hit, quoted = score(w, items)
         print(f"  {name:<37} hit@1 {hit:.3f}  top sentence holds the phrase {quoted:.3f}")
     cuts = thresholds(w, sets)
+    cuts["uncurated_key_shift"] = key_shift([i for items, _off in sets.values() for i in items])
     if args.write:
         weights = {n: round(float(x), 4) for n, x in zip(names, w, strict=True)}
         ranker = Ranker(**{**asdict(Ranker.load()), "weights": weights, **cuts})

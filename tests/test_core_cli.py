@@ -225,12 +225,16 @@ def test_index_build_and_info(tmp_path, core_mini_knowledge_dir):
     assert built.exit_code == 0, built.output
     manifest = read_manifest(index_dir)
     match = re.fullmatch(
-        r"built (\d+) passages \((\d+) sentences, (\d+) keys\) in ([\d.]+)s at (.+)\n", built.stdout
+        r"built (\d+) passages \((\d+) sentences, (\d+) keys\) in ([\d.]+)s at (.+)\n"
+        r"ONNX export: model.onnx \(torch.onnx \S+ opset \d+; parity max abs diff (\S+) on 10 sentences\)\n",
+        built.stdout,
     )
     assert match, built.stdout
+    assert float(match.group(6)) < 1e-4
+    assert manifest.onnx_file == "model.onnx" and "model.onnx" in manifest.files
     assert [int(g) for g in match.groups()[:3]] == [
         manifest.passage_count,
-        manifest.unit_count,
+        manifest.sentence_count,
         manifest.key_count,
     ]
     assert match.group(5) == str(index_dir)
@@ -275,13 +279,15 @@ def test_index_info_reports_a_model_change_as_stale(tmp_path, core_mini_knowledg
 REPORT = re.compile(
     r"^(?P<name>\S+)\s+n=(?P<n>\d+)\+(?P<m>\d+)\s+hit@1\s+(?P<hit1>[\d.]+)\s+hit@3\s+(?P<hit3>[\d.]+)\s+"
     r"MRR\s+(?P<mrr>[\d.]+)\s+answered\s+(?P<answered>[\d.]+|n/a)\s+replied\s+(?P<replied>[\d.]+|n/a)\s+"
-    r"refused\(off-topic\)\s+(?P<refused>[\d.]+|n/a)$"
+    r"refused\(off-topic\)\s+(?P<refused>[\d.]+|n/a)\s+quote\s+(?P<quote>[\d.]+|n/a)\s+"
+    r"refused\(near-miss, n=(?P<near_n>\d+)\)\s+(?P<near>[\d.]+|n/a)$"
 )
 
 SMALL_SET = f"""\
 in_domain:
   - question: "{QUOTA}"
     sections: ["{EFFICIENCY}"]
+    quote_has: ["who has the final say on the sales quota"]
   - question: "whose job is it to keep healthy cash flow coming in?"
     sections: ["Which is more important today or tomorrow?"]
   - question: "who should run our trade show booth and the advertising?"
@@ -290,7 +296,8 @@ in_domain:
     sections: ['Which is more important "front stage" or "behind the scenes"?']
 off_topic:
   - "{WEATHER}"
-  - "How do I reset my password?"
+  - question: "How do I reset my password?"
+    near_miss: false
 """
 
 
@@ -304,8 +311,45 @@ def test_eval_prints_hit_rates_and_answer_and_refusal_rates(tmp_path, core_env):
     assert report, line
     assert report["name"] == "advisor"
     assert (report["n"], report["m"]) == ("4", "2")
-    for key in ("hit1", "hit3", "mrr", "answered", "replied", "refused"):
+    for key in ("hit1", "hit3", "mrr", "answered", "replied", "refused", "quote"):
         assert float(report[key]) == 1.0, (key, line)
+    assert (report["near_n"], report["near"]) == ("0", "n/a"), "no item is marked as a near miss"
+
+
+def test_eval_scores_quotes_and_near_miss_refusals(tmp_path, core_env):
+    questions = tmp_path / "quotes.yaml"
+    questions.write_text(
+        f"""\
+in_domain:
+  - question: "{QUOTA}"
+    sections: ["{EFFICIENCY}"]
+    quote_has: ["who has the final say on the sales quota"]
+  - question: "{QUOTA}"
+    sections: ["{EFFICIENCY}"]
+    quote_has: ["efficiency must be the priority during the survival period"]
+off_topic:
+  - question: "What is the right weather for a picnic?"
+  - question: "{WEATHER}"
+    near_miss: true
+""",
+        encoding="utf-8",
+    )
+    result = invoke("eval", str(questions), "--json", env=core_env)
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.stdout)
+    assert report["quote_precision"] == 0.5, "the second item's phrase is not in the quota quote"
+    assert report["n_near_miss"] == 1 and report["near_miss_refusal"] == 1.0
+    (miss,) = [m for m in report["misses"] if "quote_has" in m]
+    assert miss["quote_has"] == ["efficiency must be the priority during the survival period"]
+
+
+def test_eval_rejects_a_quote_phrase_that_is_not_in_the_knowledge(tmp_path, core_env):
+    questions = tmp_path / "bad-phrase.yaml"
+    questions.write_text(SMALL_SET.replace("who has the final say on the sales quota", "who sets quotas"))
+    result = invoke("eval", str(questions), env=core_env)
+    assert result.exit_code == 1
+    (message,) = result.stderr.splitlines()
+    assert message == f"Error: {questions}:4: in_domain[0].quote_has[0]: not found verbatim in the knowledge"
 
 
 def test_eval_of_the_bundled_question_set(core_env):
@@ -321,7 +365,7 @@ def test_eval_of_the_bundled_question_set(core_env):
     assert (int(report["n"]), int(report["m"])) == (len(data["in_domain"]), len(data["off_topic"]))
     assert int(report["n"]) >= 60 and int(report["m"]) >= 15
     assert 0.0 < float(report["hit1"]) <= float(report["hit3"]) <= 1.0
-    assert report["answered"] == report["refused"] == "n/a"
+    assert report["answered"] == report["refused"] == report["quote"] == "n/a"
 
 
 def test_eval_json_reports(tmp_path, core_env):

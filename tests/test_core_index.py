@@ -65,8 +65,13 @@ def test_load_returns_the_passages_that_were_built(core_knowledge, core_data_dir
     index = load_index(core_data_dir / "index")
     assert index.passages == split_knowledge(core_knowledge)
     assert index.passage_index.ntotal == len(index.passages)
-    assert index.unit_vectors.shape == (sum(len(p.units) for p in index.passages), 384)
-    assert index.section_refs == [f"{s.document_id}/{s.id}" for s in core_knowledge.sections()]
+    assert index.sentence_index.ntotal == sum(len(p.sentences) for p in index.passages)
+    assert index.section_refs == [f"{s.document_id}/{s.id}" for s in core_knowledge.retrievable_sections()]
+    curated = sum(
+        len(q.questions) for s in core_knowledge.retrievable_sections() for q in s.sentence_questions
+    )
+    asks = [k for k in index.sentence_keys if k.kind == "question"]
+    assert len(asks) == curated and index.sentence_key_vectors.shape == (len(index.sentence_keys), 384)
 
 
 def test_manifest_records_model_dimension_knowledge_counts_and_build_time(
@@ -78,9 +83,13 @@ def test_manifest_records_model_dimension_knowledge_counts_and_build_time(
     assert manifest.dimension == 384
     assert manifest.knowledge_hash == core_knowledge.content_hash
     assert manifest.passage_count == len(passages)
-    assert manifest.unit_count == sum(len(p.units) for p in passages)
-    sections = list(core_knowledge.sections())
-    assert manifest.key_count == sum(2 + len(s.topics) + len(s.questions) for s in sections)
+    assert manifest.sentence_count == sum(len(p.sentences) for p in passages)
+    index = load_index(core_data_dir / "index")
+    assert manifest.key_count == len(index.section_keys) + len(index.sentence_keys)
+    sections = list(core_knowledge.retrievable_sections())
+    assert len(index.section_keys) == sum(
+        1 + bool(s.takeaway) + len(s.topics) + len(s.questions) for s in sections
+    )
     built = datetime.fromisoformat(manifest.built_at)
     assert built.tzinfo is not None
     assert timedelta(0) <= datetime.now(UTC) - built < timedelta(hours=2)
@@ -109,8 +118,10 @@ def test_passages_are_json_lines_and_nothing_is_pickled(core_data_dir):
             "section_index",
             "paragraph",
             "position",
+            "start",
             "text",
-            "units",
+            "sentences",
+            "assignments",
         }
         assert Passage.from_json(data) == passage
     for path in directory.rglob("*"):
@@ -250,10 +261,10 @@ def _delete(path: Path) -> None:
 
 CORRUPTIONS = [
     ("passages.faiss", _truncate),
-    ("units.npy", _flip_bytes),
+    ("sentence_keys.npy", _flip_bytes),
     ("passages.jsonl", _garbage),
-    ("keys.npy", _delete),
-    ("lexical-passages/vocab.index.json", _garbage),
+    ("section_keys.npy", _delete),
+    ("lexical-sentences/vocab.index.json", _garbage),
     (MANIFEST, _garbage),
     (MANIFEST, _truncate),
 ]
@@ -284,7 +295,7 @@ def test_a_corrupt_file_is_named_and_the_index_is_rebuilt_with_a_warning(
 
 
 @pytest.mark.parametrize(
-    ("name", "damage"), CORRUPTIONS[:3], ids=["faiss-truncated", "units-flipped", "jsonl"]
+    ("name", "damage"), CORRUPTIONS[:3], ids=["faiss-truncated", "sentence-keys-flipped", "jsonl"]
 )
 def test_corruption_of_the_real_index_is_detected(real_index_copy, name, damage):
     path = real_index_copy / name

@@ -1,4 +1,4 @@
-"""Splitting sections into passages: verbatim text, sentence units, curated owners, stable ids."""
+"""Splitting sections into passages: verbatim text, whole sentences, assignment spans, stable ids."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from bot.knowledge import Assignment, Paragraph, Section, load_knowledge
 from bot.passages import (
     MAX_PASSAGE_WORDS,
+    PARAGRAPH_OWNER,
     TAKEAWAY,
     Passage,
     passage_id,
@@ -37,7 +38,7 @@ def passages(core_knowledge):
 
 @pytest.fixture(scope="module")
 def sections(core_knowledge):
-    return {s.id: s for s in core_knowledge.sections()}
+    return {s.id: s for s in core_knowledge.retrievable_sections()}
 
 
 def words(text: str) -> int:
@@ -47,7 +48,7 @@ def words(text: str) -> int:
 def test_every_section_takeaway_and_paragraph_gives_passages(passages, sections):
     places = {(p.section_id, p.paragraph) for p in passages}
     for section in sections.values():
-        assert (section.id, TAKEAWAY) in places
+        assert (section.id, TAKEAWAY) in places or not section.takeaway
         for i in range(len(section.paragraphs)):
             assert (section.id, i) in places
 
@@ -77,65 +78,64 @@ def test_passages_of_a_paragraph_cover_it_in_order_without_dropping_words(passag
         assert not re.search(r"\w", source[at:]), f"words dropped at the end of {source[-40:]!r}"
 
 
-def test_units_are_ordered_non_overlapping_spans_inside_the_passage(passages):
+def test_sentences_are_ordered_non_overlapping_spans_inside_the_passage(passages):
     for passage in passages:
-        assert passage.units
-        assert passage.units[0].start == 0
-        assert passage.units[-1].end == len(passage.text)
+        assert passage.sentences
+        assert passage.sentences[0].start == 0
+        assert passage.sentences[-1].end == len(passage.text)
         previous_end = 0
-        for unit in passage.units:
-            assert previous_end <= unit.start < unit.end <= len(passage.text)
-            text = passage.unit_text(unit)
+        for sentence in passage.sentences:
+            assert previous_end <= sentence.start < sentence.end <= len(passage.text)
+            text = passage.sentence_text(sentence)
             assert text == text.strip()
             assert any(ch.isalnum() for ch in text)
-            assert unit.owner in ("sales", "marketing", "both")
-            previous_end = unit.end
-        # Between units there is only whitespace or punctuation.
-        for a, b in zip(passage.units, passage.units[1:], strict=False):
+            previous_end = sentence.end
+        # Between sentences there is only whitespace or punctuation.
+        for a, b in zip(passage.sentences, passage.sentences[1:], strict=False):
             assert not re.search(r"\w", passage.text[a.end : b.start])
 
 
-def test_unit_owner_is_the_paragraph_owner_outside_curated_assignments(passages, sections):
+def test_assignment_spans_are_the_curated_clauses_with_their_owners(passages, sections):
     for passage in passages:
         section = sections[passage.section_id]
-        default = (
-            section.owner if passage.paragraph == TAKEAWAY else section.paragraphs[passage.paragraph].owner
-        )
-        for unit in passage.units:
-            text = passage.unit_text(unit)
-            covering = [a for a in section.assignments if text in a.quote]
-            if covering:
-                assert unit.owner in {a.owner for a in covering}, text
-            else:
-                assert unit.owner == default, text
+        for span in passage.assignments:
+            if span.assignment == PARAGRAPH_OWNER:
+                paragraph = section.paragraphs[passage.paragraph]
+                assert paragraph.owner_given and span.owner == paragraph.owner
+                assert (span.start, span.end) == (0, len(passage.text))
+                continue
+            assignment = section.assignments[span.assignment]
+            assert span.owner == assignment.owner
+            assert passage.text[span.start : span.end] in assignment.quote
 
 
-def test_every_curated_assignment_becomes_units_with_its_owner(passages, sections):
+def test_every_curated_assignment_is_kept_whole_as_spans(passages, sections):
     for section in sections.values():
-        units = [(p.unit_text(u), u.owner) for p in passages if p.section_id == section.id for u in p.units]
-        for assignment in section.assignments:
-            inside = [text for text, owner in units if text in assignment.quote and owner == assignment.owner]
+        spans = [(p, a) for p in passages if p.section_id == section.id for a in p.assignments]
+        for i, assignment in enumerate(section.assignments):
+            pieces = "".join(p.text[a.start : a.end] for p, a in spans if a.assignment == i)
+            # A clause that runs across two passages of its paragraph is kept in two pieces.
             alnum = "".join(ch for ch in assignment.quote if ch.isalnum())
-            assert alnum in "".join(ch for text in inside for ch in text if ch.isalnum()), assignment.quote
+            assert alnum == "".join(ch for ch in pieces if ch.isalnum())[: len(alnum)], assignment.quote
 
 
-def test_today_or_tomorrow_takeaway_splits_into_a_sales_unit_and_a_marketing_unit(passages):
+def test_today_or_tomorrow_takeaway_is_one_sentence_with_a_sales_and_a_marketing_clause(passages):
     (takeaway,) = [p for p in passages if p.section_id == "today-or-tomorrow" and p.paragraph == TAKEAWAY]
-    assert [(takeaway.unit_text(u), u.owner) for u in takeaway.units] == [
-        (TODAY_TAKEAWAY_SALES, "sales"),
-        (TODAY_TAKEAWAY_MARKETING, "marketing"),
-    ]
+    assert len(takeaway.sentences) == 1
+    clauses = [(takeaway.text[a.start : a.end], a.owner) for a in takeaway.assignments]
+    assert (TODAY_TAKEAWAY_SALES, "sales") in clauses
+    assert (TODAY_TAKEAWAY_MARKETING, "marketing") in clauses
 
 
 def test_today_or_tomorrow_paragraph_gives_sales_today_and_marketing_tomorrow(passages):
-    units = [
-        (p.unit_text(u), u.owner)
+    clauses = [
+        (p.text[a.start : a.end], a.owner)
         for p in passages
         if p.section_id == "today-or-tomorrow" and p.paragraph == 2
-        for u in p.units
+        for a in p.assignments
     ]
-    sales = [text for text, owner in units if owner == "sales"]
-    marketing = [text for text, owner in units if owner == "marketing"]
+    sales = [text for text, owner in clauses if owner == "sales"]
+    marketing = [text for text, owner in clauses if owner == "marketing"]
     assert sales == [
         "Therefore, in an enterprise, the task of the sales department is to focus on today, "
         "so that the company can have healthy cash flow in;"
@@ -172,9 +172,9 @@ def test_long_paragraph_is_cut_into_windows_and_a_long_sentence_stays_whole():
     assert len(body) > 3
     assert all(words(p.text) <= MAX_PASSAGE_WORDS for p in body[:-1])
     assert body[-1].text == long_sentence
-    assert sum(len(p.units) for p in body) == 21
+    assert sum(len(p.sentences) for p in body) == 21
     assert " ".join(p.text for p in body) == paragraph
-    assert {u.owner for p in body for u in p.units} == {"marketing"}
+    assert all(p.assignments == () for p in body)
 
 
 def test_split_sentences_keeps_a_parenthesis_with_its_sentence():
@@ -187,7 +187,7 @@ def test_split_sentences_keeps_a_parenthesis_with_its_sentence():
     ]
 
 
-def test_assignment_cut_inside_a_sentence():
+def test_a_sentence_stays_whole_and_its_clauses_keep_their_owners():
     text = "Sales brings cash today, while marketing builds demand for tomorrow. Both matter."
     section = Section(
         id="s",
@@ -205,11 +205,22 @@ def test_assignment_cut_inside_a_sentence():
         index=0,
     )
     (takeaway, _paragraph) = split_section(section)
-    assert [(takeaway.unit_text(u), u.owner) for u in takeaway.units] == [
-        ("Sales brings cash today,", "sales"),
-        ("while marketing builds demand for tomorrow.", "marketing"),
-        ("Both matter.", "both"),
+    assert [takeaway.sentence_text(s) for s in takeaway.sentences] == [
+        "Sales brings cash today, while marketing builds demand for tomorrow.",
+        "Both matter.",
     ]
+    assert [(takeaway.text[a.start : a.end], a.owner, a.assignment) for a in takeaway.assignments] == [
+        ("Sales brings cash today,", "sales", 0),
+        ("while marketing builds demand for tomorrow.", "marketing", 1),
+    ]
+
+
+def test_the_introduction_is_a_passage_headed_by_the_articles_title(passages, core_knowledge):
+    document = core_knowledge.documents[0]
+    intro = [p for p in passages if p.section_id == "introduction"]
+    assert intro and all(p.section == document.title for p in intro)
+    assert " ".join(p.text for p in intro) == document.introduction.paragraphs[0].text
+    assert passages[0] == intro[0], "the introduction comes first, in reading order"
 
 
 # --- ids ---------------------------------------------------------------------------------
@@ -240,7 +251,7 @@ def test_ids_change_only_where_the_text_changes(tmp_path, core_knowledge_dir, pa
     article = tmp_path / "article.yaml"
     old = "Enterprises are no exception."
     text = article.read_text(encoding="utf-8")
-    assert text.count(old) == 1
+    assert text.count(old) == 2, "the paragraph, and the curated questions of that sentence"
     article.write_text(text.replace(old, "Companies are no exception."), encoding="utf-8")
     changed = split_knowledge(load_knowledge(tmp_path))
     assert len(changed) == len(passages)

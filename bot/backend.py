@@ -1,0 +1,75 @@
+"""Which backend embeds questions: the index's verified ONNX export, or sentence-transformers.
+
+With ``auto`` (the default) and ``onnx`` the index is loaded first and its freshness checked
+without torch (knowledge hash; model id from the weights' digest). A fresh index with an
+ONNX export is served by onnxruntime and torch is never imported. Otherwise (no index, stale,
+corrupt, or a model that could not be exported) sentence-transformers is loaded, the index
+rebuilt with a new export, and ``auto`` serves with torch for the life of the process;
+``onnx`` switches to the fresh export, or stops with one line when there is none and cannot be.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+from .config import Settings
+from .embedding import Embedder, ModelError, load_embedder, model_id, resolve_model
+from .index import IndexUnavailable, SearchIndex, ensure_index, load_index, rebuild_index, staleness
+from .knowledge import Knowledge
+from .onnx_embedding import OnnxEmbedder, load_onnx_embedder
+
+logger = logging.getLogger(__name__)
+
+
+def load_model_and_index(
+    settings: Settings, knowledge: Knowledge, *, progress: bool = False
+) -> tuple[Embedder | OnnxEmbedder, SearchIndex]:
+    """The embedder the backend setting asks for and a fresh index built with that model."""
+    if settings.backend != "torch":
+        served, why = _serve_onnx(settings, knowledge)
+        if served is not None:
+            return served
+        if settings.backend == "onnx" and importlib.util.find_spec("sentence_transformers") is None:
+            raise ModelError(
+                f"ADVISOR_BACKEND=onnx: {why}, and sentence-transformers is not installed to rebuild it"
+            )
+        logger.warning("not serving with ONNX: %s; loading sentence-transformers (torch)", why)
+    embedder = load_embedder(settings.model, expected_sha256=settings.model_sha256)
+    index = ensure_index(knowledge, embedder, settings.index_dir, progress=progress)
+    if settings.backend != "onnx":
+        return embedder, index
+    if index.manifest.onnx_file is None:  # fresh, but built without an export: try to make one
+        index = rebuild_index(knowledge, embedder, settings.index_dir, progress=progress)
+    onnx_file = index.manifest.onnx_file
+    if onnx_file is None or embedder.location is None:
+        why = (index.manifest.onnx or {}).get("unavailable", "the index has no ONNX export")
+        raise ModelError(f"ADVISOR_BACKEND=onnx: {why} (use ADVISOR_BACKEND=auto or torch)")
+    return load_onnx_embedder(embedder.model_id, embedder.location, settings.index_dir / onnx_file), index
+
+
+def _serve_onnx(
+    settings: Settings, knowledge: Knowledge
+) -> tuple[tuple[OnnxEmbedder, SearchIndex] | None, str]:
+    """(embedder, index) from a fresh index's export, or None and why not."""
+    directory = Path(settings.index_dir)
+    try:
+        index = load_index(directory)
+    except IndexUnavailable as exc:
+        return None, str(exc)
+    identity = model_id(settings.model, expected_sha256=settings.model_sha256)
+    reason = staleness(index.manifest, knowledge, identity)
+    if reason is not None:
+        return None, f"index at {directory} is stale ({reason})"
+    onnx_file = index.manifest.onnx_file
+    if onnx_file is None:
+        why = (index.manifest.onnx or {}).get("unavailable", "no export recorded")
+        return None, f"the index at {directory} has no ONNX export ({why})"
+    location = resolve_model(settings.model)
+    if not isinstance(location, Path):
+        return None, f"model {settings.model} is not a local directory"
+    try:
+        return (load_onnx_embedder(identity, location, directory / onnx_file), index), ""
+    except ModelError as exc:
+        return None, str(exc)
