@@ -27,7 +27,7 @@ from .config import Settings
 from .embedding import Embedder
 from .index import SearchIndex, is_curated, section_ref
 from .knowledge import Document, Knowledge, load_knowledge
-from .passages import Passage, Sentence, paragraph_text
+from .passages import TAKEAWAY, Passage, Sentence, paragraph_text
 from .spelling import SpellFixer
 from .text import Glossary, clean_question, has_words, tokenize
 
@@ -50,6 +50,7 @@ class Signals:
     section_keys: np.ndarray  # mean of the two closest curated keys of its section
     section_lexical: np.ndarray  # BM25 over its section's curated text, squashed
     section_best: np.ndarray  # the best sentence_keys of any sentence in its section
+    takeaway: np.ndarray  # 1 for a section's bold takeaway line, which restates a paragraph's sentence
     off_scope: float  # how much closer the question is to an out-of-scope example than to any key
     scope_best: float  # cosine with the closest out-of-scope example (-1 without any)
 
@@ -207,6 +208,9 @@ class Advisor:
         curated = [is_curated(self._sections[ref]) for ref in index.section_refs]
         self._sentence_curated = np.array(curated, dtype=bool)[self._sentence_section]
         self._sentence_key_rows = np.array([k.sentence for k in index.sentence_keys], dtype=np.int64)
+        self._takeaway = np.array(
+            [index.passages[p].paragraph == TAKEAWAY for p, _s in self._rows], dtype=np.float32
+        )
         self._has_keys = np.zeros(len(self._rows), dtype=bool)
         self._has_keys[self._sentence_key_rows] = True
         self._section_key_rows = np.array(
@@ -306,6 +310,7 @@ class Advisor:
             section_keys=section_keys[self._sentence_section],
             section_lexical=section_lexical[self._sentence_section],
             section_best=section_best[self._sentence_section],
+            takeaway=self._takeaway,
             off_scope=float(scope.max() - best_key) if len(scope) else -1.0,
             scope_best=float(scope.max()) if len(scope) else -1.0,
         )
