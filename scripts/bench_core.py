@@ -35,7 +35,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-QUESTION_FILES = [ROOT / "tests/data/questions.yaml", ROOT / "tests/data/check_questions.yaml"]
+# Short questions, and long context-first Slack messages (the blind sets), as people ask.
+QUESTION_FILES = [
+    ROOT / "tests/data/questions.yaml",
+    ROOT / "tests/data/check_questions.yaml",
+    ROOT / "tests/data/blind_tune_a.yaml",
+    ROOT / "tests/data/blind_tune_b.yaml",
+]
 BACKENDS = ("onnx", "torch")
 BARE_LOAD = (
     "import os; os.environ['HF_HUB_OFFLINE']='1';"
@@ -55,7 +61,8 @@ def questions(n: int) -> list[str]:
     pool: list[str] = []
     for path in QUESTION_FILES:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        pool += [item["question"] for item in data["in_domain"]] + list(data.get("off_topic", []))
+        items = data["in_domain"] + data.get("off_topic", [])
+        pool += [item if isinstance(item, str) else item["question"] for item in items]
     return [pool[i % len(pool)] for i in range(n)]
 
 
