@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .embedding import Embedder
+from .errors import AdvisorError
 from .knowledge import Knowledge, Section
 from .passages import Passage, split_knowledge
 from .text import tokenize
@@ -43,7 +44,7 @@ FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 
 
-class IndexUnavailable(Exception):
+class IndexUnavailable(AdvisorError):
     """No usable index on disk: missing, stale or corrupt (the message says which)."""
 
 

@@ -108,7 +108,7 @@ def test_sqlite_on_a_platform_warns_that_state_is_ephemeral(
     env.pop("SLACK_SIGNING_SECRET")  # stop right after the start-up warnings
     result = run_serve(env, "--http", "--port", "0")
     one_line_error(result)
-    warnings = [line for line in result.stderr.splitlines() if " WARNING bot.slack.server: " in line]
+    warnings = [line for line in result.stderr.splitlines() if " WARNING bot.serve: " in line]
     if warned is None:
         assert warnings == []
         return
@@ -151,8 +151,8 @@ def test_a_model_that_fails_to_load_in_the_worker_stops_the_server_with_one_line
 
 def test_every_thread_that_uses_the_database_at_once_has_a_pooled_connection(tmp_path):
     from bot.config import Settings
+    from bot.serve import open_serving_store
     from bot.slack.app import LISTENER_THREADS
-    from bot.slack.server import open_serving_store
 
     store = open_serving_store(Settings(data_dir=tmp_path))
     users = LISTENER_THREADS + 1  # every listener thread and the tip scheduler, all at once

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
+from bot.cli.tips import tips
 from bot.config import Settings
 from bot.storage import open_store
 from bot.storage.models import Subscription
-from bot.tips.commands import tips
 
 pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL database
 

@@ -53,7 +53,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         return
     config = alembic_config()
     logger.info("upgrading the %s database schema to %s", engine.dialect.name, revision)
-    # engine.begin() issues BEGIN IMMEDIATE on SQLite (see store._sqlite_engine), so concurrent
+    # engine.begin() issues BEGIN IMMEDIATE on SQLite (see engine._sqlite_engine), so concurrent
     # upgrades wait for each other and the second one finds the schema already current.
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
