@@ -28,29 +28,20 @@ def fake():
 
 
 @pytest.fixture(scope="session")
-def bundled_index(tmp_path_factory):
-    """The bundled knowledge's index, built once a session with ``advisor index build``.
+def bundled_index(core_data_dir):
+    """The bundled knowledge's index, built once a session (the same index as the core's:
+    tips files are not part of the knowledge hash).
 
     Copy it into a test's own data dir (``shutil.copytree(bundled_index, data_dir / "index")``)
     so a bot started there loads in seconds instead of rebuilding.
     """
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+    from bot.config import DEFAULT_KNOWLEDGE_DIR
+    from bot.index import read_manifest
+    from bot.knowledge import load_knowledge
 
-    data_dir = tmp_path_factory.mktemp("bundled-index")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "SLACK_"))}
-    env["ADVISOR_DATA_DIR"] = str(data_dir)
-    subprocess.run(
-        [sys.executable, "-m", "bot", "index", "build"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    return data_dir / "index"
+    index = core_data_dir / "index"
+    assert read_manifest(index).knowledge_hash == load_knowledge(DEFAULT_KNOWLEDGE_DIR).content_hash
+    return index
 
 
 # --- The offline core: the real bundled model, loaded once a session ----------------------
@@ -87,7 +78,8 @@ def core_knowledge(core_knowledge_dir):
 
 @pytest.fixture(scope="session")
 def core_data_dir(tmp_path_factory, core_knowledge, core_embedder):
-    """A data dir whose index/ is built once a session; copy it before changing anything."""
+    """A data dir whose index/ is built once a session (the only build of the bundled
+    knowledge in a run); copy it before changing anything."""
     from bot.index import build_index
 
     data_dir = tmp_path_factory.mktemp("core-data")

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -227,7 +226,6 @@ def test_death_between_slacks_reply_and_the_commit_never_double_posts(settings, 
 def test_worker_posts_as_tips_fall_due_and_stops_on_sigterm(settings, fake_slack):
     store = open_store(settings.database_url)
     store.subscribe(team="T1", channel="C1", local_time="00:00", tz="UTC", days="daily")
-    store.close()
     proc = subprocess.Popen(
         advisor("tips", "worker"),
         env=process_env(settings, ADVISOR_TIPS_CHECK_SECONDS="0.2"),
@@ -238,12 +236,15 @@ def test_worker_posts_as_tips_fall_due_and_stops_on_sigterm(settings, fake_slack
     )
     try:
         fake_slack.wait_for("chat.postMessage", 1, timeout=60)
-        time.sleep(0.6)  # a few more checks: nothing more to post today
+        # A channel subscribed now is posted by a later check, one that also saw C1 as sent.
+        store.subscribe(team="T1", channel="C2", local_time="00:00", tz="UTC", days="daily")
+        fake_slack.wait_for("chat.postMessage", 2, timeout=60)
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
+        store.close()
     assert proc.returncode == 0, err
     assert out.strip() == "tips worker stopped"
     assert "SIGTERM, stopping" in err
     assert "xoxb-test" not in err
-    assert len(fake_slack.posts()) == 1
+    assert [c.body["channel"] for c in fake_slack.posts()] == ["C1", "C2"]
