@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.fake_slack import FakeSlack
@@ -17,14 +19,67 @@ def fake_slack():
         fake.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fake():
-    """A fake Slack shared by a module's tests (for a bot server started once per module)."""
+    """The fake Slack the session's bot server talks to (tests keep to their own channels)."""
     fake = FakeSlack().start()
     try:
         yield fake
     finally:
         fake.stop()
+
+
+# --- The bot's real HTTP server, started once a session -------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bot_data_dir(tmp_path_factory, bundled_index):
+    data = tmp_path_factory.mktemp("bot")
+    shutil.copytree(bundled_index, data / "index")
+    return data
+
+
+@pytest.fixture(scope="session")
+def bot_database_url(bot_data_dir):
+    """The session bot's database (a SQLite file): a second process may share it."""
+    return f"sqlite:///{bot_data_dir / 'advisor.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def bot_environment(fake, bot_data_dir, bot_database_url):
+    """The session bot's environment: the fake Slack, its database, the tip scheduler on
+    (checking five times a second, unpaced)."""
+    from tests.slack_harness import bot_env
+
+    return bot_env(
+        fake.url,
+        bot_data_dir,
+        DATABASE_URL=bot_database_url,
+        ADVISOR_RUN_SCHEDULER="true",
+        ADVISOR_TIPS_CHECK_SECONDS="0.2",
+        ADVISOR_TIPS_PACE_SECONDS="0",
+    )
+
+
+@pytest.fixture(scope="session")
+def bot(bot_environment):
+    """``python -m bot serve --http`` on a free port, shared by the HTTP tests of the session."""
+    from tests.slack_harness import BOT_TOKEN, BotServer
+
+    server = BotServer(bot_environment).start()
+    yield server
+    server.stop()
+    assert BOT_TOKEN not in server.log, "the bot token leaked into the log"
+
+
+@pytest.fixture(scope="session")
+def bot_store(bot_database_url):
+    """The session bot's store, opened by the tests to set up and check rows."""
+    from bot.storage import open_store
+
+    store = open_store(bot_database_url)
+    yield store
+    store.close()
 
 
 @pytest.fixture(scope="session")

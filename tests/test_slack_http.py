@@ -1,9 +1,9 @@
 """The bot's real HTTP server (``python -m bot serve --http``) against the fake Slack.
 
-One server process and one fake Slack for the module. Each test talks in its own channels
-(and scopes any error it asks the fake for to them), so what reached the fake Slack can be
-told apart and a listener still running from an earlier test cannot take a test's error.
-Requests are signed the way Slack signs them.
+One server process and one fake Slack for the session (``bot`` and ``fake`` in conftest).
+Each test talks in its own channels (and scopes any error it asks the fake for to them), so
+what reached the fake Slack can be told apart and a listener still running from an earlier
+test cannot take a test's error. Requests are signed the way Slack signs them.
 
 No test sleeps to let the bot finish: a test waits for the exact calls it expects (or rows).
 What the bot must *not* answer, and what it logs when Slack fails, is tested on the listener
@@ -13,7 +13,6 @@ classes in-process (tests/test_slack_listeners.py), where a listener call return
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 
@@ -21,17 +20,13 @@ import pytest
 
 from bot.config import Settings
 from bot.knowledge import load_knowledge
-from bot.storage import open_store
 from tests import fake_slack
 from tests.slack_harness import (
-    BOT_TOKEN,
     BOT_USER,
     TEAM,
-    BotServer,
     all_texts,
     assert_inert,
     block_action,
-    bot_env,
     button_of,
     command_form,
     event_body,
@@ -50,30 +45,13 @@ EFFICIENCY = "Which is more important between efficiency and stability?"
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory, bundled_index):
-    data = tmp_path_factory.mktemp("slack-http")
-    shutil.copytree(bundled_index, data / "index")
-    return data
-
-
-@pytest.fixture(scope="module")
-def bot(fake, data_dir):
-    server = BotServer(bot_env(fake.url, data_dir)).start()
-    yield server
-    server.stop()
-    assert BOT_TOKEN not in server.log, "the bot token leaked into the log"
-
-
-@pytest.fixture(scope="module")
 def slack(bot):
     return bot.sender()
 
 
 @pytest.fixture(scope="module")
-def store(data_dir):
-    store = open_store(Settings(data_dir=data_dir).database_url)
-    yield store
-    store.close()
+def store(bot_store):
+    return bot_store
 
 
 @pytest.fixture

@@ -11,11 +11,13 @@ import json
 import logging
 import sys
 import textwrap
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from ..config import Settings, load_settings
+from ..knowledge import load_knowledge
 from .group import AdvisorGroup
 from .tips import tips
 
@@ -126,7 +128,6 @@ def index_build() -> None:
     """Rebuild the index now (with a progress bar)."""
     from ..embedding import load_embedder
     from ..index import rebuild_index
-    from ..knowledge import load_knowledge
 
     settings = _settings()
     knowledge = load_knowledge(settings.knowledge_dir)
@@ -142,11 +143,8 @@ def index_build() -> None:
 @index.command("info")
 def index_info() -> None:
     """Show the index manifest and whether it is fresh."""
-    from dataclasses import asdict
-
     from ..embedding import model_id
     from ..index import IndexUnavailable, load_index, staleness
-    from ..knowledge import load_knowledge
 
     settings = _settings()
     knowledge = load_knowledge(settings.knowledge_dir)

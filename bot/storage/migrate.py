@@ -22,6 +22,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK_ID = 724_150_001
 
 
+# alembic is imported inside the functions below: after the logger above is set, and only by
+# a process that opens a database (the CLI's other commands never pay for it).
+
+
 def alembic_config():
     from alembic.config import Config
 
