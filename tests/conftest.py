@@ -19,6 +19,31 @@ def fake_slack():
         fake.stop()
 
 
+@pytest.fixture
+def settings(fake_slack, tmp_path):
+    """One test's settings: the fake Slack and a bot token, unpaced tips, a data dir of its own
+    (whose SQLite file is the database; a module testing both backends overrides this with its
+    ``database_url``)."""
+    from bot.config import Settings
+
+    return Settings(
+        slack_api_url=fake_slack.url,
+        slack_bot_token="xoxb-test",
+        tips_pace_seconds=0,
+        data_dir=tmp_path / "data",
+    )
+
+
+@pytest.fixture
+def store(settings):
+    """The store at ``settings.database_url``, schema upgraded."""
+    from bot.storage import open_store
+
+    store = open_store(settings.database_url)
+    yield store
+    store.close()
+
+
 @pytest.fixture(scope="session")
 def fake():
     """The fake Slack the session's bot server talks to (tests keep to their own channels)."""

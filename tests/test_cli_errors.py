@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import main
 from bot.errors import AdvisorError, explain
+from tests.helpers import invoke
 
 PASSWORD = "s3cret-password"
 UNREACHABLE_DB = f"postgresql://advisor:{PASSWORD}@127.0.0.1:1/advisor"  # nothing listens on port 1
 
 
 def run(*args: str, **env: str):
-    unset = {k: None for k in os.environ if k.startswith(("ADVISOR_", "SLACK_", "DATABASE_URL"))}
-    return CliRunner().invoke(main, list(args), env={**unset, **env}, prog_name="advisor")
+    return invoke(*args, env=env)
 
 
 def one_line_error(result) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -11,11 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from bot.cli import main
 from bot.config import DEFAULT_KNOWLEDGE_DIR, REPO_ROOT
 from bot.index import read_manifest
+from tests.helpers import clean_env, invoke
 
 QUOTA = "Who should set next year's sales quota?"
 WEATHER = "What's the weather in Paris?"
@@ -28,12 +26,6 @@ SECTION_TEXTS = {
 }
 
 
-def clean_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "SLACK_"))}
-    env.update(settings)
-    return env
-
-
 def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -44,12 +36,6 @@ def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subpro
         text=True,
         timeout=300,
     )
-
-
-def invoke(*args: str, env: dict[str, str], stdin: str | None = None):
-    """Run the CLI in this process (the model reloads in well under a second here)."""
-    unset = {k: None for k in os.environ if k.startswith(("ADVISOR_", "SLACK_")) and k not in env}
-    return CliRunner().invoke(main, list(args), env={**unset, **env}, input=stdin, prog_name="advisor")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -10,10 +9,9 @@ import threading
 import time
 
 import pytest
-from click.testing import CliRunner
 from slack_sdk.signature import SignatureVerifier
 
-from bot.cli import main
+from tests.helpers import invoke
 from tests.slack_harness import (
     BOT_TOKEN,
     REPO,
@@ -88,9 +86,7 @@ def serve_in_process(monkeypatch):
     monkeypatch.setattr("bot.serve._serve_socket", never)
 
     def run(env: dict, *args: str) -> str:
-        ours = lambda k: k.startswith(("SLACK_", "ADVISOR_", "DATABASE_URL")) or k in ("PORT", "DYNO")  # noqa: E731
-        overrides = {k: None for k in os.environ if ours(k)} | {k: v for k, v in env.items() if ours(k)}
-        result = CliRunner().invoke(main, ["serve", *args], env=overrides, prog_name="advisor")
+        result = invoke("serve", *args, env=env)
         assert result.exit_code == 1, (result.output, result.exception)
         assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
         assert "Traceback" not in result.output and BOT_TOKEN not in result.output

@@ -16,10 +16,8 @@ pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL da
 
 
 @pytest.fixture
-def store(database_url):
-    store = open_store(database_url)
-    yield store
-    store.close()
+def settings(settings, database_url):
+    return settings.with_overrides(database_url_env=database_url)
 
 
 def test_claim_event_once_across_stores_and_restarts(database_url):

@@ -146,6 +146,27 @@ def test_tip_card_escapes_everything_and_stays_small():
     assert len(message["blocks"]) <= 50 and all(len(str(b)) < 3000 for b in message["blocks"])
 
 
+def test_tip_card_links_like_every_other_card_and_is_fitted():
+    """The tip card uses the Slack layer's link and quote builders: a ``|`` in the label cannot
+    end the link early, the URL is percent-encoded, and an overlong quote is cut by ``fit``."""
+    tip = Tip(
+        id="x",
+        title="T",
+        quote="word " * 2000,
+        section_heading="S",
+        section_id="s",
+        document_title="Sales | Marketing",
+        source_url="https://example.com/a b|c",
+    )
+    message = tip_card(tip)
+    source = message["blocks"][2]["elements"][0]["text"]
+    assert "<https://example.com/a%20b%7Cc|Sales ¦ Marketing>" in source
+    assert len(message["blocks"][1]["text"]["text"]) <= 3000 and message["blocks"][1]["text"][
+        "text"
+    ].endswith("…")
+    assert len(message["text"]) <= 3000
+
+
 def test_every_real_tip_card_is_within_slack_limits(catalog):
     for tip in catalog.tips:
         message = tip_card(tip)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from bot.cli.tips import tips
 from bot.config import Settings
 from bot.storage import open_store
 from bot.storage.models import Subscription
+from tests.helpers import clean_env
 
 pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL database
 
@@ -24,14 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def settings(fake_slack, database_url, tmp_path):
-    return Settings(
-        slack_api_url=fake_slack.url,
-        slack_bot_token="xoxb-test",
-        tips_pace_seconds=0,
-        database_url_env=database_url,
-        data_dir=tmp_path / "data",
-    )
+def settings(settings, database_url):
+    return settings.with_overrides(database_url_env=database_url)
 
 
 @pytest.fixture
@@ -48,9 +42,7 @@ def cli(settings):
 
 
 def process_env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "SLACK_"))}
-    env.pop("DATABASE_URL", None)
-    env.update(
+    return clean_env(
         DATABASE_URL=settings.database_url,
         SLACK_API_URL=settings.slack_api_url,
         SLACK_BOT_TOKEN="xoxb-test",
@@ -58,7 +50,6 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         ADVISOR_DATA_DIR=str(settings.data_dir),
         **extra,
     )
-    return env
 
 
 def advisor(*args: str) -> list[str]:

@@ -27,20 +27,8 @@ def catalog():
 
 
 @pytest.fixture
-def settings(fake_slack, database_url):
-    return Settings(
-        slack_api_url=fake_slack.url,
-        slack_bot_token="xoxb-test",
-        tips_pace_seconds=0,
-        database_url_env=database_url,
-    )
-
-
-@pytest.fixture
-def store(settings):
-    store = open_store(settings.database_url)
-    yield store
-    store.close()
+def settings(settings, database_url):
+    return settings.with_overrides(database_url_env=database_url)
 
 
 @pytest.fixture

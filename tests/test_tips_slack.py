@@ -4,14 +4,12 @@ in-process, on the server's database), and the server's own scheduler thread pos
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import date
 
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import main
+from tests.helpers import invoke
 from tests.slack_harness import (
     TEAM,
     command_form,
@@ -26,9 +24,7 @@ def store(bot_store):
 
 def cli(env: dict, *args: str):
     """``advisor tips ARGS`` in this process, with the bot's database and settings."""
-    ours = lambda k: k.startswith(("SLACK_", "ADVISOR_", "DATABASE_URL"))  # noqa: E731
-    overrides = {k: None for k in os.environ if ours(k)} | {k: v for k, v in env.items() if ours(k)}
-    return CliRunner().invoke(main, ["tips", *args], env=overrides, prog_name="advisor")
+    return invoke("tips", *args, env=env)
 
 
 def slash(bot, fake, text: str, channel: str) -> dict:

@@ -6,31 +6,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.config import Settings
 from bot.slack.client import make_client
 from bot.slack.listeners.commands.tips import handle_tip_now, handle_tips_command
 from bot.slack.tips import SlackTipPoster
-from bot.storage import open_store
 from bot.tips.scheduler import run_due
 
 NOW = datetime(2024, 5, 15, 6, 0, tzinfo=UTC)  # Wednesday
-
-
-@pytest.fixture
-def settings(fake_slack, tmp_path):
-    return Settings(
-        slack_api_url=fake_slack.url,
-        slack_bot_token="xoxb-test",
-        tips_pace_seconds=0,
-        data_dir=tmp_path,
-    )
-
-
-@pytest.fixture
-def store(settings):
-    store = open_store(settings.database_url)
-    yield store
-    store.close()
 
 
 @pytest.fixture
