@@ -218,7 +218,9 @@ def two_bots(bot, bot_environment, tmp_path_factory):
     """The session's bot and a second process started on the same database."""
     data = tmp_path_factory.mktemp("bot-b")
     shutil.copytree(bot_environment["ADVISOR_DATA_DIR"] + "/index", data / "index")
-    second = BotServer({**bot_environment, "ADVISOR_DATA_DIR": str(data)}).start()
+    second = BotServer(
+        {**bot_environment, "ADVISOR_DATA_DIR": str(data), "ADVISOR_RUN_SCHEDULER": "false"}
+    ).start()
     yield [bot, second]
     second.stop()
     assert BOT_TOKEN not in second.log
