@@ -129,11 +129,38 @@ def bundled_index(core_data_dir):
 
 @pytest.fixture(scope="session")
 def core_embedder():
-    """The bundled all-MiniLM-L6-v2, weights checked (loads in seconds)."""
+    """The bundled all-MiniLM-L6-v2, weights checked, remembering each text's vector: the
+    model is a pure function of the text, so the session embeds the article's sentences once
+    however many indexes the tests build from them (building is embedding, nearly all of it)."""
     from bot.config import BUNDLED_MODEL, BUNDLED_MODEL_SHA256
     from bot.embedding import load_embedder
 
-    return load_embedder(BUNDLED_MODEL, expected_sha256=BUNDLED_MODEL_SHA256)
+    loaded = load_embedder(BUNDLED_MODEL, expected_sha256=BUNDLED_MODEL_SHA256)
+    return _remembering(loaded)
+
+
+def _remembering(loaded):
+    from dataclasses import dataclass, field
+
+    import numpy as np
+
+    from bot.embedding import Embedder
+
+    @dataclass
+    class RememberingEmbedder(Embedder):
+        vectors: dict = field(default_factory=dict, repr=False)
+
+        def encode(self, texts, *, batch_size: int = 32, progress: bool = False):
+            texts = list(texts)
+            missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+            if missing:
+                encoded = super().encode(missing, batch_size=batch_size, progress=progress)
+                self.vectors.update(zip(missing, encoded, strict=True))
+            if not texts:
+                return np.zeros((0, self.dimension), dtype=np.float32)
+            return np.ascontiguousarray(np.stack([self.vectors[t] for t in texts]), dtype=np.float32)
+
+    return RememberingEmbedder(model_id=loaded.model_id, model=loaded.model)
 
 
 @pytest.fixture(scope="session")
