@@ -157,7 +157,10 @@ def test_bots_own_messages_and_subtypes_get_200(slack):
     for event in [
         message(QUOTA, channel=dm, channel_type="im", user=BOT_USER),  # Bolt drops it before any listener
         message(QUOTA, channel=dm, channel_type="im", bot_id="BOTHER", subtype="bot_message"),
+        message(QUOTA, channel=dm, channel_type="im", bot_id="BOTHER"),
         message(QUOTA, channel=dm, channel_type="im", subtype="message_changed"),
+        message(QUOTA, channel=dm, channel_type="im", subtype="message_deleted"),
+        message(QUOTA, channel=dm, channel_type="im", subtype="channel_join"),
         {**mention(QUOTA, channel=dm), "bot_id": "BOTHER"},
     ]:
         assert slack.event(event_body(event)).status == 200
