@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from .errors import AdvisorError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -46,7 +48,7 @@ _SECRET_KEYS = {
 }
 
 
-class ConfigError(Exception):
+class ConfigError(AdvisorError):
     """A missing or invalid setting; the message is one line naming what is wrong."""
 
 

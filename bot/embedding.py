@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import BUNDLED_MODEL
+from .errors import AdvisorError
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
-class ModelError(Exception):
+class ModelError(AdvisorError):
     """The model cannot be found, or its weights are not the expected ones."""
 
 

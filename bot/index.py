@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .embedding import Embedder, ModelError, file_sha256
+from .errors import AdvisorError
 from .knowledge import Knowledge, Section
 from .passages import PARAGRAPH_OWNER, Passage, split_knowledge, split_sentences
 from .text import tokenize
@@ -38,7 +39,7 @@ MANIFEST = "manifest.json"
 STALE_TMP_SECONDS = 3600  # a temporary build directory older than this was left by a dead build
 
 
-class IndexUnavailable(Exception):
+class IndexUnavailable(AdvisorError):
     """No usable index on disk: missing, stale or corrupt (the message says which)."""
 
 

@@ -18,11 +18,13 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .errors import AdvisorError
+
 OWNERS = ("sales", "marketing", "both")
 KINDS = ("article", "glossary", "scope", "tips")
 
 
-class KnowledgeError(Exception):
+class KnowledgeError(AdvisorError):
     """Invalid knowledge: the message reads ``FILE:LINE: FIELD: problem``."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.fake_slack import FakeSlack
@@ -17,9 +19,34 @@ def fake_slack():
         fake.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
+def settings(fake_slack, tmp_path):
+    """One test's settings: the fake Slack and a bot token, unpaced tips, a data dir of its own
+    (whose SQLite file is the database; a module testing both backends overrides this with its
+    ``database_url``)."""
+    from bot.config import Settings
+
+    return Settings(
+        slack_api_url=fake_slack.url,
+        slack_bot_token="xoxb-test",
+        tips_pace_seconds=0,
+        data_dir=tmp_path / "data",
+    )
+
+
+@pytest.fixture
+def store(settings):
+    """The store at ``settings.database_url``, schema upgraded."""
+    from bot.storage import open_store
+
+    store = open_store(settings.database_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
 def fake():
-    """A fake Slack shared by a module's tests (for a bot server started once per module)."""
+    """The fake Slack the session's bot server talks to (tests keep to their own channels)."""
     fake = FakeSlack().start()
     try:
         yield fake
@@ -27,30 +54,74 @@ def fake():
         fake.stop()
 
 
+# --- The bot's real HTTP server, started once a session -------------------------------------
+
+
 @pytest.fixture(scope="session")
-def bundled_index(tmp_path_factory):
-    """The bundled knowledge's index, built once a session with ``advisor index build``.
+def bot_data_dir(tmp_path_factory, bundled_index):
+    data = tmp_path_factory.mktemp("bot")
+    shutil.copytree(bundled_index, data / "index")
+    return data
+
+
+@pytest.fixture(scope="session")
+def bot_database_url(bot_data_dir):
+    """The session bot's database (a SQLite file): a second process may share it."""
+    return f"sqlite:///{bot_data_dir / 'advisor.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def bot_environment(fake, bot_data_dir, bot_database_url):
+    """The session bot's environment: the fake Slack, its database, the tip scheduler on
+    (checking five times a second, unpaced)."""
+    from tests.slack_harness import bot_env
+
+    return bot_env(
+        fake.url,
+        bot_data_dir,
+        DATABASE_URL=bot_database_url,
+        ADVISOR_RUN_SCHEDULER="true",
+        ADVISOR_TIPS_CHECK_SECONDS="0.2",
+        ADVISOR_TIPS_PACE_SECONDS="0",
+    )
+
+
+@pytest.fixture(scope="session")
+def bot(bot_environment):
+    """``python -m bot serve --http`` on a free port, shared by the HTTP tests of the session."""
+    from tests.slack_harness import BOT_TOKEN, BotServer
+
+    server = BotServer(bot_environment).start()
+    yield server
+    server.stop()
+    assert BOT_TOKEN not in server.log, "the bot token leaked into the log"
+
+
+@pytest.fixture(scope="session")
+def bot_store(bot_database_url):
+    """The session bot's store, opened by the tests to set up and check rows."""
+    from bot.storage import open_store
+
+    store = open_store(bot_database_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def bundled_index(core_data_dir):
+    """The bundled knowledge's index, built once a session (the same index as the core's:
+    tips files are not part of the knowledge hash).
 
     Copy it into a test's own data dir (``shutil.copytree(bundled_index, data_dir / "index")``)
     so a bot started there loads in seconds instead of rebuilding.
     """
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+    from bot.config import DEFAULT_KNOWLEDGE_DIR
+    from bot.index import read_manifest
+    from bot.knowledge import load_knowledge
 
-    data_dir = tmp_path_factory.mktemp("bundled-index")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "SLACK_"))}
-    env["ADVISOR_DATA_DIR"] = str(data_dir)
-    subprocess.run(
-        [sys.executable, "-m", "bot", "index", "build"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    return data_dir / "index"
+    index = core_data_dir / "index"
+    assert read_manifest(index).knowledge_hash == load_knowledge(DEFAULT_KNOWLEDGE_DIR).content_hash
+    return index
 
 
 # --- The offline core: the real bundled model, loaded once a session ----------------------
@@ -58,11 +129,40 @@ def bundled_index(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def core_embedder():
-    """The bundled all-MiniLM-L6-v2, weights checked (loads in seconds)."""
+    """The bundled all-MiniLM-L6-v2, weights checked, remembering each text's vector: the
+    model is a pure function of the text, so the session embeds the article's sentences once
+    however many indexes the tests build from them (building is embedding, nearly all of it)."""
     from bot.config import BUNDLED_MODEL, BUNDLED_MODEL_SHA256
     from bot.embedding import load_embedder
 
-    return load_embedder(BUNDLED_MODEL, expected_sha256=BUNDLED_MODEL_SHA256)
+    loaded = load_embedder(BUNDLED_MODEL, expected_sha256=BUNDLED_MODEL_SHA256)
+    return _remembering(loaded)
+
+
+def _remembering(loaded):
+    from dataclasses import dataclass, field
+
+    import numpy as np
+
+    from bot.embedding import Embedder
+
+    @dataclass
+    class RememberingEmbedder(Embedder):
+        vectors: dict = field(default_factory=dict, repr=False)
+
+        def encode(self, texts, *, batch_size: int = 32, progress: bool = False):
+            texts = list(texts)
+            missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+            if missing:
+                encoded = super().encode(missing, batch_size=batch_size, progress=progress)
+                self.vectors.update(zip(missing, encoded, strict=True))
+            if not texts:
+                return np.zeros((0, self.dimension), dtype=np.float32)
+            return np.ascontiguousarray(np.stack([self.vectors[t] for t in texts]), dtype=np.float32)
+
+    return RememberingEmbedder(
+        model_id=loaded.model_id, model=loaded.model, location=loaded.location, backend=loaded.backend
+    )
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +187,8 @@ def core_knowledge(core_knowledge_dir):
 
 @pytest.fixture(scope="session")
 def core_data_dir(tmp_path_factory, core_knowledge, core_embedder):
-    """A data dir whose index/ is built once a session; copy it before changing anything."""
+    """A data dir whose index/ is built once a session (the only build of the bundled
+    knowledge in a run); copy it before changing anything."""
     from bot.index import build_index
 
     data_dir = tmp_path_factory.mktemp("core-data")

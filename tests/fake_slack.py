@@ -23,6 +23,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 
+def wait_until(condition, *, timeout: float = 10.0, what="the condition"):
+    """Poll ``condition`` until it returns something truthy (returned), or fail naming ``what``
+    (a string, or a function giving one). The one poll loop of the tests: they wait on state."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout:g}s waiting for {what() if callable(what) else what}"
+            )
+        time.sleep(0.01)
+
+
 @dataclass
 class Call:
     method: str
@@ -129,18 +144,34 @@ class FakeSlack:
     def posts(self) -> list[Call]:
         return self.calls_to("chat.postMessage")
 
+    def matching(self, method: str, *, path: str | None = None, **where) -> list[Call]:
+        """Calls of ``method`` (at ``path``) whose body has the values in ``where``."""
+        return [
+            c
+            for c in self.calls_to(method)
+            if (path is None or c.path == path) and all(c.body.get(k) == v for k, v in where.items())
+        ]
+
+    def wait_for_call(
+        self, method: str, count: int = 1, timeout: float = 10.0, *, path: str | None = None, **where
+    ) -> list[Call]:
+        """Wait until ``count`` calls of ``method`` matching ``path`` / ``where`` arrived."""
+        return wait_until(
+            lambda: (found := self.matching(method, path=path, **where)) and len(found) >= count and found,
+            timeout=timeout,
+            what=lambda: (
+                f"{count} {method} call(s) with {where or path or 'any body'}, got "
+                f"{self.matching(method, path=path, **where)} among {[c.method for c in self.calls]}"
+            ),
+        )
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
         """Wait until ``count`` calls of ``method`` arrived; return them (raises on timeout)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            calls = self.calls_to(method)
-            if len(calls) >= count:
-                return calls
-            time.sleep(0.01)
-        raise AssertionError(
-            f"expected {count} call(s) to {method}, got {len(self.calls_to(method))}: "
-            f"{[c.method for c in self.calls]}"
-        )
+        return self.wait_for_call(method, count, timeout)
+
+    def reply_to(self, name: str, timeout: float = 15.0) -> dict:
+        """The body sent to ``response_url(name)`` (waits for it)."""
+        return self.wait_for_call("response_url", timeout=timeout, path=f"/response_url/{name}")[0].body
 
     # --- answers ---------------------------------------------------------------------
     def _answer(self, method: str, body: dict) -> dict:

@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 from bot.slack import blocks as block_kit
+from tests.helpers import clean_env
 
 REPO = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -290,11 +291,7 @@ class SlackSender:
 
 
 def bot_env(fake_slack_url: str, data_dir: Path, **overrides: str) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("SLACK_", "ADVISOR_", "DATABASE_URL")) and key not in ("PORT", "DYNO")
-    }
+    env = clean_env()
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
@@ -351,15 +348,6 @@ class BotServer:
 
     def sender(self) -> SlackSender:
         return SlackSender(self.url)
-
-    def wait_for_log(self, pattern: str, timeout: float = 10) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.log)
-            if match:
-                return match.group(0)
-            time.sleep(0.05)
-        raise AssertionError(f"{pattern!r} not in the bot's log:\n{self.log}")
 
     def stop(self) -> int | None:
         if self.process is None:

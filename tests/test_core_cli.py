@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -11,11 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from bot.cli import main
 from bot.config import DEFAULT_KNOWLEDGE_DIR, REPO_ROOT
 from bot.index import read_manifest
+from tests.helpers import clean_env, invoke
 
 QUOTA = "Who should set next year's sales quota?"
 WEATHER = "What's the weather in Paris?"
@@ -28,12 +26,6 @@ SECTION_TEXTS = {
 }
 
 
-def clean_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "SLACK_"))}
-    env.update(settings)
-    return env
-
-
 def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -44,12 +36,6 @@ def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subpro
         text=True,
         timeout=300,
     )
-
-
-def invoke(*args: str, env: dict[str, str]):
-    """Run the CLI in this process (the model reloads in well under a second here)."""
-    unset = {k: None for k in os.environ if k.startswith(("ADVISOR_", "SLACK_")) and k not in env}
-    return CliRunner().invoke(main, list(args), env={**unset, **env}, prog_name="advisor")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +66,7 @@ def check_object(obj: dict, question: str) -> None:
         check_passage(item)
 
 
-# --- ask --json: exactly one object ----------------------------------------------------------
+# --- ask --json: exactly one object (a real process: nothing else may reach its stdout) --------
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +105,11 @@ def test_ask_json_answers_the_quota_question(single, core_data_dir):
 
 @pytest.fixture(scope="module")
 def batch(core_env):
-    return run_cli("ask", "--json", "-k", "2", env=core_env, stdin=f"{QUOTA}\n\n{WEATHER}\r\n")
+    return invoke("ask", "--json", "-k", "2", env=core_env, stdin=f"{QUOTA}\n\n{WEATHER}\r\n")
 
 
 def test_stdin_batch_answers_each_line_in_order(batch):
-    assert batch.returncode == 0, batch.stderr
+    assert batch.exit_code == 0, batch.stderr
     lines = batch.stdout.splitlines()
     assert len(lines) == 3
     objects = [json.loads(line) for line in lines]
@@ -180,10 +166,11 @@ def test_broken_knowledge_dir_gives_a_one_line_error(tmp_path, core_data_dir):
     )
     env = clean_env(ADVISOR_KNOWLEDGE_DIR=str(tmp_path), ADVISOR_DATA_DIR=str(tmp_path / "data"))
     for args in (("ask", QUOTA), ("ask", "--json", QUOTA)):
-        result = run_cli(*args, env=env)
-        assert result.returncode == 1
+        result = invoke(*args, env=env)
+        assert result.exit_code == 1
         assert result.stdout == ""
         assert "Traceback" not in result.stderr
+        assert result.exception is None or isinstance(result.exception, SystemExit)
         assert result.stderr.splitlines() == [
             f"Error: {tmp_path / 'article.yaml'}:{line}: sections[1].headng: unknown field "
             "(did you mean 'heading'?)"

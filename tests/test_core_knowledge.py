@@ -377,12 +377,11 @@ def _mini_with_playbook(directory: Path, section_id: str, embedder) -> Advisor:
 
 
 def test_a_playbook_reusing_another_documents_section_id_does_not_change_retrieval(tmp_path, core_embedder):
+    """Section ids are per document: a playbook may reuse one (ids, keys and scores are
+    document-qualified), so the clash loads and ranks exactly as a unique id would."""
     unique = _mini_with_playbook(tmp_path / "unique", "acme-handoff", core_embedder)
-    try:
-        clashing = _mini_with_playbook(tmp_path / "clash", "leads", core_embedder)
-    except KnowledgeError as exc:  # rejecting the clash with a clear error is a fix too
-        assert "acme.yaml" in str(exc) and "leads" in str(exc)
-        return
+    clashing = _mini_with_playbook(tmp_path / "clash", "leads", core_embedder)
+    assert [s.id for s in clashing.knowledge.sections()].count("leads") == 2
     for question in (
         "How quickly does marketing qualify inbound leads at Acme?",
         "Who passes leads to sales?",

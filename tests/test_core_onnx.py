@@ -348,7 +348,7 @@ def test_http_serving_never_imports_torch_after_answering(tmp_path, bot_data, fa
     report = tmp_path / "modules.json"
     # The worker reports as it shuts down (Runtime.close), after it has answered.
     patch = (
-        "import bot.slack.server as _srv\n_close = _srv.Runtime.close\n"
+        "import bot.serve as _srv\n_close = _srv.Runtime.close\n"
         "def _closing(self):\n    _report()\n    _close(self)\n_srv.Runtime.close = _closing\n"
     )
     code = modules_report(report) + patch

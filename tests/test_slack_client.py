@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from urllib.error import URLError
 
 import pytest
 
 from bot.config import Settings
-from bot.slack.client import make_client, never_sent
+from bot.slack.client import UnsentRequestRetryHandler, make_client, never_sent
 from tests.fake_slack import FakeSlack
 
 
@@ -31,20 +29,27 @@ def test_a_refused_connection_is_retried_until_slack_is_there():
     holder.bind(("127.0.0.1", 0))
     port = holder.getsockname()[1]
     started: list[FakeSlack] = []
+    client = client_for(f"http://127.0.0.1:{port}/api/")
+    (unsent,) = [h for h in client.retry_handlers if isinstance(h, UnsentRequestRetryHandler)]
+    retries: list[BaseException | None] = []
+    can_retry = unsent._can_retry
 
-    def come_up():
-        time.sleep(0.2)  # after the first, refused, attempt; before the first retry (>= 0.5 s)
-        holder.close()
-        started.append(FakeSlack(port=port).start())
+    def first_refusal_brings_slack_up(**kwargs) -> bool:
+        allowed = can_retry(**kwargs)
+        if allowed:
+            retries.append(kwargs.get("error"))
+        if allowed and not started:  # refused: Slack comes up before the retry is sent
+            holder.close()
+            started.append(FakeSlack(port=port).start())
+        return allowed
 
-    thread = threading.Thread(target=come_up)
-    thread.start()
+    unsent._can_retry = first_refusal_brings_slack_up
     try:
-        response = client_for(f"http://127.0.0.1:{port}/api/").chat_postMessage(channel="C1", text="hi")
-        thread.join()
+        response = client.chat_postMessage(channel="C1", text="hi")
         assert response["ok"] and len(started[0].posts()) == 1
+        assert len(retries) == 1 and never_sent(retries[0]), retries  # refused once, retried once
     finally:
-        thread.join()
+        holder.close()
         for fake in started:
             fake.stop()
 

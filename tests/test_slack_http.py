@@ -1,20 +1,18 @@
 """The bot's real HTTP server (``python -m bot serve --http``) against the fake Slack.
 
-One server process and one fake Slack for the module. Each test talks in its own channels
-(and scopes any error it asks the fake for to them), so what reached the fake Slack can be
-told apart and a listener still running from an earlier test cannot take a test's error.
-Requests are signed the way Slack signs them.
+One server process and one fake Slack for the session (``bot`` and ``fake`` in conftest).
+Each test talks in its own channels (and scopes any error it asks the fake for to them), so
+what reached the fake Slack can be told apart and a listener still running from an earlier
+test cannot take a test's error. Requests are signed the way Slack signs them.
 
-No test sleeps to let the bot finish: a test waits for the exact calls it expects, and where
-the bot must *not* answer it waits for the log line saying why it did not (the bot runs at
-DEBUG, where every event it does not answer is logged with the reason).
+No test sleeps to let the bot finish: a test waits for the exact calls it expects (or rows).
+What the bot must *not* answer, and what it logs when Slack fails, is tested on the listener
+classes in-process (tests/test_slack_listeners.py), where a listener call returns when it is done.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import threading
 import time
 
@@ -22,16 +20,13 @@ import pytest
 
 from bot.config import Settings
 from bot.knowledge import load_knowledge
-from bot.storage import open_store
+from tests import fake_slack
 from tests.slack_harness import (
-    BOT_TOKEN,
     BOT_USER,
     TEAM,
-    BotServer,
     all_texts,
     assert_inert,
     block_action,
-    bot_env,
     button_of,
     command_form,
     event_body,
@@ -50,30 +45,13 @@ EFFICIENCY = "Which is more important between efficiency and stability?"
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory, bundled_index):
-    data = tmp_path_factory.mktemp("slack-http")
-    shutil.copytree(bundled_index, data / "index")
-    return data
-
-
-@pytest.fixture(scope="module")
-def bot(fake, data_dir):
-    server = BotServer(bot_env(fake.url, data_dir, ADVISOR_LOG_LEVEL="DEBUG")).start()
-    yield server
-    server.stop()
-    assert BOT_TOKEN not in server.log, "the bot token leaked into the log"
-
-
-@pytest.fixture(scope="module")
 def slack(bot):
     return bot.sender()
 
 
 @pytest.fixture(scope="module")
-def store(data_dir):
-    store = open_store(Settings(data_dir=data_dir).database_url)
-    yield store
-    store.close()
+def store(bot_store):
+    return bot_store
 
 
 @pytest.fixture
@@ -85,37 +63,15 @@ def channel():
 
 
 def matching(fake, method, *, path=None, **where):
-    return [
-        c
-        for c in fake.calls_to(method)
-        if (path is None or c.path == path) and all(c.body.get(k) == v for k, v in where.items())
-    ]
+    return fake.matching(method, path=path, **where)
 
 
 def wait_calls(fake, method, count=1, timeout=10.0, **where):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = matching(fake, method, **where)
-        if len(found) >= count:
-            return found
-        time.sleep(0.01)
-    raise AssertionError(
-        f"expected {count} {method} call(s) with {where}, got {matching(fake, method, **where)}"
-    )
-
-
-def wait_ignored(bot, event: dict, why: str = "") -> None:
-    """Wait until the bot has decided not to answer ``event`` (logged at DEBUG, with why)."""
-    where = f"{event['type']} {re.escape(event['ts'])} in {event['channel']}"
-    bot.wait_for_log(rf"DEBUG \S+: ignoring {where}: {re.escape(why)}")
+    return fake.wait_for_call(method, count, timeout, **where)
 
 
 def wait_until(condition, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    return fake_slack.wait_until(condition, timeout=timeout, what=what)
 
 
 def section_text(article_heading: str) -> str:
@@ -169,28 +125,6 @@ def test_bare_mention_gets_help(fake, slack, channel):
     assert "/advisor QUESTION" in post.body["blocks"][0]["text"]["text"]
 
 
-def test_follow_ups_from_the_asker_only_until_someone_else_joins(fake, slack, bot, store, channel):
-    top = mention(QUOTA, channel=channel, user="U1")
-    slack.event(event_body(top))
-    wait_calls(fake, "chat.postMessage", channel=channel)
-    thread = top["ts"]
-    assert store.thread_asker(TEAM, channel, thread) == "U1"  # recorded before the answer was posted
-
-    slack.event(event_body(message("and who generates leads?", channel=channel, user="U1", thread_ts=thread)))
-    first, follow_up = wait_calls(fake, "chat.postMessage", 2, channel=channel)
-    assert follow_up.body["thread_ts"] == thread
-    assert follow_up.body["blocks"][0]["text"]["text"].startswith("*Verdict")
-
-    joined = message("I think it's Sales", channel=channel, user="U2", thread_ts=thread)
-    slack.event(event_body(joined))
-    wait_ignored(bot, joined, f"not a follow-up by the asker of thread {thread}")
-    assert store.thread_asker(TEAM, channel, thread) is None  # closed for good
-    later = message("and the brand?", channel=channel, user="U1", thread_ts=thread)
-    slack.event(event_body(later))
-    wait_ignored(bot, later, f"not a follow-up by the asker of thread {thread}")
-    assert len(matching(fake, "chat.postMessage", channel=channel)) == 2
-
-
 def test_a_follow_up_sent_while_the_answer_is_being_posted_is_answered(fake, slack, store, channel):
     fake.delay("chat.postMessage", 1.0, channel=channel)  # Slack has the answer; its reply is slow
     top = mention(QUOTA, channel=channel, user="U1")
@@ -202,41 +136,6 @@ def test_a_follow_up_sent_while_the_answer_is_being_posted_is_answered(fake, sla
     )
     _, follow_up = wait_calls(fake, "chat.postMessage", 2, channel=channel)
     assert follow_up.body["thread_ts"] == top["ts"]
-
-
-@pytest.mark.parametrize("parent", ["U1", None], ids=["opened-by-the-asker", "opener-unknown"])
-def test_a_mention_in_the_askers_own_thread_makes_it_a_followed_thread(
-    fake, slack, bot, store, channel, parent
-):
-    opening = message("We keep arguing about the quota.", channel=channel, user="U1")
-    slack.event(event_body(opening))
-    wait_ignored(bot, opening, "not a reply in a thread")
-    thread, origin = opening["ts"], {"parent_user_id": parent} if parent else {}
-    slack.event(event_body({**mention(QUOTA, channel=channel, user="U1", thread_ts=thread), **origin}))
-    (answer,) = wait_calls(fake, "chat.postMessage", channel=channel)
-    assert answer.body["thread_ts"] == thread
-    assert store.thread_asker(TEAM, channel, thread) == "U1"
-    slack.event(
-        event_body(
-            message("and who generates leads?", channel=channel, user="U1", thread_ts=thread, **origin)
-        )
-    )
-    _, follow_up = wait_calls(fake, "chat.postMessage", 2, channel=channel)
-    assert follow_up.body["thread_ts"] == thread
-
-
-def test_a_mention_in_someone_elses_thread_is_answered_but_not_followed(fake, slack, bot, store, channel):
-    thread = message_ts()  # U2 opened this thread; others may have written in it
-    slack.event(
-        event_body({**mention(QUOTA, channel=channel, user="U1", thread_ts=thread), "parent_user_id": "U2"})
-    )
-    (answer,) = wait_calls(fake, "chat.postMessage", channel=channel)
-    assert answer.body["thread_ts"] == thread
-    assert store.thread_asker(TEAM, channel, thread) is None
-    later = message("and the brand?", channel=channel, user="U1", thread_ts=thread, parent_user_id="U2")
-    slack.event(event_body(later))
-    wait_ignored(bot, later, f"not a follow-up by the asker of thread {thread}")
-    assert len(matching(fake, "chat.postMessage", channel=channel)) == 1
 
 
 def test_follow_ups_in_a_private_channel(fake, slack):
@@ -252,32 +151,19 @@ def test_follow_ups_in_a_private_channel(fake, slack):
     assert follow_up.body["thread_ts"] == top["ts"]
 
 
-def test_replies_in_threads_the_bot_did_not_start_are_ignored(fake, slack, bot, channel):
-    reply = message("who sets the quota?", channel=channel, thread_ts=message_ts())
-    chatter = message("who sets the quota?", channel=channel)
-    for event in (reply, chatter):
-        slack.event(event_body(event))
-    wait_ignored(bot, reply, f"not a follow-up by the asker of thread {reply['thread_ts']}")
-    wait_ignored(bot, chatter, "not a reply in a thread")
-    assert matching(fake, "chat.postMessage", channel=channel) == []
-
-
-def test_bots_own_messages_and_subtypes_get_200_and_no_reply(fake, slack, bot):
+def test_bots_own_messages_and_subtypes_get_200(slack):
+    """Each gets a 200 (the in-process listener tests show none is answered)."""
     dm = unique_id("D")
-    own = message(QUOTA, channel=dm, channel_type="im", user=BOT_USER)  # Bolt drops it before any listener
-    ignored = [
+    for event in [
+        message(QUOTA, channel=dm, channel_type="im", user=BOT_USER),  # Bolt drops it before any listener
         message(QUOTA, channel=dm, channel_type="im", bot_id="BOTHER", subtype="bot_message"),
         message(QUOTA, channel=dm, channel_type="im", bot_id="BOTHER"),
         message(QUOTA, channel=dm, channel_type="im", subtype="message_changed"),
         message(QUOTA, channel=dm, channel_type="im", subtype="message_deleted"),
         message(QUOTA, channel=dm, channel_type="im", subtype="channel_join"),
         {**mention(QUOTA, channel=dm), "bot_id": "BOTHER"},
-    ]
-    for event in [own, *ignored]:
+    ]:
         assert slack.event(event_body(event)).status == 200
-    for event in ignored:
-        wait_ignored(bot, event, "not a person's message")
-    assert matching(fake, "chat.postMessage", channel=dm) == []
 
 
 # --- /advisor -------------------------------------------------------------------------------------
@@ -349,7 +235,8 @@ def test_slash_question_starting_with_tips_is_a_question(fake, slack, channel):
     name = unique_id("cmd")
     slack.command(command_form("tips for setting the sales quota?", fake.response_url(name), channel=channel))
     (answer,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
-    assert answer.body["blocks"][0]["block_id"] in ("verdict", "not_covered")
+    assert answer.body["blocks"][0]["block_id"] == "verdict"
+    assert EFFICIENCY in answer.body["blocks"][1]["text"]["text"]
 
 
 # --- buttons ----------------------------------------------------------------------------------------
@@ -431,7 +318,7 @@ def test_feedback_is_stored_last_vote_wins_and_not_helpful_offers_next_best(fake
 # --- App Home, modal, workspace events ------------------------------------------------------------------
 
 
-def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, bot, store):
+def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, store):
     sub = unique_id("C")
     store.subscribe(team=TEAM, channel=sub, local_time="08:30", tz="Asia/Tokyo")
     user = unique_id("U")
@@ -444,26 +331,6 @@ def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, b
     assert EFFICIENCY in text
     assert f"<#{sub}> at 08:30 Asia/Tokyo, weekdays" in text
     assert "/advisor tips on" in text
-    # The Messages tab is not the Home tab: nothing published.
-    other = unique_id("U")
-    slack.event(event_body({**home, "user": other, "tab": "messages"}))
-    bot.wait_for_log(rf"ignoring app_home_opened for the messages tab of {other}")
-    assert matching(fake, "views.publish", user_id=other) == []
-
-
-def test_app_home_says_when_it_cannot_load_the_subscriptions(fake, slack, bot, store):
-    team = unique_id("T")
-    store.subscribe(team=team, channel="C1", local_time="09:00", tz="UTC")
-    with store.engine.begin() as conn:  # an unreadable row: listing this workspace's channels fails
-        conn.exec_driver_sql("UPDATE subscriptions SET created_at = 'garbage' WHERE team = ?", (team,))
-    user = unique_id("U")
-    home = {"type": "app_home_opened", "user": user, "channel": unique_id("D"), "tab": "home"}
-    slack.event(event_body(home, team=team))
-    (publish,) = wait_calls(fake, "views.publish", user_id=user)
-    text = "\n".join(all_texts({"blocks": publish.body["view"]["blocks"]}))
-    assert "I couldn't load the channels subscribed to daily tips right now." in text
-    assert "No channel in this workspace gets daily tips yet." not in text
-    bot.wait_for_log(r"ERROR bot\.slack\.listeners\.events\.app_home: could not list tip subscriptions")
 
 
 def test_ask_modal_answers_by_direct_message(fake, slack):
@@ -494,22 +361,6 @@ def test_ask_modal_answers_by_direct_message(fake, slack):
     assert EFFICIENCY in answer.body["blocks"][1]["text"]["text"]
 
 
-def test_ask_button_says_how_else_to_ask_when_the_form_cannot_open(fake, slack, bot):
-    user = unique_id("U")
-    opener = block_action(
-        {"type": "button", "action_id": "open_ask_modal", "value": "ask"}, response_url=fake.response_url("x")
-    )
-    opener["user"]["id"] = user
-    fake.fail("views.open", "expired_trigger_id", trigger_id=opener["trigger_id"])
-    assert slack.interaction(opener).status == 200
-    (told,) = wait_calls(fake, "chat.postMessage", channel=user)
-    assert told.body["text"].startswith("Sorry, I couldn't open the question form.")
-    assert "/advisor QUESTION" in told.body["text"]
-    bot.wait_for_log(
-        rf"ERROR bot\.slack\.listeners\.actions\.home_buttons: could not open the ask form for {user}"
-    )
-
-
 @pytest.mark.parametrize(
     ("event", "reason"),
     [
@@ -524,28 +375,6 @@ def test_uninstall_and_revoked_tokens_deactivate_the_workspace(slack, store, eve
     wait_until(lambda: not store.get_subscription(team, "C1").active, what="deactivation")
     subscription = store.get_subscription(team, "C1")
     assert subscription.active is False and subscription.paused_reason == reason
-
-
-def test_a_retried_uninstall_deactivates_after_a_database_failure(slack, bot, store):
-    team = unique_id("T")
-    store.subscribe(team=team, channel="C1", local_time="09:00", tz="UTC")
-    trigger = f"fail_{team}"
-    with store.engine.begin() as conn:  # the database refuses this workspace's update, once
-        conn.exec_driver_sql(
-            f"CREATE TRIGGER {trigger} BEFORE UPDATE ON subscriptions WHEN NEW.team = '{team}' "
-            "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
-        )
-    body = event_body({"type": "app_uninstalled"}, team=team)
-    try:
-        assert slack.event(body).status == 200
-        bot.wait_for_log(rf"could not deactivate workspace {team} after app_uninstalled")
-    finally:
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
-    assert store.get_subscription(team, "C1").active
-    assert slack.event(body, retry=1).status == 200  # Slack's retry of the same event
-    wait_until(lambda: not store.get_subscription(team, "C1").active, what="the retry to deactivate")
-    assert store.get_subscription(team, "C1").paused_reason == "app_uninstalled"
 
 
 def test_every_subscribed_event_type_gets_200(slack):
@@ -636,7 +465,7 @@ def test_unsigned_tampered_and_stale_requests_get_401_and_no_post(fake, slack, c
 # --- exactly once ------------------------------------------------------------------------------------------
 
 
-def test_same_event_delivered_four_times_gives_one_post(fake, slack, bot, channel):
+def test_same_event_delivered_four_times_gives_one_post(fake, slack, channel):
     body = event_body(mention(QUOTA, channel=channel))
     replies = [None] * 4
 
@@ -649,13 +478,12 @@ def test_same_event_delivered_four_times_gives_one_post(fake, slack, bot, channe
     for thread in threads:
         thread.join()
     assert [r.status for r in replies] == [200, 200, 200, 200]
-    wait_calls(fake, "chat.postMessage", channel=channel)
-    skipped = f"skipping event {body['event_id']}: already handled"
-    wait_until(lambda: bot.log.count(skipped) == 3, what="the three retries to be skipped")
-    assert len(matching(fake, "chat.postMessage", channel=channel)) == 1
+    (post,) = wait_calls(fake, "chat.postMessage", channel=channel)
+    # The claim is a unique row, so no retry can post later (in-process: test_slack_listeners).
+    assert post.body["thread_ts"] == body["event"]["ts"]
 
 
-def test_mention_and_message_events_for_one_message_give_one_post(fake, slack, bot):
+def test_mention_and_message_events_for_one_message_give_one_post(fake, slack, store):
     dm = unique_id("D")
     ts = message_ts()
     both = [
@@ -668,8 +496,7 @@ def test_mention_and_message_events_for_one_message_give_one_post(fake, slack, b
     for thread in threads:
         thread.join()
     wait_calls(fake, "chat.postMessage", channel=dm)
-    bot.wait_for_log(rf"skipping message {re.escape(ts)} in {dm}: already answered")
-    assert len(matching(fake, "chat.postMessage", channel=dm)) == 1
+    assert store.claim_event(f"message:{TEAM}:{dm}:{ts}") is False  # the message was claimed once
 
 
 # --- Slack misbehaving -------------------------------------------------------------------------------------
@@ -684,21 +511,18 @@ def test_rate_limited_post_is_waited_out(fake, slack, channel):
     assert len(matching(fake, "chat.postMessage", channel=channel)) == 2
 
 
-def test_failed_post_is_logged_and_the_bot_stays_live(fake, slack, bot, channel):
+def test_a_failed_post_is_apologised_for_and_the_bot_stays_live(fake, slack, channel):
     fake.fail("chat.postMessage", "internal_error", channel=channel)
     slack.event(event_body(mention(QUOTA, channel=channel)))
     failed, apology = wait_calls(fake, "chat.postMessage", 2, channel=channel)
     assert failed.body["blocks"][0]["block_id"] == "verdict"
     assert apology.body["text"].startswith("Sorry, something went wrong")
-    bot.wait_for_log(rf"ERROR bot\.slack\.messaging: failed to answer a question in {channel}")
-    bot.wait_for_log(r"SlackApiError: [^\n]*\nThe server responded with: [^\n]*'internal_error'")
 
     # Both the answer and the apology failing: still logged, still alive.
     quiet = unique_id("C")
     fake.fail("chat.postMessage", "internal_error", times=2, channel=quiet)
     slack.event(event_body(mention(QUOTA, channel=quiet)))
     wait_calls(fake, "chat.postMessage", 2, channel=quiet)
-    bot.wait_for_log(rf"could not tell the user that we failed to answer a question in {quiet}")
 
     assert slack.request("GET", "/healthz").status == 200
     again = mention(QUOTA, channel=channel)
@@ -707,7 +531,7 @@ def test_failed_post_is_logged_and_the_bot_stays_live(fake, slack, bot, channel)
     assert matching(fake, "chat.postMessage", channel=channel)[-1].body["blocks"][0]["block_id"] == "verdict"
 
 
-def test_slash_command_failure_is_logged_and_the_user_told(fake, slack, bot, channel):
+def test_slash_command_failure_tells_the_user(fake, slack, channel):
     name = unique_id("cmd")
     fake.http_error("response_url", 500, path=f"/response_url/{name}")
     assert slack.command(command_form(QUOTA, fake.response_url(name), channel=channel)).status == 200
@@ -715,7 +539,6 @@ def test_slash_command_failure_is_logged_and_the_user_told(fake, slack, bot, cha
     assert failed.body["blocks"][0]["block_id"] == "verdict"
     assert told.body["response_type"] == "ephemeral"
     assert told.body["text"].startswith("Sorry, something went wrong")
-    bot.wait_for_log(rf"ERROR bot\.slack\.messaging: failed to answer /advisor in {channel}")
     assert slack.request("GET", "/healthz").status == 200
 
 

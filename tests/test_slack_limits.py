@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import json
-import time
+from types import SimpleNamespace
 
 import pytest
 import yaml
+from slack_bolt import BoltContext
+from slack_bolt.context.respond import Respond
 
+from bot.config import Settings
+from bot.index import build_index
+from bot.knowledge import load_knowledge
+from bot.retrieval import Advisor
+from bot.slack.cards import Cards
+from bot.slack.client import make_client
+from bot.slack.listeners.actions.answer_buttons import AnswerButtons
+from bot.slack.listeners.commands.advisor import AdvisorCommand
+from bot.slack.listeners.events.app_home import AppHome
+from bot.slack.listeners.events.questions import Questions
+from bot.storage import open_store
 from tests.slack_harness import (
-    BotServer,
+    BOT_USER,
+    TEAM,
     assert_inert,
     assert_within_limits,
     block_action,
-    bot_env,
     button_of,
     command_form,
     event_body,
@@ -59,31 +72,38 @@ def big_article() -> dict:
 
 
 @pytest.fixture(scope="module")
-def bot(fake, tmp_path_factory):
+def listeners(fake, tmp_path_factory, core_embedder):
+    """The listener classes over an advisor of the huge article, in-process: what they post is
+    what the bot's server would post (the same classes, the same WebClient, the fake Slack)."""
     root = tmp_path_factory.mktemp("big-knowledge")
-    knowledge = root / "knowledge"
-    knowledge.mkdir()
+    knowledge_dir = root / "knowledge"
+    knowledge_dir.mkdir()
     article = big_article()
     assert sum(len(s["paragraphs"]) for s in article["sections"]) == 100
-    (knowledge / "big.yaml").write_text(yaml.safe_dump(article, width=10_000), encoding="utf-8")
-    env = bot_env(fake.url, root / "data", ADVISOR_KNOWLEDGE_DIR=str(knowledge))
-    server = BotServer(env).start(timeout=600)
-    yield server
-    server.stop()
+    (knowledge_dir / "big.yaml").write_text(yaml.safe_dump(article, width=10_000), encoding="utf-8")
+    knowledge = load_knowledge(knowledge_dir)
+    advisor = Advisor(knowledge, core_embedder, build_index(knowledge, core_embedder, root / "index"))
+    settings = Settings(
+        knowledge_dir=knowledge_dir, data_dir=root, slack_api_url=fake.url, slack_bot_token="xoxb-test"
+    )
+    store = open_store(settings.database_url)
+    cards = Cards(advisor, top_k=settings.top_k)
+    yield SimpleNamespace(
+        client=make_client(settings),
+        questions=Questions(cards, store),
+        buttons=AnswerButtons(cards, store),
+        command=AdvisorCommand(cards, store, settings),
+        home=AppHome(cards, store),
+    )
+    store.close()
 
 
-def wait_calls(fake, method, count=1, timeout=15.0, **where):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [
-            c
-            for c in fake.calls_to(method)
-            if all(c.body.get(k) == v or c.path == v for k, v in where.items())
-        ]
-        if len(found) >= count:
-            return found
-        time.sleep(0.01)
-    raise AssertionError(f"no {method} call with {where}")
+class Acks:
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def __call__(self, **kwargs) -> None:
+        self.calls.append(kwargs)
 
 
 def check(message: dict) -> None:
@@ -91,12 +111,12 @@ def check(message: dict) -> None:
     assert_inert(message)
 
 
-def test_cards_from_a_huge_article_stay_inside_the_limits(fake, bot):
-    slack = bot.sender()
+def test_cards_from_a_huge_article_stay_inside_the_limits(fake, listeners):
+    client, context = listeners.client, BoltContext(team_id=TEAM, bot_user_id=BOT_USER)
     channel = unique_id("C")
     top = mention("who sets the sales quota and the budget for leads?", channel=channel)
-    slack.event(event_body(top))
-    (card,) = wait_calls(fake, "chat.postMessage", channel=channel)
+    listeners.questions.on_mention(body=event_body(top), event=top, context=context, client=client)
+    (card,) = fake.matching("chat.postMessage", channel=channel)
     check(card.body)
     assert card.body["blocks"][1]["block_id"] == "passage_0"
     assert "…" in card.body["blocks"][1]["text"]["text"]  # the enormous quote was cut
@@ -106,39 +126,60 @@ def test_cards_from_a_huge_article_stay_inside_the_limits(fake, bot):
     page_card, pages = card, 0
     while "more_passages" in json.dumps(page_card.body["blocks"]):
         pages += 1
-        more = button_of(page_card.body["blocks"], "more_passages")
-        slack.interaction(
-            block_action(
-                more, response_url=fake.response_url(unique_id("m")), channel=channel, thread_ts=top["ts"]
-            )
+        name = unique_id("m")
+        body = block_action(
+            button_of(page_card.body["blocks"], "more_passages"),
+            response_url=fake.response_url(name),
+            channel=channel,
+            thread_ts=top["ts"],
         )
-        page_card = wait_calls(fake, "chat.postMessage", pages + 1, channel=channel)[-1]
+        listeners.buttons.more_passages(
+            ack=Acks(),
+            body=body,
+            action=body["actions"][0],
+            respond=Respond(response_url=fake.response_url(name)),
+            client=client,
+            context=context,
+        )
+        page_card = fake.matching("chat.postMessage", channel=channel)[-1]
+        assert len(fake.matching("chat.postMessage", channel=channel)) == pages + 1
         check(page_card.body)
     assert pages >= 3
 
     name = unique_id("cmd")
-    slack.command(command_form("who sets the sales quota?", fake.response_url(name), channel=channel))
-    (private,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
+    form = command_form("who sets the sales quota?", fake.response_url(name), channel=channel)
+    respond = Respond(response_url=fake.response_url(name))
+    listeners.command.handle(ack=Acks(), command=form, respond=respond, client=client, context=context)
+    (private,) = fake.matching("response_url", path=f"/response_url/{name}")
     check(private.body)
 
     click = unique_id("nh")
-    slack.interaction(
-        block_action(
-            button_of(private.body["blocks"], "feedback_not_helpful"),
-            response_url=fake.response_url(click),
-            channel=channel,
-            ephemeral=True,
-        )
+    body = block_action(
+        button_of(private.body["blocks"], "feedback_not_helpful"),
+        response_url=fake.response_url(click),
+        channel=channel,
+        ephemeral=True,
     )
-    (offer,) = wait_calls(fake, "response_url", path=f"/response_url/{click}")
+    listeners.buttons.not_helpful(
+        ack=Acks(),
+        body=body,
+        action=body["actions"][0],
+        respond=Respond(response_url=fake.response_url(click)),
+        context=context,
+    )
+    (offer,) = fake.matching("response_url", path=f"/response_url/{click}")
     check(offer.body)
 
-    help_reply = slack.command(command_form("help", fake.response_url(unique_id("h"))))
-    check(json.loads(help_reply.body))
+    acks = Acks()
+    help_form = command_form("help", fake.response_url(unique_id("h")))
+    listeners.command.handle(ack=acks, command=help_form, respond=respond, client=client, context=context)
+    (help_reply,) = acks.calls
+    check(help_reply)
 
     user = unique_id("U")
-    slack.event(event_body({"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}))
-    (home,) = wait_calls(fake, "views.publish", user_id=user)
+    event = {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}
+    listeners.home.on_home_opened(event=event, context=context, client=client)
+    (home,) = fake.matching("views.publish", user_id=user)
     view = home.body["view"]
     assert len(view["blocks"]) <= 100
     assert all(len(b["text"]["text"]) <= 3000 for b in view["blocks"] if b["type"] == "section")

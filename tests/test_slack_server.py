@@ -11,6 +11,7 @@ import time
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from tests.helpers import invoke
 from tests.slack_harness import (
     BOT_TOKEN,
     REPO,
@@ -73,6 +74,29 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
+@pytest.fixture
+def serve_in_process(monkeypatch):
+    """``advisor serve ARGS`` in this process with ``env``'s settings, for start-up checks that
+    fail before anything is served (serving itself would be a test failure)."""
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("start-up checks passed: the bot would have started serving")
+
+    monkeypatch.setattr("bot.serve.AdvisorHTTP.run", never)
+    monkeypatch.setattr("bot.serve._serve_socket", never)
+
+    def run(env: dict, *args: str) -> str:
+        result = invoke("serve", *args, env=env)
+        assert result.exit_code == 1, (result.output, result.exception)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert "Traceback" not in result.output and BOT_TOKEN not in result.output
+        (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+        assert line.startswith("Error: ")
+        return line
+
+    return run
+
+
 @pytest.mark.parametrize(
     ("unset", "args", "named"),
     [
@@ -81,11 +105,13 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
         (("SLACK_APP_TOKEN",), ("--socket",), "SLACK_APP_TOKEN"),
     ],
 )
-def test_missing_settings_stop_start_up_with_one_line(fake_slack, tmp_path, unset, args, named):
+def test_missing_settings_stop_start_up_with_one_line(
+    fake_slack, tmp_path, serve_in_process, unset, args, named
+):
     env = bot_env(fake_slack.url, tmp_path)
     for name in unset:
         env.pop(name, None)
-    line = one_line_error(run_serve(env, *args, "--port", "0"))
+    line = serve_in_process(env, *args, "--port", "0")
     assert named in line and "missing" in line
     assert fake_slack.calls == []  # nothing reached Slack
 
@@ -100,15 +126,14 @@ def test_missing_settings_stop_start_up_with_one_line(fake_slack, tmp_path, unse
     ],
 )
 def test_sqlite_on_a_platform_warns_that_state_is_ephemeral(
-    fake_slack, tmp_path, platform, database_url, warned
+    fake_slack, tmp_path, serve_in_process, caplog, platform, database_url, warned
 ):
     env = bot_env(fake_slack.url, tmp_path, **platform)
     if database_url:
         env["DATABASE_URL"] = database_url.format(tmp=tmp_path)
     env.pop("SLACK_SIGNING_SECRET")  # stop right after the start-up warnings
-    result = run_serve(env, "--http", "--port", "0")
-    one_line_error(result)
-    warnings = [line for line in result.stderr.splitlines() if " WARNING bot.slack.server: " in line]
+    serve_in_process(env, "--http", "--port", "0")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.serve" and r.levelname == "WARNING"]
     if warned is None:
         assert warnings == []
         return
@@ -118,19 +143,26 @@ def test_sqlite_on_a_platform_warns_that_state_is_ephemeral(
     assert "will not survive a restart" in warning and "do not share it" in warning
 
 
-def test_rejected_token_stops_start_up_with_one_line(fake_slack, tmp_path):
+def test_rejected_token_stops_start_up_with_one_line(fake_slack, tmp_path, serve_in_process):
     fake_slack.fail("auth.test", "invalid_auth")
-    line = one_line_error(run_serve(bot_env(fake_slack.url, tmp_path), "--http", "--port", "0"))
+    line = serve_in_process(bot_env(fake_slack.url, tmp_path), "--http", "--port", "0")
     assert "SLACK_BOT_TOKEN" in line and "invalid_auth" in line
 
 
-def test_broken_knowledge_stops_start_up_with_one_line(fake_slack, tmp_path):
+def test_broken_knowledge_stops_start_up_with_one_line(fake_slack, tmp_path, serve_in_process):
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()
     (knowledge / "article.yaml").write_text("kind: article\nid: x\ntitle: [unclosed\n")
     env = bot_env(fake_slack.url, tmp_path, ADVISOR_KNOWLEDGE_DIR=str(knowledge))
-    line = one_line_error(run_serve(env, "--http", "--port", "0"))
+    line = serve_in_process(env, "--http", "--port", "0")
     assert "article.yaml" in line
+
+
+def test_an_unreachable_database_stops_start_up_with_one_line(fake_slack, tmp_path, serve_in_process):
+    env = bot_env(fake_slack.url, tmp_path, DATABASE_URL="postgresql://advisor:pw@127.0.0.1:1/advisor")
+    line = serve_in_process(env, "--http", "--port", "0")
+    assert line.startswith("Error: cannot open the database (postgresql): ")
+    assert fake_slack.calls == []
 
 
 def test_a_model_that_fails_to_load_in_the_worker_stops_the_server_with_one_line(fake_slack, tmp_path):
@@ -151,8 +183,8 @@ def test_a_model_that_fails_to_load_in_the_worker_stops_the_server_with_one_line
 
 def test_every_thread_that_uses_the_database_at_once_has_a_pooled_connection(tmp_path):
     from bot.config import Settings
+    from bot.serve import open_serving_store
     from bot.slack.app import LISTENER_THREADS
-    from bot.slack.server import open_serving_store
 
     store = open_serving_store(Settings(data_dir=tmp_path))
     users = LISTENER_THREADS + 1  # every listener thread and the tip scheduler, all at once
@@ -182,23 +214,16 @@ def test_every_thread_that_uses_the_database_at_once_has_a_pooled_connection(tmp
 
 
 @pytest.fixture(scope="module")
-def two_bots(fake, bundled_index, tmp_path_factory):
-    shared = tmp_path_factory.mktemp("shared-db")
-    database_url = f"sqlite:///{shared / 'advisor.sqlite3'}"
-    servers = []
-    for name in ("a", "b"):
-        data = tmp_path_factory.mktemp(f"bot-{name}")
-        shutil.copytree(bundled_index, data / "index")
-        servers.append(BotServer(bot_env(fake.url, data, DATABASE_URL=database_url)))
-    starters = [threading.Thread(target=s.start) for s in servers]
-    for thread in starters:
-        thread.start()
-    for thread in starters:
-        thread.join()
-    assert all(s.url for s in servers), [s.log for s in servers]
-    yield servers
-    for server in servers:
-        server.stop()
+def two_bots(bot, bot_environment, tmp_path_factory):
+    """The session's bot and a second process started on the same database."""
+    data = tmp_path_factory.mktemp("bot-b")
+    shutil.copytree(bot_environment["ADVISOR_DATA_DIR"] + "/index", data / "index")
+    second = BotServer(
+        {**bot_environment, "ADVISOR_DATA_DIR": str(data), "ADVISOR_RUN_SCHEDULER": "false"}
+    ).start()
+    yield [bot, second]
+    second.stop()
+    assert BOT_TOKEN not in second.log
 
 
 def deliver_all(deliveries):
@@ -232,11 +257,7 @@ def wait_for_log_lines(servers, text: str, count: int, timeout: float = 10.0) ->
 
 
 def wait_for_one_post(fake, channel) -> None:
-    deadline = time.monotonic() + 10
-    while not posts_to(fake, channel):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no post in {channel}")
-        time.sleep(0.01)
+    fake.wait_for_call("chat.postMessage", channel=channel)
 
 
 def test_same_event_to_two_processes_four_times_each_gives_one_post(fake, two_bots):

@@ -8,18 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect, text
 
-from bot.storage import InvalidSubscription, StoreError, open_store
+from bot.storage import StoreError, create_store_engine, open_store
 from bot.storage.migrate import current_revision, head_revision, upgrade
-from bot.storage.store import create_store_engine
+from bot.tips.schedule import ScheduleError
 
 pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL database
 
 
 @pytest.fixture
-def store(database_url):
-    store = open_store(database_url)
-    yield store
-    store.close()
+def settings(settings, database_url):
+    return settings.with_overrides(database_url_env=database_url)
 
 
 def test_claim_event_once_across_stores_and_restarts(database_url):
@@ -138,7 +136,7 @@ def test_subscriptions_list_deactivate_and_resubscribe(store):
 def test_subscribe_refuses_a_schedule_that_could_never_run(store, change, message):
     good = dict(team="T1", channel="C1", local_time="09:00", tz="Europe/Paris")
     store.subscribe(**good)
-    with pytest.raises(InvalidSubscription) as info:
+    with pytest.raises(ScheduleError) as info:
         store.subscribe(**{**good, **change})
     assert isinstance(info.value, ValueError)
     assert str(info.value).startswith(message) and "\n" not in str(info.value)

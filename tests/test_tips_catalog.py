@@ -12,10 +12,10 @@ import pytest
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.knowledge import KnowledgeError, load_knowledge
-from bot.storage import TipOrderState
+from bot.slack.tips import tip_card
 from bot.tips.catalog import Tip, load_tips
-from bot.tips.message import tip_message
 from bot.tips.order import next_tip
+from bot.tips.records import TipOrderState
 from bot.tips.schedule import (
     ScheduleError,
     due_date,
@@ -136,19 +136,40 @@ def test_tip_card_escapes_everything_and_stays_small():
         document_title="Doc <b>",
         source_url="https://example.com/a?b=1&c=2",
     )
-    message = tip_message(tip)
+    message = tip_card(tip)
     everything = message["text"] + str(message["blocks"])
     for raw in ("<!channel>", "<!here>", "<@U1>", "<https://evil|click>", "<vs>", "<b>"):
         assert raw not in everything
     assert "&lt;!channel&gt; &amp; &lt;@U1&gt;" in message["blocks"][0]["text"]["text"]
-    assert message["blocks"][1]["text"]["text"].startswith('> Say "&lt;https://evil|click&gt;"')
+    assert message["blocks"][1]["text"]["text"].startswith('>Say "&lt;https://evil|click&gt;"')
     assert "<https://example.com/a?b=1&amp;c=2|Doc &lt;b&gt;>" in message["blocks"][2]["elements"][0]["text"]
     assert len(message["blocks"]) <= 50 and all(len(str(b)) < 3000 for b in message["blocks"])
 
 
+def test_tip_card_links_like_every_other_card_and_is_fitted():
+    """The tip card uses the Slack layer's link and quote builders: a ``|`` in the label cannot
+    end the link early, the URL is percent-encoded, and an overlong quote is cut by ``fit``."""
+    tip = Tip(
+        id="x",
+        title="T",
+        quote="word " * 2000,
+        section_heading="S",
+        section_id="s",
+        document_title="Sales | Marketing",
+        source_url="https://example.com/a b|c",
+    )
+    message = tip_card(tip)
+    source = message["blocks"][2]["elements"][0]["text"]
+    assert "<https://example.com/a%20b%7Cc|Sales ¦ Marketing>" in source
+    assert len(message["blocks"][1]["text"]["text"]) <= 3000 and message["blocks"][1]["text"][
+        "text"
+    ].endswith("…")
+    assert len(message["text"]) <= 3000
+
+
 def test_every_real_tip_card_is_within_slack_limits(catalog):
     for tip in catalog.tips:
-        message = tip_message(tip)
+        message = tip_card(tip)
         assert message["text"] and len(message["text"]) < 3000
         assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in message["blocks"])
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -14,10 +12,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
+from bot.cli.tips import tips
 from bot.config import Settings
 from bot.storage import open_store
 from bot.storage.models import Subscription
-from bot.tips.commands import tips
+from tests.helpers import clean_env
 
 pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL database
 
@@ -25,14 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def settings(fake_slack, database_url, tmp_path):
-    return Settings(
-        slack_api_url=fake_slack.url,
-        slack_bot_token="xoxb-test",
-        tips_pace_seconds=0,
-        database_url_env=database_url,
-        data_dir=tmp_path / "data",
-    )
+def settings(settings, database_url):
+    return settings.with_overrides(database_url_env=database_url)
 
 
 @pytest.fixture
@@ -49,9 +42,7 @@ def cli(settings):
 
 
 def process_env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "SLACK_"))}
-    env.pop("DATABASE_URL", None)
-    env.update(
+    return clean_env(
         DATABASE_URL=settings.database_url,
         SLACK_API_URL=settings.slack_api_url,
         SLACK_BOT_TOKEN="xoxb-test",
@@ -59,7 +50,6 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         ADVISOR_DATA_DIR=str(settings.data_dir),
         **extra,
     )
-    return env
 
 
 def advisor(*args: str) -> list[str]:
@@ -227,7 +217,6 @@ def test_death_between_slacks_reply_and_the_commit_never_double_posts(settings, 
 def test_worker_posts_as_tips_fall_due_and_stops_on_sigterm(settings, fake_slack):
     store = open_store(settings.database_url)
     store.subscribe(team="T1", channel="C1", local_time="00:00", tz="UTC", days="daily")
-    store.close()
     proc = subprocess.Popen(
         advisor("tips", "worker"),
         env=process_env(settings, ADVISOR_TIPS_CHECK_SECONDS="0.2"),
@@ -238,12 +227,15 @@ def test_worker_posts_as_tips_fall_due_and_stops_on_sigterm(settings, fake_slack
     )
     try:
         fake_slack.wait_for("chat.postMessage", 1, timeout=60)
-        time.sleep(0.6)  # a few more checks: nothing more to post today
+        # A channel subscribed now is posted by a later check, one that also saw C1 as sent.
+        store.subscribe(team="T1", channel="C2", local_time="00:00", tz="UTC", days="daily")
+        fake_slack.wait_for("chat.postMessage", 2, timeout=60)
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
+        store.close()
     assert proc.returncode == 0, err
     assert out.strip() == "tips worker stopped"
     assert "SIGTERM, stopping" in err
     assert "xoxb-test" not in err
-    assert len(fake_slack.posts()) == 1
+    assert [c.body["channel"] for c in fake_slack.posts()] == ["C1", "C2"]

@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from bot.config import Settings
 from bot.slack.client import make_client
+from bot.slack.tips import SlackTipPoster
 from bot.storage import open_store
 from bot.storage.models import Subscription
 from bot.tips.catalog import load_tips
@@ -26,30 +27,22 @@ def catalog():
 
 
 @pytest.fixture
-def settings(fake_slack, database_url):
-    return Settings(
-        slack_api_url=fake_slack.url,
-        slack_bot_token="xoxb-test",
-        tips_pace_seconds=0,
-        database_url_env=database_url,
-    )
-
-
-@pytest.fixture
-def store(settings):
-    store = open_store(settings.database_url)
-    yield store
-    store.close()
+def settings(settings, database_url):
+    return settings.with_overrides(database_url_env=database_url)
 
 
 @pytest.fixture
 def run(store, settings, catalog):
-    client = make_client(settings)
+    poster = poster_for(settings)
 
     def run(now: datetime):
-        return run_due(store=store, client=client, catalog=catalog, settings=settings, now=now)
+        return run_due(store=store, poster=poster, catalog=catalog, settings=settings, now=now)
 
     return run
+
+
+def poster_for(settings: Settings) -> SlackTipPoster:
+    return SlackTipPoster(make_client(settings))
 
 
 def utc(*args) -> datetime:
@@ -256,7 +249,7 @@ def test_a_refused_connection_is_a_failure_retried_on_a_later_check(store, setti
     down = settings.with_overrides(slack_api_url=f"http://127.0.0.1:{closed.getsockname()[1]}/api/")
     try:
         report = run_due(
-            store=store, client=make_client(down), catalog=catalog, settings=down, now=utc(2024, 5, 15, 9)
+            store=store, poster=poster_for(down), catalog=catalog, settings=down, now=utc(2024, 5, 15, 9)
         )
     finally:
         closed.close()
@@ -264,7 +257,7 @@ def test_a_refused_connection_is_a_failure_retried_on_a_later_check(store, setti
     assert store.post_for("T1", "C1", date(2024, 5, 15)).status == "failed"
     run_due(
         store=store,
-        client=make_client(settings),
+        poster=poster_for(settings),
         catalog=catalog,
         settings=settings,
         now=utc(2024, 5, 15, 9, 1),
@@ -328,7 +321,7 @@ def test_fan_out_paces_each_workspace_and_interleaves_workspaces(store, settings
     paced = settings.with_overrides(tips_pace_seconds=0.3)
     started = time.monotonic()
     report = run_due(
-        store=store, client=make_client(paced), catalog=catalog, settings=paced, now=utc(2024, 5, 15, 9)
+        store=store, poster=poster_for(paced), catalog=catalog, settings=paced, now=utc(2024, 5, 15, 9)
     )
     elapsed = time.monotonic() - started
     assert len(report.posted) == 6
@@ -349,7 +342,7 @@ def test_concurrent_passes_in_threads_post_once_per_channel(store, settings, cat
 
     def one(s):
         barrier.wait()
-        run_due(store=s, client=make_client(settings), catalog=catalog, settings=settings, now=now)
+        run_due(store=s, poster=poster_for(settings), catalog=catalog, settings=settings, now=now)
 
     threads = [threading.Thread(target=one, args=(s,)) for s in stores]
     for t in threads:
@@ -365,15 +358,17 @@ def test_concurrent_passes_in_threads_post_once_per_channel(store, settings, cat
 def test_scheduler_thread_posts_due_tips_and_stops(store, settings, catalog, fake_slack):
     store.subscribe(team="T1", channel="C1", local_time="00:00", tz="UTC", days="daily")
     handle = start_scheduler_thread(
-        settings.with_overrides(tips_check_seconds=0.1), store, make_client(settings), catalog=catalog
+        settings.with_overrides(tips_check_seconds=0.1), store, poster_for(settings), catalog=catalog
     )
     try:
         fake_slack.wait_for("chat.postMessage", 1, timeout=10)
-        time.sleep(0.4)  # several more checks
+        # A channel subscribed now is posted by a later pass, one that also saw C1 as sent.
+        store.subscribe(team="T1", channel="C2", local_time="00:00", tz="UTC", days="daily")
+        fake_slack.wait_for("chat.postMessage", 2, timeout=10)
     finally:
         handle.stop()
     assert not handle.alive
-    assert len(fake_slack.posts()) == 1
+    assert posted_channels(fake_slack) == ["C1", "C2"]
 
 
 def test_a_timed_out_post_is_unconfirmed_and_not_retried(store, settings, catalog, fake_slack):
@@ -387,14 +382,18 @@ def test_a_timed_out_post_is_unconfirmed_and_not_retried(store, settings, catalo
         token="xoxb-test", base_url=fake_slack.url, timeout=0.5, retry_handlers=retry_handlers()
     )
     report = run_due(
-        store=store, client=impatient, catalog=catalog, settings=settings, now=utc(2024, 5, 15, 9)
+        store=store,
+        poster=SlackTipPoster(impatient),
+        catalog=catalog,
+        settings=settings,
+        now=utc(2024, 5, 15, 9),
     )
     assert report.unknown == [("T1", "C1")] and report.posted == []
     post = store.post_for("T1", "C1", date(2024, 5, 15))
     assert (post.status, post.error) == ("unknown", "timeout")
     run_due(
         store=store,
-        client=make_client(settings),
+        poster=poster_for(settings),
         catalog=catalog,
         settings=settings,
         now=utc(2024, 5, 15, 10),

@@ -1,117 +1,68 @@
-"""Daily tips through the real HTTP server: a signed ``/advisor tips on`` subscribes the channel,
-``advisor tips list`` shows it, ``advisor tips run-due`` posts it at its time, and the server's own
-scheduler thread posts what is due."""
+"""Daily tips through the session's real HTTP server: a signed ``/advisor tips on`` subscribes the
+channel, ``advisor tips list`` shows it, ``advisor tips run-due`` posts it at its time (the CLI
+in-process, on the server's database), and the server's own scheduler thread posts what is due."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import time
 import uuid
 from datetime import date
 
 import pytest
 
-from bot.config import Settings
-from bot.storage import open_store
+from tests.helpers import invoke
 from tests.slack_harness import (
-    BOT_TOKEN,
-    REPO,
     TEAM,
-    BotServer,
-    bot_env,
     command_form,
     unique_id,
 )
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory, bundled_index):
-    data = tmp_path_factory.mktemp("tips-slack")
-    shutil.copytree(bundled_index, data / "index")
-    return data
+def store(bot_store):
+    return bot_store
 
 
-@pytest.fixture(scope="module")
-def env(fake, data_dir):
-    return bot_env(
-        fake.url,
-        data_dir,
-        ADVISOR_RUN_SCHEDULER="true",
-        ADVISOR_TIPS_CHECK_SECONDS="0.2",
-        ADVISOR_TIPS_PACE_SECONDS="0",
-    )
-
-
-@pytest.fixture(scope="module")
-def bot(env):
-    server = BotServer(env).start()
-    yield server
-    server.stop()
-    assert BOT_TOKEN not in server.log, "the bot token leaked into the log"
-
-
-@pytest.fixture(scope="module")
-def store(data_dir):
-    store = open_store(Settings(data_dir=data_dir).database_url)
-    yield store
-    store.close()
+def cli(env: dict, *args: str):
+    """``advisor tips ARGS`` in this process, with the bot's database and settings."""
+    return invoke("tips", *args, env=env)
 
 
 def slash(bot, fake, text: str, channel: str) -> dict:
     name = unique_id("cmd")
     assert bot.sender().command(command_form(text, fake.response_url(name), channel=channel)).status == 200
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        found = [c for c in fake.calls_to("response_url") if c.path == f"/response_url/{name}"]
-        if found:
-            return found[0].body
-        time.sleep(0.02)
-    raise AssertionError(f"no reply to /advisor {text}")
+    return fake.reply_to(name)
 
 
 def new_channel() -> str:
     return "C" + uuid.uuid4().hex[:10].upper()  # Slack's shape: <#C...> mentions need it
 
 
-def advisor(env, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "tips", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def posts_to(fake, channel: str) -> list:
     return [c for c in fake.posts() if c.body.get("channel") == channel]
 
 
-def test_slash_subscription_is_listed_and_posted_by_run_due_at_its_time(bot, fake, env, store):
+def test_slash_subscription_is_listed_and_posted_by_run_due_at_its_time(bot, fake, bot_environment, store):
     channel = new_channel()
     fake.users["U1"] = {"id": "U1", "tz": "Asia/Tokyo"}
     reply = slash(bot, fake, "tips on", channel)
     assert reply["text"].startswith(f"Daily tips are *on* for <#{channel}>: 09:00 Asia/Tokyo, weekdays.")
-    listed = advisor(env, "list", "--team", TEAM)
-    assert listed.returncode == 0, listed.stderr
+    listed = cli(bot_environment, "list", "--team", TEAM)
+    assert listed.exit_code == 0, listed.output
     row = next(line.split() for line in listed.stdout.splitlines() if channel in line)
     assert row[:6] == [TEAM, channel, "09:00", "Asia/Tokyo", "weekdays", "on"]
     # 2024-05-14 23:00 UTC is Wednesday 08:00 in Tokyo: not yet; 00:00 UTC is 09:00: due.
-    early = advisor(env, "run-due", "--now", "2024-05-14T23:00:00Z")
-    assert early.returncode == 0, early.stderr
+    early = cli(bot_environment, "run-due", "--now", "2024-05-14T23:00:00Z")
+    assert early.exit_code == 0, early.output
     assert store.post_for(TEAM, channel, date(2024, 5, 15)) is None
-    due = advisor(env, "run-due", "--now", "2024-05-15T00:00:00Z")
-    assert due.returncode == 0, due.stderr
+    due = cli(bot_environment, "run-due", "--now", "2024-05-15T00:00:00Z")
+    assert due.exit_code == 0, due.output
     post = store.post_for(TEAM, channel, date(2024, 5, 15))
     assert post is not None and post.status == "sent" and post.message_ts
     texts = [c.body["text"] for c in posts_to(fake, channel)]
     assert any(t.startswith("Tip of the day: ") for t in texts)
     assert len(posts_to(fake, channel)) == len(store.posts(TEAM, channel))  # one post per row
-    again = advisor(env, "run-due", "--now", "2024-05-15T03:00:00Z")
-    assert again.returncode == 0
+    again = cli(bot_environment, "run-due", "--now", "2024-05-15T03:00:00Z")
+    assert again.exit_code == 0
     assert store.post_for(TEAM, channel, date(2024, 5, 15)).message_ts == post.message_ts
     assert len(posts_to(fake, channel)) == len(store.posts(TEAM, channel))
 
@@ -120,10 +71,11 @@ def test_the_servers_scheduler_posts_a_due_tip_once(bot, fake, store):
     channel = new_channel()
     reply = slash(bot, fake, "tips on 00:00 UTC --daily", channel)  # due from midnight UTC on
     assert "*on*" in reply["text"]
-    deadline = time.monotonic() + 15
-    while not posts_to(fake, channel) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)  # several more checks
+    fake.wait_for_call("chat.postMessage", timeout=15, channel=channel)
+    # A channel subscribed now is posted by a later check, one that also saw this one as sent.
+    later = new_channel()
+    slash(bot, fake, "tips on 00:00 UTC --daily", later)
+    fake.wait_for_call("chat.postMessage", timeout=15, channel=later)
     assert len(posts_to(fake, channel)) == 1
     (post,) = store.posts(TEAM, channel)
     assert post.status == "sent"

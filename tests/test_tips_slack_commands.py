@@ -6,30 +6,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.config import Settings
 from bot.slack.client import make_client
-from bot.storage import open_store
+from bot.slack.listeners.commands.tips import handle_tip_now, handle_tips_command
+from bot.slack.tips import SlackTipPoster
 from bot.tips.scheduler import run_due
-from bot.tips.slack_commands import handle_tip_now, handle_tips_command
 
 NOW = datetime(2024, 5, 15, 6, 0, tzinfo=UTC)  # Wednesday
-
-
-@pytest.fixture
-def settings(fake_slack, tmp_path):
-    return Settings(
-        slack_api_url=fake_slack.url,
-        slack_bot_token="xoxb-test",
-        tips_pace_seconds=0,
-        data_dir=tmp_path,
-    )
-
-
-@pytest.fixture
-def store(settings):
-    store = open_store(settings.database_url)
-    yield store
-    store.close()
 
 
 @pytest.fixture
@@ -108,7 +90,7 @@ def test_status_shows_a_pause_and_how_to_fix_it(tips, store, settings, fake_slac
     fake_slack.fail("chat.postMessage", "not_in_channel")
     run_due(
         store=store,
-        client=make_client(settings),
+        poster=SlackTipPoster(make_client(settings)),
         catalog=load_tips(settings.knowledge_dir),
         settings=settings,
         now=NOW,
@@ -127,7 +109,7 @@ def test_status_after_todays_tip_names_the_next_weekday(tips, store, settings):
     tips("on 09:00 UTC", now=friday)
     run_due(
         store=store,
-        client=make_client(settings),
+        poster=SlackTipPoster(make_client(settings)),
         catalog=load_tips(settings.knowledge_dir),
         settings=settings,
         now=friday,
@@ -167,5 +149,5 @@ def test_tip_now_is_a_card_and_leaves_the_channel_order_alone(settings, store):
     reply = handle_tip_now(team_id="T1", channel_id="C1", user_id="U1", settings=settings, store=store)
     assert reply["text"].startswith("Tip: ")
     assert [b["type"] for b in reply["blocks"]] == ["section", "section", "context"]
-    assert reply["blocks"][1]["text"]["text"].startswith("> ")
+    assert reply["blocks"][1]["text"]["text"].startswith(">")
     assert store.tip_order("T1", "C1") is None

@@ -16,7 +16,7 @@ from .listeners import register_listeners
 
 # Threads that run listeners, and so all of the bot's database work (gunicorn's request threads
 # only verify and acknowledge). Bolt's default, made explicit: the serving store keeps one
-# pooled connection per listener thread (bot/slack/server.py).
+# pooled connection per listener thread (bot/serve.py).
 LISTENER_THREADS = 5
 
 

@@ -433,6 +433,20 @@ def ask_modal() -> dict:
     }
 
 
+def tip_card(title: str, quote: Quote, *, heading: str = "Tip of the day") -> dict:
+    """A tip: our title, the article's words as a quote, its section and a link to the source."""
+    source = f"From “{safe(quote.section, HEADING_CHARS)}”"
+    if quote.source_url:
+        source += " · " + link(quote.source_url, quote.source_title)
+    blocks = [
+        _section(f":bulb: *{safe(heading, HEADING_CHARS)}: {safe(title, HEADING_CHARS)}*"),
+        _section(slack_quote(quote.text, QUOTE_CHARS)),
+        _context(source),
+    ]
+    text = plain(f"{heading}: {title} — “{quote.text}” ({quote.section})", MAX_FALLBACK_TEXT)
+    return fit({"text": text, "blocks": blocks})
+
+
 # --- limits ---------------------------------------------------------------------------------
 
 

@@ -12,6 +12,9 @@ from . import blocks
 
 logger = logging.getLogger(__name__)
 
+# Web API errors meaning the bot cannot post in a channel (not invited, or cannot see it).
+NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
+
 
 def post(client: WebClient, channel: str, message: dict, *, thread_ts: str | None = None):
     """chat.postMessage of a built message (text fallback + blocks), unfurls off."""

@@ -1,36 +1,18 @@
-"""Running the bot: Socket Mode, or HTTP behind gunicorn (Bolt's ``app.start()`` is for development).
+"""The bot's HTTP surface: the WSGI application gunicorn serves (``bot.serve`` runs it).
 
-HTTP routes: ``POST /slack/events`` (events, slash commands and interactivity, all verified
-with the signing secret by Bolt), ``GET /healthz``; any other path is 404, another method 405.
-
-Start-up checks settings, knowledge, database and the bot token in the main process and
-stops with one line naming the problem. The model and index then load in the gunicorn
-worker before it accepts its first connection (PyTorch's thread pool does not survive a
-fork, so the master never touches the model); requests that arrive meanwhile wait in the
-listen backlog instead of being refused.
+Routes: ``POST /slack/events`` (events, slash commands and interactivity, all verified with
+the signing secret by Bolt), ``GET /healthz``; any other path is 404, another method 405.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from collections.abc import Callable, Iterable
 
-from ..config import ConfigError, Settings
-
-logger = logging.getLogger(__name__)
+from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-HTTP_SECRETS = ("slack_bot_token", "slack_signing_secret")
-SOCKET_SECRETS = ("slack_bot_token", "slack_app_token")
-WORKER_THREADS = 16
-WORKER_TIMEOUT = 120  # seconds; covers an index rebuild while the worker boots
-
-
-class StartupError(ConfigError):
-    """The bot cannot start: knowledge, database or Slack said no. One line, like ConfigError."""
 
 
 # --- WSGI ----------------------------------------------------------------------------------
@@ -51,8 +33,6 @@ def _not_allowed(start_response, allow: str) -> list[bytes]:
 
 def wsgi_app(app) -> Callable[[dict, Callable], Iterable[bytes]]:
     """The WSGI application: Bolt at EVENTS_PATH, a health check, 404 and 405 for the rest."""
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
-
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
     health = json.dumps({"status": "ok"}).encode()
     text = "text/plain; charset=utf-8"
@@ -72,199 +52,3 @@ def wsgi_app(app) -> Callable[[dict, Callable], Iterable[bytes]]:
         return _respond(start_response, "404 Not Found", b"not found\n", text)
 
     return application
-
-
-# --- start-up ------------------------------------------------------------------------------
-
-
-def check_startup(settings: Settings, *, secrets: tuple[str, ...]) -> None:
-    """Fail fast, with one line, on anything that would stop the bot from answering."""
-    settings.require(*secrets)
-    from slack_sdk.errors import SlackApiError
-
-    from ..knowledge import KnowledgeError, load_knowledge
-    from ..storage import StoreError, open_store
-    from .client import make_client
-
-    try:
-        load_knowledge(settings.knowledge_dir)
-    except KnowledgeError as exc:
-        raise StartupError(str(exc)) from None
-    try:
-        open_store(settings.database_url).close()
-    except StoreError as exc:
-        raise StartupError(str(exc)) from None
-    try:
-        make_client(settings).auth_test()
-    except SlackApiError as exc:
-        raise StartupError(
-            f"Slack rejected SLACK_BOT_TOKEN: {exc.response.get('error')} (check the token)"
-        ) from None
-    except OSError as exc:
-        raise StartupError(f"cannot reach the Slack Web API at {settings.slack_api_url}: {exc}") from None
-
-
-def open_serving_store(settings: Settings):
-    """The serving process's store: a pooled connection for every thread that uses it at once
-    (the Bolt listener threads and the tip scheduler's), so a burst neither waits for one nor
-    opens and closes extra connections."""
-    from ..storage import open_store
-    from .app import LISTENER_THREADS
-
-    return open_store(settings.database_url, pool_size=LISTENER_THREADS + 1)
-
-
-class Runtime:
-    """What one serving process holds: the store, the Bolt app and the tip scheduler."""
-
-    def __init__(self, settings: Settings):
-        from ..retrieval import Advisor
-        from .app import create_app
-
-        self.settings = settings
-        advisor = Advisor.load(settings)
-        advisor.ask("who should set next year's sales quota?")  # warm up: the first answer is fast
-        self.store = open_serving_store(settings)
-        self.app = create_app(settings, advisor, self.store)
-        self.scheduler = None
-
-    def start_scheduler(self) -> None:
-        if not self.settings.run_scheduler:
-            return
-        from ..tips.scheduler import start_scheduler_thread
-
-        self.scheduler = start_scheduler_thread(self.settings, self.store, self.app.client)
-
-    def close(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.stop()
-            self.scheduler = None
-        self.store.close()
-
-
-def _expected_errors() -> tuple[type[Exception], ...]:
-    from ..embedding import ModelError
-    from ..index import IndexUnavailable
-    from ..knowledge import KnowledgeError
-    from ..storage import StoreError
-
-    return (ConfigError, KnowledgeError, ModelError, IndexUnavailable, StoreError)
-
-
-def _ensure_logging(settings: Settings) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=getattr(logging, settings.log_level.upper(), logging.INFO),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
-
-
-# --- HTTP (gunicorn) -----------------------------------------------------------------------
-
-
-def _gunicorn_application(settings: Settings, host: str, port: int):
-    from gunicorn.app.base import BaseApplication
-    from gunicorn.errors import AppImportError
-
-    class AdvisorHTTP(BaseApplication):
-        def __init__(self):
-            self.runtime: Runtime | None = None
-            super().__init__()
-
-        def load_config(self) -> None:
-            options = {
-                "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-                "workers": 1,
-                "worker_class": "gthread",
-                "threads": WORKER_THREADS,
-                "timeout": WORKER_TIMEOUT,
-                "graceful_timeout": 10,
-                "keepalive": 5,
-                "accesslog": None,
-                "errorlog": "-",
-                "loglevel": settings.log_level.lower(),
-                "proc_name": "advisor",
-                "post_worker_init": self._ready,
-                "worker_exit": self._worker_exit,
-                # gunicorn >= 24 opens a control socket in $HOME; several bots on one host
-                # would fight over it, and nothing here uses it.
-                "control_socket_disable": True,
-            }
-            for key, value in options.items():
-                if key in self.cfg.settings:
-                    self.cfg.set(key, value)
-
-        def load(self):
-            """Runs in the worker, before it accepts connections: load model, index and DB."""
-            try:
-                self.runtime = Runtime(settings)
-            except _expected_errors() as exc:
-                raise AppImportError(f"advisor: cannot start: {exc}") from None
-            return wsgi_app(self.runtime.app)
-
-        def _ready(self, worker) -> None:
-            assert self.runtime is not None
-            self.runtime.start_scheduler()
-            for sock in worker.sockets:
-                address = sock.sock.getsockname()
-                logger.info(
-                    "advisor ready: serving Slack at http://%s:%s%s (model and index loaded)",
-                    address[0],
-                    address[1],
-                    EVENTS_PATH,
-                )
-
-        def _worker_exit(self, _server, _worker) -> None:
-            if self.runtime is not None:
-                self.runtime.close()
-
-    return AdvisorHTTP()
-
-
-# --- entry point ---------------------------------------------------------------------------
-
-
-def warn_about_ephemeral_state(settings: Settings) -> None:
-    """On a hosting platform (PORT or DYNO set) without DATABASE_URL, say loudly that the
-    default SQLite file lives on a disk the platform may wipe, and that it is not shared."""
-    if settings.platform_hint and not settings.database_url_env:
-        logger.warning(
-            "%s is set (a hosting platform?) but DATABASE_URL is not: state is kept in a SQLite file "
-            "on local disk (%s). It will not survive a restart that wipes the disk (answered events, "
-            "followed threads, tip subscriptions and posts are lost), and separate processes (web, "
-            "scheduler) do not share it. Set DATABASE_URL to a PostgreSQL URL.",
-            settings.platform_hint,
-            settings.database_url.removeprefix("sqlite:///"),
-        )
-
-
-def serve(settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int = 3000) -> None:
-    """Run the bot until stopped: Socket Mode (``socket=True``) or HTTP on ``host:port``.
-
-    Raises ConfigError (one line) when a setting is missing or the knowledge, database or
-    bot token is not usable. Port 0 picks a free port (logged in the "ready" line).
-    """
-    _ensure_logging(settings)
-    warn_about_ephemeral_state(settings)
-    check_startup(settings, secrets=SOCKET_SECRETS if socket else HTTP_SECRETS)
-    if socket:
-        _serve_socket(settings)
-    else:
-        _gunicorn_application(settings, host, port).run()
-
-
-def _serve_socket(settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    try:
-        runtime = Runtime(settings)
-    except _expected_errors() as exc:
-        raise StartupError(str(exc)) from None
-    runtime.start_scheduler()
-    handler = SocketModeHandler(runtime.app, settings.slack_app_token)
-    logger.info("advisor ready: model and index loaded; connecting to Slack in Socket Mode")
-    try:
-        handler.start()
-    finally:
-        runtime.close()

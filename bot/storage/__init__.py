@@ -4,24 +4,8 @@
 upgrades the schema with the Alembic migrations shipped in this package.
 """
 
-from .store import (
-    FeedbackRecord,
-    InvalidSubscription,
-    PostRecord,
-    Store,
-    StoreError,
-    SubscriptionRecord,
-    TipOrderState,
-    open_store,
-)
+from .engine import StoreError, create_store_engine
+from .feedback import FeedbackRecord
+from .store import Store, open_store
 
-__all__ = [
-    "FeedbackRecord",
-    "InvalidSubscription",
-    "PostRecord",
-    "Store",
-    "StoreError",
-    "SubscriptionRecord",
-    "TipOrderState",
-    "open_store",
-]
+__all__ = ["FeedbackRecord", "Store", "StoreError", "create_store_engine", "open_store"]

@@ -22,6 +22,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK_ID = 724_150_001
 
 
+# alembic is imported inside the functions below: after the logger above is set, and only by
+# a process that opens a database (the CLI's other commands never pay for it).
+
+
 def alembic_config():
     from alembic.config import Config
 
@@ -53,7 +57,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         return
     config = alembic_config()
     logger.info("upgrading the %s database schema to %s", engine.dialect.name, revision)
-    # engine.begin() issues BEGIN IMMEDIATE on SQLite (see store._sqlite_engine), so concurrent
+    # engine.begin() issues BEGIN IMMEDIATE on SQLite (see engine._sqlite_engine), so concurrent
     # upgrades wait for each other and the second one finds the schema already current.
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":

@@ -1,4 +1,7 @@
-"""Daily tips: a quoted piece of the article posted to subscribed channels once a local day.
+"""Daily tips, the domain: a quoted piece of the article posted to subscribed channels once a
+local day. ``catalog`` (the tips file), ``order`` (each channel's shuffled walk), ``schedule``
+(when a tip is due; the one subscription validator), ``scheduler`` (exactly-once posting
+through a ``poster.Poster`` it is handed), ``records`` (what the store keeps).
 
-Kept import-light: ``bot.tips.commands`` is loaded by the CLI at start-up.
+Nothing here imports Slack or the store: ``bot.serve`` and the CLI hand them in.
 """

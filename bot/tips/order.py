@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from ..storage import TipOrderState
+from .records import TipOrderState
 
 
 def shuffled(tip_ids: Sequence[str], *, team: str, channel: str, round_: int) -> list[str]:

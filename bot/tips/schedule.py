@@ -13,31 +13,57 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..errors import AdvisorError
+
 DAYS = ("weekdays", "daily")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(AdvisorError, ValueError):
     """An invalid time, time zone or days value; the message says what is accepted."""
+
+
+def check_subscription(
+    local_time: str, tz: str, days: str, *, canonical: bool = False
+) -> tuple[str, str, str]:
+    """The one check of a subscription's schedule: ``(HH:MM, zone, days)`` normalised, or
+    ScheduleError naming the bad value. ``canonical`` (the store's check before it writes a
+    row) also refuses what would need normalising, such as ``9:00``."""
+    if days not in DAYS:
+        raise ScheduleError(f"invalid days {days!r}: use one of {', '.join(DAYS)}")
+    checked_time, checked_tz = parse_local_time(local_time), parse_tz(tz)
+    if canonical and checked_time != local_time:
+        raise ScheduleError(_bad_time(local_time))
+    if canonical and checked_tz != tz:
+        raise ScheduleError(_bad_tz(tz))
+    return checked_time, checked_tz, days
+
+
+def _bad_time(value) -> str:
+    return f"invalid time {value!r}: use 24-hour HH:MM, e.g. 09:00"
+
+
+def _bad_tz(value) -> str:
+    return f"unknown time zone {value!r}: use Area/City, e.g. Europe/Paris"
 
 
 def parse_local_time(value: str) -> str:
     """``"9:05"`` -> ``"09:05"``; raises ScheduleError for anything but a 24-hour HH:MM."""
-    match = _TIME.match(value.strip())
+    match = _TIME.match(value.strip()) if isinstance(value, str) else None
     if not match:
-        raise ScheduleError(f"invalid time {value!r}: use 24-hour HH:MM, e.g. 09:00")
+        raise ScheduleError(_bad_time(value))
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
 def parse_tz(value: str) -> str:
     """A valid IANA time zone name such as ``Europe/Paris``; raises ScheduleError otherwise."""
-    name = value.strip()
+    name = value.strip() if isinstance(value, str) else ""
     if not name or name.startswith(("/", ".")) or ".." in name:
-        raise ScheduleError(f"unknown time zone {value!r}: use Area/City, e.g. Europe/Paris")
+        raise ScheduleError(_bad_tz(value))
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(f"unknown time zone {value!r}: use Area/City, e.g. Europe/Paris") from None
+        raise ScheduleError(_bad_tz(value)) from None
     return name
 
 

@@ -7,6 +7,10 @@ channel gets at most one tip per local day. If the process dies after Slack acce
 message but before the result was recorded, the row stays ``claimed`` and is never posted
 again that day (at most once: a missed tip beats a double post; see docs/tips.md).
 
+The scheduler is handed a ``Poster`` (``bot.tips.poster``) and never sees Slack: the poster
+says whether a failed post paused the channel, revoked the workspace, can be retried, or may
+have gone out.
+
 One subscription never stops the others: a row that cannot be scheduled or posted (a time
 zone this machine does not know, a database error on that row) is logged with its traceback
 and skipped; the pass goes on with the next one.
@@ -20,24 +24,21 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-
-from slack_sdk.errors import SlackApiError
+from typing import TYPE_CHECKING
 
 from ..config import Settings
-from ..slack.client import never_sent
-from ..storage import PostRecord, Store, SubscriptionRecord
-from .catalog import TipCatalog
-from .message import tip_message
+from .catalog import TipCatalog, load_tips
 from .order import make_picker
+from .poster import ChannelUnavailable, Poster, PostError, PostFailed, PostUnconfirmed, WorkspaceRevoked
+from .records import PostRecord, SubscriptionRecord
 from .schedule import due_date
+
+if TYPE_CHECKING:  # the store is handed in; storage imports this package's records, not back
+    from ..storage import Store
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-# The channel is gone or closed to the bot: pause it with the reason, keep serving the others.
-PAUSE_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
-# The workspace took the bot's token away: deactivate all of that workspace's subscriptions.
-REVOKED_ERRORS = frozenset({"token_revoked", "invalid_auth", "account_inactive"})
 MAX_CHECK_SECONDS = 60.0
 
 
@@ -105,7 +106,7 @@ def due_now(
 def run_due(
     *,
     store: Store,
-    client,
+    poster: Poster,
     catalog: TipCatalog,
     settings: Settings,
     now: datetime | None = None,
@@ -132,7 +133,7 @@ def run_due(
             if stop is not None and stop.is_set():
                 return report
             try:
-                called, revoked = _post_one(store, client, catalog, subscription, local_date, now, report)
+                called, revoked = _post_one(store, poster, catalog, subscription, local_date, now, report)
             except Exception:  # e.g. the database failed on this row: log it, serve the others
                 logger.exception("tip for %s/%s failed; skipping it", team, subscription.channel)
                 report.skipped.append((team, subscription.channel))
@@ -154,14 +155,14 @@ def _sleep(seconds: float, stop: threading.Event | None) -> bool:
 
 def _post_one(
     store: Store,
-    client,
+    poster: Poster,
     catalog: TipCatalog,
     subscription: SubscriptionRecord,
     local_date: date,
     now: datetime,
     report: RunReport,
 ) -> tuple[bool, bool]:
-    """Claim and post one channel's tip. Returns (Slack was called, workspace was revoked)."""
+    """Claim and post one channel's tip. Returns (the poster was called, workspace was revoked)."""
     team, channel = subscription.team, subscription.channel
     post = store.claim_post(
         team=team,
@@ -177,30 +178,20 @@ def _post_one(
     if tip is None:  # a retried day whose tip has since been removed from the file
         logger.warning("tip %s is no longer in the tips file; posting another", post.tip_id)
         tip = catalog.tips[0]
-    message = tip_message(tip)
     try:
-        response = client.chat_postMessage(
-            channel=channel,
-            text=message["text"],
-            blocks=message["blocks"],
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-    except SlackApiError as exc:
-        error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
-        return True, _failed(store, subscription, post, error, now, report)
-    except Exception as exc:
-        if never_sent(exc):  # connection refused, no DNS answer: nothing reached Slack
-            logger.exception("tip post to %s/%s failed", team, channel)
-            return True, _failed(store, subscription, post, type(exc).__name__, now, report)
-        # A timeout, or the connection lost after the request went out: Slack may have posted
-        # it. Record that we cannot tell, and never post it again today.
-        error = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
-        logger.warning("tip post to %s/%s unconfirmed (%s); not retried today", team, channel, error)
-        store.finish_post(post.id, status="unknown", error=error, now=now)
+        message_ts = poster(channel, tip)
+    except PostUnconfirmed as exc:
+        # A timeout, or the connection lost after the request went out: it may have been
+        # posted. Record that we cannot tell, and never post it again today.
+        logger.warning("tip post to %s/%s unconfirmed (%s); not retried today", team, channel, exc.reason)
+        store.finish_post(post.id, status="unknown", error=exc.reason, now=now)
         report.unknown.append((team, channel))
         return True, False
-    store.finish_post(post.id, status="sent", message_ts=response.get("ts"), now=now)
+    except PostError as exc:
+        if exc.__cause__ is not None:  # nothing reached the platform: keep the traceback
+            logger.warning("tip post to %s/%s failed", team, channel, exc_info=exc.__cause__)
+        return True, _failed(store, subscription, post, exc, now, report)
+    store.finish_post(post.id, status="sent", message_ts=message_ts, now=now)
     if subscription.failures:
         store.note_subscription_result(team, channel, None)
     report.posted.append(store.post_for(team, channel, local_date) or post)
@@ -212,24 +203,26 @@ def _failed(
     store: Store,
     subscription: SubscriptionRecord,
     post: PostRecord,
-    error: str,
+    failure: PostError,
     now: datetime,
     report: RunReport,
 ) -> bool:
     """Record a failed post; pause, deactivate or leave for a retry. True if the team is revoked."""
     team, channel = subscription.team, subscription.channel
-    if error in PAUSE_ERRORS:
+    error = failure.reason
+    if isinstance(failure, ChannelUnavailable):
         store.finish_post(post.id, status="failed", error=error, now=now)
         store.pause_subscription(team, channel, error)
         report.paused.append((team, channel, error))
         logger.warning("paused tips for %s/%s: %s", team, channel, error)
         return False
-    if error in REVOKED_ERRORS:
+    if isinstance(failure, WorkspaceRevoked):
         store.finish_post(post.id, status="failed", error=error, now=now)
         count = store.deactivate_team(team, error)
         report.deactivated.append((team, error, count))
         logger.warning("deactivated %d subscription(s) of workspace %s: %s", count, team, error)
         return True
+    assert isinstance(failure, PostFailed), failure
     final = post.attempts >= MAX_ATTEMPTS
     store.finish_post(post.id, status="gave_up" if final else "failed", error=error, now=now)
     store.note_subscription_result(team, channel, error)
@@ -254,7 +247,7 @@ def check_interval(settings: Settings) -> float:
 def run_forever(
     *,
     store: Store,
-    client,
+    poster: Poster,
     catalog: TipCatalog,
     settings: Settings,
     stop: threading.Event,
@@ -263,7 +256,7 @@ def run_forever(
     interval = check_interval(settings)
     while not stop.is_set():
         try:
-            report = run_due(store=store, client=client, catalog=catalog, settings=settings, stop=stop)
+            report = run_due(store=store, poster=poster, catalog=catalog, settings=settings, stop=stop)
             if report.posted or report.failed or report.paused or report.deactivated or report.skipped:
                 logger.info("tips: %s", report.summary())
         except Exception:
@@ -288,16 +281,14 @@ class SchedulerThread:
 
 
 def start_scheduler_thread(
-    settings: Settings, store: Store, client, *, catalog: TipCatalog | None = None
+    settings: Settings, store: Store, poster: Poster, *, catalog: TipCatalog | None = None
 ) -> SchedulerThread:
     """Start the tip schedule in a daemon thread (checks at least once a minute)."""
-    from .catalog import load_tips
-
     catalog = catalog or load_tips(settings.knowledge_dir)
     stop_event = threading.Event()
     thread = threading.Thread(
         target=run_forever,
-        kwargs=dict(store=store, client=client, catalog=catalog, settings=settings, stop=stop_event),
+        kwargs=dict(store=store, poster=poster, catalog=catalog, settings=settings, stop=stop_event),
         name="tips-scheduler",
         daemon=True,
     )

@@ -11,11 +11,9 @@ from slack_sdk import WebClient
 from ....storage import Store
 from ...blocks import notice, read_value, shared_by
 from ...cards import Cards
-from ...messaging import post, reply_privately, report_failure, slack_error
+from ...messaging import NOT_IN_CHANNEL, post, reply_privately, report_failure, slack_error
 
 logger = logging.getLogger(__name__)
-
-NOT_A_MEMBER = ("not_in_channel", "channel_not_found")
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ class AnswerButtons:
             try:
                 post(client, clicked.channel, message, thread_ts=clicked.reply_thread)
             except Exception as exc:
-                if slack_error(exc) not in NOT_A_MEMBER:
+                if slack_error(exc) not in NOT_IN_CHANNEL:
                     raise
                 reply_privately(respond, message)  # a card shared where the bot is not a member
         except Exception:
@@ -111,7 +109,7 @@ class AnswerButtons:
             try:
                 post(client, clicked.channel, card)
             except Exception as exc:
-                if slack_error(exc) not in NOT_A_MEMBER:
+                if slack_error(exc) not in NOT_IN_CHANNEL:
                     raise
                 respond(
                     text=card["text"],

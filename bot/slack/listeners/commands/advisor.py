@@ -11,6 +11,7 @@ from ....config import Settings
 from ....storage import Store
 from ...cards import Cards, is_question
 from ...messaging import reply_privately, report_failure
+from .tips import handle_tip_now, handle_tips_command
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ class AdvisorCommand:
         }
 
     def _tips(self, args: str, command: dict, client: WebClient, context: BoltContext) -> dict:
-        from ....tips.slack_commands import handle_tips_command
-
         return handle_tips_command(
             args,
             **self._where(command, context),
@@ -68,8 +67,6 @@ class AdvisorCommand:
         )
 
     def _tip_now(self, command: dict, client: WebClient, context: BoltContext) -> dict:
-        from ....tips.slack_commands import handle_tip_now
-
         return handle_tip_now(
             **self._where(command, context),
             client=client,

@@ -1,48 +1,30 @@
 """``advisor tips ...``: subscribe channels, list them, preview, and post the tips that are due.
 
-Only click is imported at module level: the CLI's cold start is measured. Everything else
-is imported inside the commands.
+The tips domain (``bot.tips``) is composed here with a store and, for posting, the Slack
+layer's poster. Imports of the store, the scheduler and Slack stay inside the commands: the
+CLI's cold start is measured (see ``bot.cli``).
 """
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+from zoneinfo import ZoneInfo
+
 import click
 
+from ..config import Settings, load_settings
+from ..tips.catalog import load_tips
+from ..tips.order import next_tip
+from ..tips.schedule import next_due, parse_local_time, parse_now, parse_tz
+from ..tips.scheduler import check_interval, run_due, run_forever
+from .group import AdvisorGroup
 
-def _expected_errors() -> tuple[type[Exception], ...]:
-    from ..config import ConfigError
-    from ..knowledge import KnowledgeError
-    from ..storage import InvalidSubscription, StoreError
-    from .schedule import ScheduleError
-
-    return (ConfigError, KnowledgeError, StoreError, ScheduleError, InvalidSubscription)
-
-
-class TipsGroup(click.Group):
-    """Turns expected errors (settings, tips file, database, times) into one-line messages."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except click.ClickException:
-            raise
-        except Exception as exc:  # the error classes are imported only when one occurs
-            from sqlalchemy.exc import SQLAlchemyError
-
-            if isinstance(exc, _expected_errors()):
-                raise click.ClickException(str(exc)) from None
-            if isinstance(exc, SQLAlchemyError):
-                import logging
-
-                logging.getLogger(__name__).debug("database error", exc_info=True)
-                problem = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-                raise click.ClickException(f"database error: {problem}") from None
-            raise
+logger = logging.getLogger(__name__)
 
 
 def _settings():
-    from ..config import Settings, load_settings
-
     obj = click.get_current_context().obj
     return obj if isinstance(obj, Settings) else load_settings()
 
@@ -51,6 +33,13 @@ def _store(settings):
     from ..storage import open_store
 
     return open_store(settings.database_url)
+
+
+def _poster(settings):
+    from ..slack.client import make_client
+    from ..slack.tips import SlackTipPoster
+
+    return SlackTipPoster(make_client(settings))
 
 
 def _state(subscription) -> str:
@@ -63,7 +52,7 @@ def _state(subscription) -> str:
     return "on"
 
 
-@click.group(cls=TipsGroup)
+@click.group(cls=AdvisorGroup)
 def tips() -> None:
     """Daily tips: one quoted piece of the article per channel per day."""
 
@@ -76,8 +65,6 @@ def tips() -> None:
 @click.option("--daily", is_flag=True, help="Every day (default: weekdays only).")
 def subscribe(team: str, channel: str, local_time: str, tz: str, daily: bool) -> None:
     """Subscribe a channel to a tip a day."""
-    from .schedule import parse_local_time, parse_tz
-
     local_time, tz = parse_local_time(local_time), parse_tz(tz)
     store = _store(_settings())
     try:
@@ -135,10 +122,6 @@ def list_(team: str | None) -> None:
 @click.option("--now", "now_text", default=None, help="ISO-8601 instant (default: now).")
 def preview(now_text: str | None) -> None:
     """Show the next tip of each subscribed channel and when it is due."""
-    from .catalog import load_tips
-    from .order import next_tip
-    from .schedule import next_due, parse_now
-
     now = parse_now(now_text)
     settings = _settings()
     catalog = load_tips(settings.knowledge_dir)
@@ -170,8 +153,6 @@ def preview(now_text: str | None) -> None:
 
 
 def _posted_today(store, subscription, now) -> bool:
-    from zoneinfo import ZoneInfo
-
     today = now.astimezone(ZoneInfo(subscription.tz)).date()
     post = store.post_for(subscription.team, subscription.channel, today)
     return post is not None and post.status != "failed"
@@ -181,20 +162,13 @@ def _posted_today(store, subscription, now) -> bool:
 @click.option("--now", "now_text", default=None, help="ISO-8601 instant (default: now).")
 def run_due_command(now_text: str | None) -> None:
     """Post every tip due at this moment, then exit (for cron)."""
-    from ..slack.client import make_client
-    from .catalog import load_tips
-    from .schedule import parse_now
-    from .scheduler import run_due
-
     now = parse_now(now_text)
     settings = _settings()
     settings.require("slack_bot_token")
     catalog = load_tips(settings.knowledge_dir)
     store = _store(settings)
     try:
-        report = run_due(
-            store=store, client=make_client(settings), catalog=catalog, settings=settings, now=now
-        )
+        report = run_due(store=store, poster=_poster(settings), catalog=catalog, settings=settings, now=now)
     finally:
         store.close()
     click.echo(report.summary())
@@ -203,14 +177,6 @@ def run_due_command(now_text: str | None) -> None:
 @tips.command()
 def worker() -> None:
     """Post tips as they fall due, checking every ADVISOR_TIPS_CHECK_SECONDS, until stopped."""
-    import logging
-    import signal
-    import threading
-
-    from ..slack.client import make_client
-    from .catalog import load_tips
-    from .scheduler import check_interval, run_forever
-
     settings = _settings()
     settings.require("slack_bot_token")
     catalog = load_tips(settings.knowledge_dir)
@@ -218,15 +184,13 @@ def worker() -> None:
     stop = threading.Event()
 
     def _stop(signum, _frame) -> None:
-        logging.getLogger(__name__).info("tips worker: %s, stopping", signal.Signals(signum).name)
+        logger.info("tips worker: %s, stopping", signal.Signals(signum).name)
         stop.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    logging.getLogger(__name__).info(
-        "tips worker: %d tips, checking every %.0f s", len(catalog.tips), check_interval(settings)
-    )
+    logger.info("tips worker: %d tips, checking every %.0f s", len(catalog.tips), check_interval(settings))
     try:
-        run_forever(store=store, client=make_client(settings), catalog=catalog, settings=settings, stop=stop)
+        run_forever(store=store, poster=_poster(settings), catalog=catalog, settings=settings, stop=stop)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

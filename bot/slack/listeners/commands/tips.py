@@ -1,6 +1,6 @@
-"""``/advisor tips on|off|status`` and ``/advisor tip``: ephemeral replies for the Slack layer.
+"""``/advisor tips on|off|status`` and ``/advisor tip``: the daily tips' Slack surface.
 
-The Slack engineer's ``/advisor`` listener calls these with the command's text after ``tips``
+The ``/advisor`` listener (``advisor.py``) calls these with the command's text after ``tips``
 (a leading ``tips`` is accepted too) and sends the returned ``{"text", "blocks"}`` payload
 ephemerally. Anything that goes wrong becomes a plain message; nothing here raises.
 """
@@ -16,19 +16,20 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
-from ..config import Settings
-from ..slack.escape import escape
-from ..storage import InvalidSubscription, Store, SubscriptionRecord
-from .catalog import TipCatalog, load_tips
-from .message import tip_message
-from .schedule import ScheduleError, next_due, parse_local_time, parse_tz
+from ....config import Settings
+from ....storage import Store
+from ....tips.catalog import TipCatalog, load_tips
+from ....tips.records import SubscriptionRecord
+from ....tips.schedule import ScheduleError, next_due, parse_local_time, parse_tz
+from ...escape import escape
+from ...messaging import NOT_IN_CHANNEL
+from ...tips import tip_card
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIME = "09:00"
 _CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]+$")
 _TIME_LIKE = re.compile(r"^\d{1,2}:\d{2}$")
-NOT_IN_CHANNEL_ERRORS = ("not_in_channel", "channel_not_found")
 
 USAGE = (
     "*Daily tips* \u2014 one quoted piece of the article in this channel each day:\n"
@@ -63,7 +64,7 @@ def _describe(subscription: SubscriptionRecord, store: Store, now: datetime) -> 
     if s.paused_reason:
         how = (
             "Invite me with `/invite @advisor`, then run `/advisor tips on` again."
-            if s.paused_reason in NOT_IN_CHANNEL_ERRORS
+            if s.paused_reason in NOT_IN_CHANNEL
             else "Run `/advisor tips on` again once that is fixed."
         )
         return (
@@ -87,7 +88,7 @@ def _bot_is_member(client, channel_id: str) -> bool:
     try:
         response = client.conversations_info(channel=channel_id)
     except SlackApiError as exc:
-        if exc.response.get("error") in NOT_IN_CHANNEL_ERRORS:
+        if exc.response.get("error") in NOT_IN_CHANNEL:
             return False
         logger.warning("conversations.info for %s failed: %s", channel_id, exc.response.get("error"))
         return True  # cannot tell; posting will pause the subscription if need be
@@ -153,7 +154,7 @@ def handle_tips_command(
                 )
             return _reply(_describe(subscription, store, now))
         return _reply(USAGE)
-    except (ScheduleError, InvalidSubscription) as exc:
+    except ScheduleError as exc:
         return _reply(f"{escape(str(exc))}.\n\n{USAGE}")
     except Exception:
         logger.exception("/advisor tips %s failed in %s/%s", action, team_id, channel_id)
@@ -200,4 +201,4 @@ def handle_tip_now(
     except Exception:
         logger.exception("cannot load tips for /advisor tip")
         return _reply("Sorry, the tips are not available right now.")
-    return tip_message(random.choice(catalog.tips), heading="Tip")
+    return tip_card(random.choice(catalog.tips), heading="Tip")

@@ -1,4 +1,9 @@
-"""The ``advisor`` command line: a thin layer over the core and the Slack bot."""
+"""The ``advisor`` command line: a thin layer over the core, the tips and the Slack bot.
+
+Each command imports what it runs inside itself: start-up cost is the reason (``advisor ask``'s
+cold start is measured, and ``advisor tips list`` or ``db upgrade`` never need numpy, faiss or
+the model). Expected errors become one line through ``AdvisorGroup`` (``bot.errors``).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,15 @@ import json
 import logging
 import sys
 import textwrap
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from .config import ConfigError, Settings, load_settings
-from .tips.commands import tips
+from ..config import Settings, load_settings
+from ..knowledge import load_knowledge
+from .group import AdvisorGroup
+from .tips import tips
 
 logger = logging.getLogger("bot")
 
@@ -23,30 +31,12 @@ VERDICTS = {
 NO_VERDICT = "The article doesn't give this to one department."
 
 
-def _expected_errors() -> tuple[type[Exception], ...]:
-    from .embedding import ModelError
-    from .index import IndexUnavailable
-    from .knowledge import KnowledgeError
-
-    return (ConfigError, KnowledgeError, ModelError, IndexUnavailable)
-
-
-class AdvisorGroup(click.Group):
-    """Turns the library's expected errors into one-line messages (exit 1)."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except _expected_errors() as exc:
-            raise click.ClickException(str(exc)) from None
-
-
 def _settings() -> Settings:
     return click.get_current_context().find_object(Settings)
 
 
 def _load_advisor(progress: bool = False):
-    from .retrieval import Advisor
+    from ..retrieval import Advisor
 
     return Advisor.load(_settings(), progress=progress)
 
@@ -57,10 +47,7 @@ def _load_advisor(progress: bool = False):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Answers how to split work between Sales and Marketing, quoting the article."""
-    try:
-        settings = load_settings(config_path=config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    settings = load_settings(config_path=config_path)  # a ConfigError is one line (AdvisorGroup)
     level = logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), logging.INFO)
     if ctx.invoked_subcommand in ("ask", "eval", "index") and not verbose:
         level = max(level, logging.WARNING)
@@ -143,9 +130,8 @@ def index() -> None:
 @index.command("build")
 def index_build() -> None:
     """Rebuild the index now (with a progress bar)."""
-    from .embedding import load_embedder
-    from .index import rebuild_index
-    from .knowledge import load_knowledge
+    from ..embedding import load_embedder
+    from ..index import rebuild_index
 
     settings = _settings()
     knowledge = load_knowledge(settings.knowledge_dir)
@@ -173,11 +159,8 @@ def _onnx_summary(manifest) -> str:
 @index.command("info")
 def index_info() -> None:
     """Show the index manifest and whether it is fresh (loads neither the model nor FAISS)."""
-    from dataclasses import asdict
-
-    from .embedding import model_id
-    from .index import IndexUnavailable, staleness, verify_index
-    from .knowledge import load_knowledge
+    from ..embedding import model_id
+    from ..index import IndexUnavailable, staleness, verify_index
 
     settings = _settings()
     knowledge = load_knowledge(settings.knowledge_dir)
@@ -212,7 +195,7 @@ def index_info() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) -> None:
     """Score retrieval on a YAML question set (hit@1, hit@3, MRR, answer and refusal rates)."""
-    from .evaluation import (
+    from ..evaluation import (
         advisor_ranker,
         bm25_baseline,
         dense_baseline,
@@ -252,7 +235,7 @@ def serve(mode: str | None, host: str, port: int) -> None:
     """Run the Slack bot (Socket Mode or HTTP at /slack/events)."""
     if mode is None:
         raise click.UsageError("choose --socket or --http")
-    from .slack.server import serve as run
+    from ..serve import serve as run
 
     run(_settings(), socket=mode == "socket", host=host, port=port)
 
@@ -265,11 +248,10 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database schema (DATABASE_URL, default SQLite in the data dir)."""
-    from .storage import open_store
+    from ..storage import open_store
 
     open_store(_settings().database_url).close()
     click.echo("database schema is up to date")
 
 
-# The tips group keeps its heavy imports inside its commands, so `advisor ask` stays fast.
 main.add_command(tips)

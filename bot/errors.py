@@ -1,0 +1,35 @@
+"""One error model: every expected failure is an ``AdvisorError`` with a one-line message.
+
+The core, storage, tips and Slack layers raise subclasses (``ConfigError``, ``KnowledgeError``,
+``ModelError``, ``IndexUnavailable``, ``StoreError``, ``ScheduleError``, ``StartupError``);
+the edges (every CLI command, ``serve``) turn them into one line and an exit code with
+``explain``. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+class AdvisorError(Exception):
+    """An expected failure; ``str()`` is one line saying what is wrong and how to fix it."""
+
+    exit_code = 1
+
+
+def first_line(text: str) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def explain(exc: BaseException) -> tuple[str, int] | None:
+    """``(one-line message, exit code)`` for an expected error, None for anything else."""
+    if isinstance(exc, AdvisorError):
+        return first_line(str(exc)) or type(exc).__name__, exc.exit_code
+    # A database failure in the middle of a command (the server went away). Looked up in
+    # sys.modules so the CLI never imports SQLAlchemy only to find it was not involved.
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.SQLAlchemyError):
+        # str(exc.orig) names the problem without echoing the URL (and its password).
+        return f"database error: {first_line(str(getattr(exc, 'orig', None) or exc))}", 1
+    return None

@@ -1,0 +1,60 @@
+"""Daily tips on Slack: the tip card, and the poster the tip scheduler is handed.
+
+``SlackTipPoster`` builds each tip with the card builder, sends it through
+``messaging.post`` (the one place that posts) and turns Slack's answer into the scheduler's
+outcomes (``bot.tips.poster``): pause the channel, deactivate the workspace, retry later, or
+"may have been posted".
+"""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from ..tips.catalog import Tip
+from ..tips.poster import ChannelUnavailable, PostFailed, PostUnconfirmed, WorkspaceRevoked
+from . import blocks
+from .client import never_sent
+from .messaging import NOT_IN_CHANNEL, post, slack_error
+
+# The channel is gone or closed to the bot: pause it with the reason, keep serving the others.
+PAUSE_ERRORS = NOT_IN_CHANNEL | {"is_archived"}
+# The workspace took the bot's token away: deactivate all of that workspace's subscriptions.
+REVOKED_ERRORS = frozenset({"token_revoked", "invalid_auth", "account_inactive"})
+
+
+def tip_card(tip: Tip, *, heading: str = "Tip of the day") -> dict:
+    """``{"text": fallback, "blocks": [...]}`` for a tip, posted or sent ephemerally."""
+    quote = blocks.Quote(
+        text=tip.quote,
+        section=tip.section_heading,
+        owner=None,
+        passage_id="",
+        source_title=tip.document_title,
+        source_url=tip.source_url,
+    )
+    return blocks.tip_card(tip.title, quote, heading=heading)
+
+
+class SlackTipPoster:
+    """Posts tips with one WebClient (the bot's); a ``bot.tips.poster.Poster``."""
+
+    def __init__(self, client: WebClient):
+        self.client = client
+
+    def __call__(self, channel: str, tip: Tip) -> str | None:
+        try:
+            response = post(self.client, channel, tip_card(tip))
+        except SlackApiError as exc:
+            error = slack_error(exc) or f"http_{exc.response.status_code}"
+            if error in PAUSE_ERRORS:
+                raise ChannelUnavailable(error) from None
+            if error in REVOKED_ERRORS:
+                raise WorkspaceRevoked(error) from None
+            raise PostFailed(error) from None
+        except Exception as exc:
+            if never_sent(exc):  # connection refused, no DNS answer: nothing reached Slack
+                raise PostFailed(type(exc).__name__) from exc
+            # A timeout, or the connection lost after the request went out: Slack may have it.
+            raise PostUnconfirmed("timeout" if isinstance(exc, TimeoutError) else type(exc).__name__) from exc
+        return response.get("ts")

@@ -1,0 +1,32 @@
+"""The tests' one way to scrub the environment and to run the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+
+from click.testing import CliRunner, Result
+
+from bot.cli import main
+
+PREFIXES = ("SLACK_", "ADVISOR_", "DATABASE_URL")
+PLATFORM = ("PORT", "DYNO")
+
+
+def ours(key: str) -> bool:
+    """A variable the bot reads: its settings, and the hosting-platform hints."""
+    return key.startswith(PREFIXES) or key in PLATFORM
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any of the bot's settings, plus ``settings``
+    (for a subprocess)."""
+    env = {k: v for k, v in os.environ.items() if not ours(k)}
+    env.update(settings)
+    return env
+
+
+def invoke(*args: str, env: dict[str, str], stdin: str | None = None) -> Result:
+    """``advisor ARGS`` in this process with exactly the bot settings found in ``env``."""
+    overrides: dict[str, str | None] = {k: None for k in os.environ if ours(k)}
+    overrides.update({k: v for k, v in env.items() if ours(k)})
+    return CliRunner().invoke(main, list(args), env=overrides, input=stdin, prog_name="advisor")

@@ -1,0 +1,85 @@
+"""Every command's expected errors: one ``Error:`` line, a non-zero exit, no traceback, no secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import AdvisorError, explain
+from tests.helpers import invoke
+
+PASSWORD = "s3cret-password"
+UNREACHABLE_DB = f"postgresql://advisor:{PASSWORD}@127.0.0.1:1/advisor"  # nothing listens on port 1
+
+
+def run(*args: str, **env: str):
+    return invoke(*args, env=env)
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output and PASSWORD not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    return lines[0]
+
+
+def test_db_upgrade_with_an_unreachable_database_prints_one_line():
+    line = one_line_error(run("db", "upgrade", DATABASE_URL=UNREACHABLE_DB))
+    assert line.startswith("Error: cannot open the database (postgresql): ")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("tips", "list"), "Error: cannot open the database (postgresql): "),
+        (("tips", "unsubscribe", "--team", "T1", "--channel", "C1"), "Error: cannot open the database"),
+        (("tips", "preview"), "Error: cannot open the database"),
+    ],
+)
+def test_tips_commands_with_an_unreachable_database_print_one_line(args, expected):
+    assert one_line_error(run(*args, DATABASE_URL=UNREACHABLE_DB)).startswith(expected)
+
+
+def test_an_unparseable_database_url_never_echoes_it(tmp_path):
+    line = one_line_error(run("db", "upgrade", DATABASE_URL=f"postgresql://u:{PASSWORD}@host:notaport/db"))
+    assert line == "Error: invalid DATABASE_URL: cannot be parsed (scheme://user:password@host/db)"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (("tips", "run-due"), {}, "Error: missing required setting(s): SLACK_BOT_TOKEN"),
+        (("tips", "worker"), {}, "Error: missing required setting(s): SLACK_BOT_TOKEN"),
+        (("serve", "--http"), {}, "Error: "),
+        (
+            ("ask", "who sets quotas?"),
+            {"ADVISOR_TOP_K": "many"},
+            "Error: invalid setting top_k from ADVISOR_TOP_K",
+        ),
+        (("index", "info"), {"ADVISOR_KNOWLEDGE_DIR": "/nonexistent/knowledge"}, "Error: "),
+        (
+            ("tips", "subscribe", "--team", "T1", "--channel", "C1", "--tz", "Mars/Olympus"),
+            {},
+            "Error: unknown",
+        ),
+    ],
+)
+def test_expected_errors_of_each_command_are_one_line(tmp_path, args, env, expected):
+    line = one_line_error(run(*args, ADVISOR_DATA_DIR=str(tmp_path), **env))
+    assert line.startswith(expected), line
+
+
+def test_a_database_failure_mid_command_is_one_line():
+    from sqlalchemy.exc import OperationalError
+
+    error = OperationalError("SELECT 1", {}, Exception(f"server closed the connection\nDETAIL: {PASSWORD}"))
+    assert explain(error) == ("database error: server closed the connection", 1)
+
+
+def test_only_expected_errors_are_explained():
+    class Odd(AdvisorError):
+        exit_code = 3
+
+    assert explain(Odd("first line\nsecond")) == ("first line", 3)
+    assert explain(KeyError("bug")) is None

@@ -1,0 +1,398 @@
+"""Each listener class in-process: a real store (a SQLite file), the real advisor, and a WebClient
+pointed at the fake Slack over HTTP. A listener call returns when the listener is done, so a test
+that expects *no* reply asserts right after it, on what reached the fake and on the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+from slack_bolt import BoltContext
+from slack_bolt.context.respond import Respond
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.slack.cards import Cards
+from bot.slack.client import make_client
+from bot.slack.listeners.actions.answer_buttons import AnswerButtons
+from bot.slack.listeners.actions.home_buttons import open_ask_modal
+from bot.slack.listeners.commands.advisor import AdvisorCommand
+from bot.slack.listeners.events.app_home import AppHome
+from bot.slack.listeners.events.questions import Questions
+from bot.slack.listeners.events.workspace import Workspace
+from bot.storage import open_store
+from tests.slack_harness import (
+    BOT_TOKEN,
+    BOT_USER,
+    TEAM,
+    all_texts,
+    block_action,
+    button_of,
+    command_form,
+    event_body,
+    mention,
+    message,
+    message_ts,
+    unique_id,
+)
+
+QUOTA = "who should set next year's sales quota?"
+EFFICIENCY = "Which is more important between efficiency and stability?"
+
+
+@pytest.fixture(scope="module")
+def settings(fake, tmp_path_factory):
+    data = tmp_path_factory.mktemp("listeners")
+    return Settings(data_dir=data, slack_api_url=fake.url, slack_bot_token=BOT_TOKEN)
+
+
+@pytest.fixture(scope="module")
+def store(settings):
+    store = open_store(settings.database_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def client(settings):
+    return make_client(settings)
+
+
+@pytest.fixture(scope="module")
+def cards(core_advisor):
+    return Cards(core_advisor)
+
+
+@pytest.fixture(scope="module")
+def questions(cards, store):
+    return Questions(cards, store)
+
+
+@pytest.fixture
+def context():
+    return BoltContext(team_id=TEAM, bot_user_id=BOT_USER)
+
+
+@pytest.fixture
+def channel():
+    return unique_id("C")
+
+
+class Acks:
+    """Bolt's ``ack``: records what it was called with."""
+
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def __call__(self, **kwargs) -> None:
+        self.calls.append(kwargs)
+
+
+def respond_to(fake, name: str) -> Respond:
+    return Respond(response_url=fake.response_url(name))
+
+
+def posts_in(fake, channel: str):
+    return fake.matching("chat.postMessage", channel=channel)
+
+
+def deliver(questions, context, client, event: dict) -> None:
+    """What Bolt does with an event: the listener for its type, with the body and event."""
+    body = event_body(event)
+    listener = questions.on_mention if event["type"] == "app_mention" else questions.on_message
+    listener(body=body, event=event, context=context, client=client)
+
+
+def errors_logged(caplog, logger: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == logger and r.levelno == logging.ERROR and r.exc_info]
+
+
+# --- questions -------------------------------------------------------------------------------
+
+
+def test_follow_ups_from_the_asker_only_until_someone_else_joins(
+    fake, questions, store, context, client, channel
+):
+    top = mention(QUOTA, channel=channel, user="U1")
+    deliver(questions, context, client, top)
+    thread = top["ts"]
+    assert store.thread_asker(TEAM, channel, thread) == "U1"
+    deliver(
+        questions,
+        context,
+        client,
+        message("and who generates leads?", channel=channel, user="U1", thread_ts=thread),
+    )
+    first, follow_up = posts_in(fake, channel)
+    assert follow_up.body["thread_ts"] == thread
+    assert follow_up.body["blocks"][0]["text"]["text"].startswith("*Verdict")
+
+    deliver(
+        questions,
+        context,
+        client,
+        message("I think it's Sales", channel=channel, user="U2", thread_ts=thread),
+    )
+    assert len(posts_in(fake, channel)) == 2  # someone else joined: no answer
+    assert store.thread_asker(TEAM, channel, thread) is None  # closed for good
+    deliver(
+        questions, context, client, message("and the brand?", channel=channel, user="U1", thread_ts=thread)
+    )
+    assert len(posts_in(fake, channel)) == 2
+
+
+@pytest.mark.parametrize("parent", ["U1", None], ids=["opened-by-the-asker", "opener-unknown"])
+def test_a_mention_in_the_askers_own_thread_makes_it_a_followed_thread(
+    fake, questions, store, context, client, channel, parent
+):
+    opening = message("We keep arguing about the quota.", channel=channel, user="U1")
+    deliver(questions, context, client, opening)
+    assert posts_in(fake, channel) == []  # not a reply in a thread, not a mention
+    thread, origin = opening["ts"], {"parent_user_id": parent} if parent else {}
+    deliver(
+        questions, context, client, {**mention(QUOTA, channel=channel, user="U1", thread_ts=thread), **origin}
+    )
+    (answer,) = posts_in(fake, channel)
+    assert answer.body["thread_ts"] == thread
+    assert store.thread_asker(TEAM, channel, thread) == "U1"
+    deliver(
+        questions,
+        context,
+        client,
+        message("and who generates leads?", channel=channel, user="U1", thread_ts=thread, **origin),
+    )
+    _, follow_up = posts_in(fake, channel)
+    assert follow_up.body["thread_ts"] == thread
+
+
+def test_a_mention_in_someone_elses_thread_is_answered_but_not_followed(
+    fake, questions, store, context, client, channel
+):
+    thread = message_ts()  # U2 opened this thread; others may have written in it
+    deliver(
+        questions,
+        context,
+        client,
+        {**mention(QUOTA, channel=channel, user="U1", thread_ts=thread), "parent_user_id": "U2"},
+    )
+    (answer,) = posts_in(fake, channel)
+    assert answer.body["thread_ts"] == thread
+    assert store.thread_asker(TEAM, channel, thread) is None
+    later = message("and the brand?", channel=channel, user="U1", thread_ts=thread, parent_user_id="U2")
+    deliver(questions, context, client, later)
+    assert len(posts_in(fake, channel)) == 1
+
+
+def test_replies_in_threads_the_bot_did_not_start_are_ignored(fake, questions, context, client, channel):
+    deliver(
+        questions, context, client, message("who sets the quota?", channel=channel, thread_ts=message_ts())
+    )
+    deliver(questions, context, client, message("who sets the quota?", channel=channel))
+    assert posts_in(fake, channel) == []
+
+
+def test_bots_messages_and_edits_get_no_reply_and_claim_nothing(fake, questions, store, context, client):
+    dm = unique_id("D")
+    ignored = [
+        message(QUOTA, channel=dm, channel_type="im", user=BOT_USER),
+        message(QUOTA, channel=dm, channel_type="im", bot_id="BOTHER", subtype="bot_message"),
+        message(QUOTA, channel=dm, channel_type="im", bot_id="BOTHER"),
+        message(QUOTA, channel=dm, channel_type="im", subtype="message_changed"),
+        message(QUOTA, channel=dm, channel_type="im", subtype="message_deleted"),
+        message(QUOTA, channel=dm, channel_type="im", subtype="channel_join"),
+        {**mention(QUOTA, channel=dm), "bot_id": "BOTHER"},
+    ]
+    for event in ignored:
+        deliver(questions, context, client, event)
+    assert posts_in(fake, dm) == []
+    for event in ignored:  # never claimed: a person's later message with that ts is still answered
+        assert store.claim_event(f"message:{TEAM}:{dm}:{event['ts']}")
+
+
+def test_the_same_event_delivered_four_times_at_once_is_answered_once(
+    fake, questions, context, client, channel
+):
+    event = mention(QUOTA, channel=channel)
+    body = event_body(event)
+    barrier = threading.Barrier(4)
+
+    def deliver_once():
+        barrier.wait()
+        questions.on_mention(body=body, event=event, context=context, client=client)
+
+    threads = [threading.Thread(target=deliver_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (post,) = posts_in(fake, channel)  # every listener has returned: no late second post
+    assert post.body["thread_ts"] == event["ts"]
+
+
+def test_mention_and_message_events_for_one_message_are_answered_once(fake, questions, context, client):
+    dm = unique_id("D")
+    ts = message_ts()
+    deliver(questions, context, client, mention(QUOTA, channel=dm, ts=ts))
+    deliver(
+        questions, context, client, message(f"<@{BOT_USER}> {QUOTA}", channel=dm, channel_type="im", ts=ts)
+    )
+    assert len(posts_in(fake, dm)) == 1
+
+
+def test_a_failed_answer_is_logged_and_the_asker_told(fake, questions, context, client, channel, caplog):
+    fake.fail("chat.postMessage", "internal_error", channel=channel)
+    deliver(questions, context, client, mention(QUOTA, channel=channel))
+    failed, apology = posts_in(fake, channel)
+    assert failed.body["blocks"][0]["block_id"] == "verdict"
+    assert apology.body["text"].startswith("Sorry, something went wrong")
+    (record,) = errors_logged(caplog, "bot.slack.messaging")
+    assert record.exc_info[0] is SlackApiError and record.args == (channel,)
+    assert record.exc_info[1].response["error"] == "internal_error"
+
+    # Both the answer and the apology failing: both logged with their tracebacks.
+    quiet = unique_id("C")
+    fake.fail("chat.postMessage", "internal_error", times=2, channel=quiet)
+    caplog.clear()
+    deliver(questions, context, client, mention(QUOTA, channel=quiet))
+    assert len(posts_in(fake, quiet)) == 2
+    assert [r.args for r in errors_logged(caplog, "bot.slack.messaging")] == [(quiet,), (quiet,)]
+
+
+# --- /advisor --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def command(cards, store, settings):
+    return AdvisorCommand(cards, store, settings)
+
+
+def slash(command, fake, client, context, text: str, channel: str) -> tuple[Acks, str]:
+    name = unique_id("cmd")
+    acks = Acks()
+    form = command_form(text, fake.response_url(name), channel=channel)
+    command.handle(ack=acks, command=form, respond=respond_to(fake, name), client=client, context=context)
+    return acks, name
+
+
+def test_slash_tips_routes_to_daily_tips(fake, command, client, context, channel):
+    _, name = slash(command, fake, client, context, "tips status", channel)
+    (status,) = fake.matching("response_url", path=f"/response_url/{name}")
+    assert "not subscribed to daily tips" in status.body["text"]
+    _, name = slash(command, fake, client, context, "tip", channel)
+    (tip,) = fake.matching("response_url", path=f"/response_url/{name}")
+    assert tip.body["response_type"] == "ephemeral" and tip.body["text"].startswith("Tip: ")
+
+
+def test_slash_question_starting_with_tips_is_answered_as_a_question(fake, command, client, context, channel):
+    acks, name = slash(command, fake, client, context, "tips for setting the sales quota?", channel)
+    assert acks.calls == [{}]  # acknowledged empty: the answer follows on response_url
+    (answer,) = fake.matching("response_url", path=f"/response_url/{name}")
+    assert answer.body["blocks"][0]["block_id"] == "verdict"
+    assert EFFICIENCY in answer.body["blocks"][1]["text"]["text"]
+
+
+def test_slash_command_failure_is_logged_and_the_user_told(fake, command, client, context, channel, caplog):
+    name = unique_id("cmd")
+    fake.http_error("response_url", 500, path=f"/response_url/{name}")
+    form = command_form(QUOTA, fake.response_url(name), channel=channel)
+    command.handle(ack=Acks(), command=form, respond=respond_to(fake, name), client=client, context=context)
+    failed, told = fake.matching("response_url", path=f"/response_url/{name}")
+    assert failed.body["blocks"][0]["block_id"] == "verdict"
+    assert told.body["response_type"] == "ephemeral" and told.body["text"].startswith(
+        "Sorry, something went wrong"
+    )
+    (record,) = errors_logged(caplog, "bot.slack.messaging")
+    assert record.args == (channel,)
+
+
+# --- buttons, Home, modal, workspace -------------------------------------------------------------
+
+
+def test_feedback_buttons_store_the_vote_last_one_wins(
+    fake, cards, store, questions, context, client, channel
+):
+    top = mention(QUOTA, channel=channel)
+    deliver(questions, context, client, top)
+    (card,) = posts_in(fake, channel)
+    buttons = AnswerButtons(cards, store)
+    card_ts = message_ts()
+    for action, helpful in (("feedback_helpful", True), ("feedback_not_helpful", False)):
+        name = unique_id("fb")
+        body = block_action(
+            button_of(card.body["blocks"], action),
+            response_url=fake.response_url(name),
+            channel=channel,
+            message_ts=card_ts,
+            thread_ts=top["ts"],
+        )
+        listener = buttons.helpful if helpful else buttons.not_helpful
+        listener(
+            ack=Acks(), body=body, action=body["actions"][0], respond=respond_to(fake, name), context=context
+        )
+        (reply,) = fake.matching("response_url", path=f"/response_url/{name}")
+        assert reply.body["response_type"] == "ephemeral"
+        (vote,) = store.feedback_for(TEAM, channel, card_ts)
+        assert vote.helpful is helpful and vote.question == QUOTA and vote.passage_id
+
+
+def test_app_home_ignores_the_messages_tab(fake, cards, store, context, client):
+    other = unique_id("U")
+    event = {"type": "app_home_opened", "user": other, "channel": unique_id("D"), "tab": "messages"}
+    AppHome(cards, store).on_home_opened(event=event, context=context, client=client)
+    assert fake.matching("views.publish", user_id=other) == []
+
+
+def test_app_home_says_when_it_cannot_load_the_subscriptions(fake, cards, store, client, caplog):
+    team = unique_id("T")
+    store.subscribe(team=team, channel="C1", local_time="09:00", tz="UTC")
+    with store.engine.begin() as conn:  # an unreadable row: listing this workspace's channels fails
+        conn.exec_driver_sql("UPDATE subscriptions SET created_at = 'garbage' WHERE team = ?", (team,))
+    user = unique_id("U")
+    event = {"type": "app_home_opened", "user": user, "channel": unique_id("D"), "tab": "home"}
+    AppHome(cards, store).on_home_opened(event=event, context=BoltContext(team_id=team), client=client)
+    (publish,) = fake.matching("views.publish", user_id=user)
+    text = "\n".join(all_texts({"blocks": publish.body["view"]["blocks"]}))
+    assert "I couldn't load the channels subscribed to daily tips right now." in text
+    assert "No channel in this workspace gets daily tips yet." not in text
+    assert len(errors_logged(caplog, "bot.slack.listeners.events.app_home")) == 1
+
+
+def test_ask_button_says_how_else_to_ask_when_the_form_cannot_open(fake, client, caplog):
+    user = unique_id("U")
+    opener = block_action(
+        {"type": "button", "action_id": "open_ask_modal", "value": "ask"}, response_url=fake.response_url("x")
+    )
+    opener["user"]["id"] = user
+    fake.fail("views.open", "expired_trigger_id", trigger_id=opener["trigger_id"])
+    open_ask_modal(ack=Acks(), body=opener, client=client)
+    (told,) = fake.matching("chat.postMessage", channel=user)
+    assert told.body["text"].startswith("Sorry, I couldn't open the question form.")
+    assert "/advisor QUESTION" in told.body["text"]
+    (record,) = errors_logged(caplog, "bot.slack.listeners.actions.home_buttons")
+    assert record.args == (user,) and record.exc_info[0] is SlackApiError
+
+
+def test_a_retried_uninstall_deactivates_after_a_database_failure(store, caplog):
+    team = unique_id("T")
+    store.subscribe(team=team, channel="C1", local_time="09:00", tz="UTC")
+    trigger = f"fail_{team}"
+    with store.engine.begin() as conn:  # the database refuses this workspace's update, once
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER {trigger} BEFORE UPDATE ON subscriptions WHEN NEW.team = '{team}' "
+            "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+        )
+    body = event_body({"type": "app_uninstalled"}, team=team)
+    workspace = Workspace(store)
+    try:
+        workspace.on_app_uninstalled(body=body, context=BoltContext(team_id=team))
+    finally:
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
+    assert store.get_subscription(team, "C1").active
+    (record,) = errors_logged(caplog, "bot.slack.listeners.events.workspace")
+    assert record.args == (team, "app_uninstalled")
+    workspace.on_app_uninstalled(body=body, context=BoltContext(team_id=team))  # Slack's retry
+    subscription = store.get_subscription(team, "C1")
+    assert (subscription.active, subscription.paused_reason) == (False, "app_uninstalled")
