@@ -601,9 +601,3 @@ def rebuild_index(
 ) -> SearchIndex:
     with _build_lock(Path(directory)):
         return build_index(knowledge, embedder, directory, progress=progress)
-
-
-def describe_files() -> str:
-    """The index's files, one line each (for docs and ``advisor index info``)."""
-    rows = [(entry.name, entry.what) for entry in FILES] + list(ONNX_FILES)
-    return "\n".join(f"{name}: {what}" for name, what in rows)

@@ -228,6 +228,18 @@ class Advisor:
             self._paragraph_rows.setdefault(key, []).append(row)
             sentence = passage.sentences[s]
             self._offsets.append((passage.start + sentence.start, passage.start + sentence.end))
+        # The sentence before and after each one in its paragraph (-1: none), and each
+        # section's key rows padded with -1: the per-question signals are then array lookups.
+        self._before = np.full(len(self._rows), -1, dtype=np.int64)
+        self._after = np.full(len(self._rows), -1, dtype=np.int64)
+        for rows in self._paragraph_rows.values():
+            self._before[rows[1:]] = rows[:-1]
+            self._after[rows[:-1]] = rows[1:]
+        keys_of = [np.flatnonzero(self._section_key_rows == row) for row in range(len(index.section_refs))]
+        width = max(len(k) for k in keys_of)
+        self._keys_of_section = np.array(
+            [np.pad(k, (0, width - len(k)), constant_values=-1) for k in keys_of]
+        )
         self._assignment_keys: dict[tuple[int, int], list[int]] = {}
         for i, key in enumerate(index.assignment_keys):
             self._assignment_keys.setdefault((key.passage, key.span), []).append(i)
@@ -281,10 +293,10 @@ class Advisor:
             np.maximum.at(sentence_keys, self._sentence_key_rows, key_sims[:, 0])
             np.maximum.at(focus_keys, self._sentence_key_rows, key_sims[:, -1])
         key_sims = index.section_key_vectors @ q
-        section_keys = np.zeros(n_s, dtype=np.float32)
-        for row in range(n_s):
-            mine = key_sims[self._section_key_rows == row]
-            section_keys[row] = np.sort(mine)[-2:].mean() if len(mine) else 0.0
+        # Mean of each section's two closest keys (every section has its heading, so one or more).
+        by_section = np.where(self._keys_of_section >= 0, key_sims[self._keys_of_section], -np.inf)
+        top2 = np.sort(by_section, axis=1)[:, -2:]
+        section_keys = np.where(np.isinf(top2[:, 0]), top2[:, 1], top2.mean(axis=1)).astype(np.float32)
         tokens = tokenize(text)
         if tokens:
             lexical = _squash(index.lexical_sentences.get_scores(tokens), scale)
@@ -293,11 +305,8 @@ class Advisor:
             lexical = np.zeros(n, dtype=np.float32)
             section_lexical = np.zeros(n_s, dtype=np.float32)
         section_best = _group_max(sentence_keys, self._sentence_section, n_s)
-        neighbours = np.zeros(n, dtype=np.float32)
-        for rows in self._paragraph_rows.values():
-            values = sentence_keys[rows]
-            padded = np.concatenate([[0.0], values, [0.0]])
-            neighbours[rows] = np.maximum(padded[:-2], padded[2:])
+        padded = np.append(sentence_keys, np.float32(0.0))  # row -1: no neighbour there
+        neighbours = np.maximum(padded[self._before], padded[self._after])
         scope = index.scope_vectors @ q
         best_key = max(float(key_sims.max()), float(sentence_keys.max()))
         return Signals(
