@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Protocol
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -50,3 +51,24 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
         retry_handlers=retry_handlers(),
     )
     return client
+
+
+class WorkspaceClients(Protocol):
+    """The Web API client to use for one workspace (team).
+
+    The seam between single-workspace token mode and OAuth installs: work done outside a
+    request from Slack (queued answers, tips) asks for its team's client here instead of
+    holding one client. ``enterprise_id`` is given for Enterprise Grid installs.
+    """
+
+    def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> WebClient: ...
+
+
+class SingleWorkspace:
+    """Token mode: one bot token (``SLACK_BOT_TOKEN``), the same client for every team."""
+
+    def __init__(self, client: WebClient):
+        self.client = client
+
+    def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> WebClient:
+        return self.client
