@@ -44,6 +44,7 @@ class Signals:
     dense: np.ndarray  # cosine of the question with the sentence
     context: np.ndarray  # cosine with the passage around it
     sentence_keys: np.ndarray  # best cosine with its curated questions and topics (else dense)
+    sentence_keys2: np.ndarray  # mean of its two closest curated questions (else sentence_keys)
     focus_keys: np.ndarray  # the same for the question's focus (its last question, in a long message)
     neighbours: np.ndarray  # the best sentence_keys of the sentences either side, same paragraph
     lexical: np.ndarray  # BM25 over the sentence and its heading, squashed
@@ -51,6 +52,7 @@ class Signals:
     section_lexical: np.ndarray  # BM25 over its section's curated text, squashed
     section_best: np.ndarray  # the best sentence_keys of any sentence in its section
     takeaway: np.ndarray  # 1 for a section's bold takeaway line, which restates a paragraph's sentence
+    amount: np.ndarray  # 1 for a sentence stating a number, when the question asks for an amount or a time
     off_scope: float  # how much closer the question is to an out-of-scope example than to any key
     scope_best: float  # cosine with the closest out-of-scope example (-1 without any)
 
@@ -152,6 +154,18 @@ def _squash(scores: np.ndarray, scale: float) -> np.ndarray:
 
 
 _CLAUSE_END = re.compile(r"(?<=[.?!])\s+")
+# Answer-type cue: a question asking for an amount, a size, a time or a rate wants the sentence
+# that states one ("how quickly" -> "within two business days", "at what revenue" -> "100 million").
+_ASKS_AMOUNT = re.compile(
+    r"\b(how (much|many|long|quickly|fast|soon|often|big|large|old|far)|at what (point|stage|size|revenue|level)"
+    r"|what (revenue|size|percentage|percent|number|amount|age)|how \w+ (years|months|weeks|days))\b",
+    re.IGNORECASE,
+)
+_STATES_AMOUNT = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|fifty|hundred|thousand"
+    r"|million|billion|dozen|half|twice|percent)\b",
+    re.IGNORECASE,
+)
 FOCUS_MIN_WORDS = 12
 
 
@@ -211,8 +225,17 @@ class Advisor:
         self._takeaway = np.array(
             [index.passages[p].paragraph == TAKEAWAY for p, _s in self._rows], dtype=np.float32
         )
+        self._states_amount = np.array(
+            [bool(_STATES_AMOUNT.search(self._sentence_text(row))) for row in range(len(self._rows))],
+            dtype=np.float32,
+        )
         self._has_keys = np.zeros(len(self._rows), dtype=bool)
         self._has_keys[self._sentence_key_rows] = True
+        keys_of_sentence = [np.flatnonzero(self._sentence_key_rows == row) for row in range(len(self._rows))]
+        width = max([len(k) for k in keys_of_sentence] + [1])
+        self._keys_of_sentence = np.array(
+            [np.pad(k, (0, width - len(k)), constant_values=-1) for k in keys_of_sentence], dtype=np.int64
+        )
         self._section_key_rows = np.array(
             [section_row[k.section] for k in index.section_keys], dtype=np.int64
         )
@@ -292,6 +315,13 @@ class Advisor:
             key_sims = index.sentence_key_vectors @ vectors.T
             np.maximum.at(sentence_keys, self._sentence_key_rows, key_sims[:, 0])
             np.maximum.at(focus_keys, self._sentence_key_rows, key_sims[:, -1])
+            by_sentence = np.where(self._keys_of_sentence >= 0, key_sims[self._keys_of_sentence, 0], -np.inf)
+            top2 = np.sort(by_sentence, axis=1)[:, -2:]
+            sentence_keys2 = np.where(
+                np.isinf(top2[:, 0]), sentence_keys, top2.mean(axis=1)
+            ).astype(np.float32)
+        else:
+            sentence_keys2 = sentence_keys
         key_sims = index.section_key_vectors @ q
         # Mean of each section's two closest keys (every section has its heading, so one or more).
         by_section = np.where(self._keys_of_section >= 0, key_sims[self._keys_of_section], -np.inf)
@@ -313,6 +343,7 @@ class Advisor:
             dense=dense,
             context=context,
             sentence_keys=sentence_keys,
+            sentence_keys2=sentence_keys2,
             focus_keys=focus_keys,
             neighbours=neighbours,
             lexical=lexical,
@@ -320,6 +351,7 @@ class Advisor:
             section_lexical=section_lexical[self._sentence_section],
             section_best=section_best[self._sentence_section],
             takeaway=self._takeaway,
+            amount=self._states_amount if _ASKS_AMOUNT.search(text) else np.zeros_like(self._states_amount),
             off_scope=float(scope.max() - best_key) if len(scope) else -1.0,
             scope_best=float(scope.max()) if len(scope) else -1.0,
         )

@@ -14,7 +14,7 @@
 3. Thresholds: with the weights fitted on all sets, the scope penalty and the confidence
    threshold that best separate in-domain from off-topic questions over all the sets.
 
-Keep one set out of all of this (tests/data/blind_final.yaml) and score it once, at the end.
+Keep one set out of all of this (tests/data/blind_final_2.yaml) and score it once, at the end.
 ``--write`` stores the fit in bot/ranker.json.
 """
 
