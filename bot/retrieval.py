@@ -157,8 +157,9 @@ _CLAUSE_END = re.compile(r"(?<=[.?!])\s+")
 # Answer-type cue: a question asking for an amount, a size, a time or a rate wants the sentence
 # that states one ("how quickly" -> "within two business days", "at what revenue" -> "100 million").
 _ASKS_AMOUNT = re.compile(
-    r"\b(how (much|many|long|quickly|fast|soon|often|big|large|old|far)|at what (point|stage|size|revenue|level)"
-    r"|what (revenue|size|percentage|percent|number|amount|age)|how \w+ (years|months|weeks|days))\b",
+    r"\b(how (much|many|long|quickly|fast|soon|often|big|large|old|far)"
+    r"|at what (point|stage|size|revenue|level)|what (revenue|size|percentage|percent|number|amount|age)"
+    r"|how \w+ (years|months|weeks|days))\b",
     re.IGNORECASE,
 )
 _STATES_AMOUNT = re.compile(
@@ -317,9 +318,9 @@ class Advisor:
             np.maximum.at(focus_keys, self._sentence_key_rows, key_sims[:, -1])
             by_sentence = np.where(self._keys_of_sentence >= 0, key_sims[self._keys_of_sentence, 0], -np.inf)
             top2 = np.sort(by_sentence, axis=1)[:, -2:]
-            sentence_keys2 = np.where(
-                np.isinf(top2[:, 0]), sentence_keys, top2.mean(axis=1)
-            ).astype(np.float32)
+            sentence_keys2 = np.where(np.isinf(top2[:, 0]), sentence_keys, top2.mean(axis=1)).astype(
+                np.float32
+            )
         else:
             sentence_keys2 = sentence_keys
         key_sims = index.section_key_vectors @ q
