@@ -25,6 +25,7 @@ from .knowledge import load_knowledge
 from .retrieval import Advisor
 from .slack.app import LISTENER_THREADS, create_app
 from .slack.client import make_client
+from .slack.oauth import workspace_clients
 from .slack.server import EVENTS_PATH, wsgi_app
 from .slack.tips import SlackTipPoster
 from .storage import Store, open_store
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 HTTP_SECRETS = ("slack_bot_token", "slack_signing_secret")
 SOCKET_SECRETS = ("slack_bot_token", "slack_app_token")
+# OAuth mode (bot.slack.oauth): no bot token, the app's credentials instead.
+OAUTH_SECRETS = ("slack_client_id", "slack_client_secret")
 WORKER_THREADS = 16
 WORKER_TIMEOUT = 120  # seconds; covers an index rebuild while the worker boots
 
@@ -44,9 +47,14 @@ class StartupError(AdvisorError):
 
 def check_startup(settings: Settings, *, secrets: tuple[str, ...]) -> None:
     """Fail fast, with one line, on anything that would stop the bot from answering."""
-    settings.require(*secrets)
+    if settings.oauth:  # tokens come from installs: nothing to check with auth.test yet
+        settings.require(*OAUTH_SECRETS, *(s for s in secrets if s != "slack_bot_token"))
+    else:
+        settings.require(*secrets)
     load_knowledge(settings.knowledge_dir)
     open_store(settings.database_url).close()
+    if settings.oauth:
+        return
     try:
         make_client(settings).auth_test()
     except SlackApiError as exc:
@@ -72,12 +80,14 @@ class Runtime:
         advisor = Advisor.load(settings)
         advisor.ask("who should set next year's sales quota?")  # warm up: the first answer is fast
         self.store = open_serving_store(settings)
-        self.app = create_app(settings, advisor, self.store)
+        # Each team's client, for work done outside a request from Slack (tips).
+        self.clients = workspace_clients(settings, self.store.engine)
+        self.app = create_app(settings, advisor, self.store, clients=self.clients)
         self.scheduler: SchedulerThread | None = None
 
     def start_scheduler(self) -> None:
         if self.settings.run_scheduler:
-            poster = SlackTipPoster(self.app.client)
+            poster = SlackTipPoster(self.clients)
             self.scheduler = start_scheduler_thread(self.settings, self.store, poster)
 
     def close(self) -> None:

@@ -61,7 +61,11 @@ class WorkspaceClients(Protocol):
     holding one client. ``enterprise_id`` is given for Enterprise Grid installs.
     """
 
-    def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> WebClient: ...
+    def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> WebClient:
+        """The team's client; raises ``NotInstalled`` when the app is not installed there
+        (OAuth mode), ``slack_sdk.errors.SlackTokenRotationError`` when its token could not
+        be refreshed."""
+        ...
 
 
 class SingleWorkspace:
@@ -72,3 +76,12 @@ class SingleWorkspace:
 
     def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> WebClient:
         return self.client
+
+
+class NotInstalled(LookupError):
+    """No installation of the app (with a bot token) for this workspace: uninstalled, or never."""
+
+    def __init__(self, team_id: str | None, enterprise_id: str | None = None):
+        super().__init__(f"the app is not installed in workspace {team_id or enterprise_id}")
+        self.team_id = team_id
+        self.enterprise_id = enterprise_id

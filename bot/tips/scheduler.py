@@ -179,7 +179,7 @@ def _post_one(
         logger.warning("tip %s is no longer in the tips file; posting another", post.tip_id)
         tip = catalog.tips[0]
     try:
-        message_ts = poster(channel, tip)
+        message_ts = poster(channel, tip, team=team)
     except PostUnconfirmed as exc:
         # A timeout, or the connection lost after the request went out: it may have been
         # posted. Record that we cannot tell, and never post it again today.
