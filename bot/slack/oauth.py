@@ -124,20 +124,38 @@ class InstallationClients:
             cached = self._cache.get(key)
             if cached is not None and not _expiring(cached.expires_at):
                 return cached.client
-            bot = self._find_bot(team_id, enterprise_id)
-            if bot is None or not bot.bot_token:
-                self._cache.pop(key, None)
-                raise NotInstalled(team_id, enterprise_id)
-            refreshed = self._rotator.perform_bot_token_rotation(
-                bot=bot, minutes_before_expiration=REFRESH_MINUTES
+            token, expires_at = self._token(team_id, enterprise_id)
+            client = make_client(self.settings, token=token)
+            self._cache[key] = _Cached(client, expires_at)
+            return client
+
+    def _token(self, team_id: str | None, enterprise_id: str | None) -> tuple[str, int | None]:
+        """The team's bot token and its expiry, refreshed first when it is near."""
+        bot = self._find_bot(team_id, enterprise_id)
+        if bot is None or not bot.bot_token:  # the bots table says who is installed
+            raise NotInstalled(team_id, enterprise_id)
+        # Refresh through the installation, as Bolt does inside requests, so that the
+        # installation row and the bot row keep the same (unspent) refresh token.
+        installation = self.installations.find_installation(
+            enterprise_id=bot.enterprise_id, team_id=bot.team_id
+        )
+        if installation is not None and installation.bot_token:
+            refreshed = self._rotator.perform_token_rotation(
+                installation=installation, minutes_before_expiration=REFRESH_MINUTES
             )
             if refreshed is not None:
-                self.installations.save_bot(refreshed)
+                self.installations.save(refreshed)
                 logger.info("refreshed the bot token of workspace %s", team_id or enterprise_id)
-                bot = refreshed
-            client = make_client(self.settings, token=bot.bot_token)
-            self._cache[key] = _Cached(client, bot.bot_token_expires_at)
-            return client
+                installation = refreshed
+            return installation.bot_token, installation.bot_token_expires_at
+        refreshed_bot = self._rotator.perform_bot_token_rotation(
+            bot=bot, minutes_before_expiration=REFRESH_MINUTES
+        )
+        if refreshed_bot is not None:
+            self.installations.save_bot(refreshed_bot)
+            logger.info("refreshed the bot token of workspace %s", team_id or enterprise_id)
+            bot = refreshed_bot
+        return bot.bot_token, bot.bot_token_expires_at
 
     def forget(self, team_id: str | None, enterprise_id: str | None = None) -> None:
         """Drop a team's cached client (the app was uninstalled there, or its token revoked)."""
