@@ -24,8 +24,7 @@ from .errors import AdvisorError, explain
 from .knowledge import load_knowledge
 from .retrieval import Advisor
 from .slack.app import LISTENER_THREADS, create_app
-from .slack.client import make_client
-from .slack.oauth import workspace_clients
+from .slack.client import make_client, workspace_clients
 from .slack.server import EVENTS_PATH, wsgi_app
 from .slack.tips import SlackTipPoster
 from .storage import Store, open_store

@@ -56,6 +56,7 @@ class Call:
     headers: dict
     at: float = field(default_factory=time.monotonic)
     path: str = ""  # the request path (tells response_url/<name> calls apart)
+    answer: dict | None = None  # what the fake answered (a posted message's ts, say)
 
 
 @dataclass
@@ -342,7 +343,8 @@ class FakeSlack:
                     return
                 auth = self.headers.get("Authorization", "")
                 token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else body.get("token")
-                self._send(200, fake._answer(method, body, token))
+                call.answer = fake._answer(method, body, token)
+                self._send(200, call.answer)
 
             def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
                 data = json.dumps(payload).encode()

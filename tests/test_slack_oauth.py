@@ -1,7 +1,7 @@
 """OAuth mode on SQLite and PostgreSQL: the install flow, per-workspace tokens, uninstall, rotation.
 
 The bot's WSGI application (``bot.slack.server.wsgi_app`` over an OAuth-mode Bolt app) is served
-by a real HTTP server in this process, so each test can open its own database on either
+by a real HTTP server in this process (``WSGIBot``), so each test can open its own database on either
 backend; the fake Slack serves ``oauth.v2.access`` and answers ``auth.test`` for each
 workspace's token. The same flow through ``python -m bot serve --http`` (gunicorn) is in
 tests/test_slack_oauth_http.py.
@@ -14,38 +14,26 @@ import os
 import threading
 import time
 from datetime import UTC, datetime
-from socketserver import ThreadingMixIn
 from urllib.parse import parse_qs, urlencode, urlparse
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
 from bot.config import Settings
 from bot.slack.app import create_app
 from bot.slack.oauth import REFRESH_MINUTES, InstallationClients, manifest_scopes
-from bot.slack.server import wsgi_app
 from bot.slack.tips import SlackTipPoster
 from bot.storage import open_store
 from bot.storage.installations import InstallationStore
 from bot.tips.catalog import load_tips
 from bot.tips.scheduler import run_due
 from tests.fake_slack import REFRESHED_EXPIRES_IN, wait_until
-from tests.slack_harness import SIGNING_SECRET, SlackSender, event_body, mention, unique_id
+from tests.slack_harness import SIGNING_SECRET, SlackSender, WSGIBot, event_body, mention, unique_id
 
 pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL database
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "oauth-client-secret-never-logged"
 QUOTA = "who should set next year's sales quota?"
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture
@@ -71,13 +59,9 @@ def oauth_store(oauth_settings):
 @pytest.fixture
 def bot(oauth_settings, oauth_store, core_advisor):
     """The OAuth-mode app behind a real HTTP server on a free port; a signed sender to it."""
-    app = create_app(oauth_settings, core_advisor, oauth_store)
-    server = make_server("127.0.0.1", 0, wsgi_app(app), server_class=_Server, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield SlackSender(f"http://127.0.0.1:{server.server_address[1]}")
-    server.shutdown()
-    server.server_close()
+    server = WSGIBot(create_app(oauth_settings, core_advisor, oauth_store)).start()
+    yield server.sender()
+    server.stop()
 
 
 def header(reply, name: str) -> str:

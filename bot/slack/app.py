@@ -11,7 +11,7 @@ from ..config import Settings
 from ..retrieval import Advisor
 from ..storage import Store
 from .cards import Cards
-from .client import WorkspaceClients, make_client
+from .client import WorkspaceClients, make_client, workspace_clients
 from .listeners import register_listeners
 
 # Threads that run listeners, and so all of the bot's database work (gunicorn's request threads
@@ -52,8 +52,6 @@ def create_app(
         **mode,
     )
     if clients is None:
-        from .oauth import workspace_clients
-
         clients = workspace_clients(settings, store.engine, client=app.client)
     register_listeners(
         app, cards=Cards(advisor, top_k=settings.top_k), store=store, settings=settings, clients=clients

@@ -31,7 +31,7 @@ from sqlalchemy import Engine
 
 from ..config import REPO_ROOT, ConfigError, Settings
 from ..storage.installations import InstallationStore, StateStore
-from .client import NotInstalled, SingleWorkspace, WorkspaceClients, make_client
+from .client import NotInstalled, make_client
 
 logger = logging.getLogger(__name__)
 
@@ -178,12 +178,3 @@ class InstallationClients:
 
 def _expiring(expires_at: int | None) -> bool:
     return expires_at is not None and expires_at <= time.time() + REFRESH_MINUTES * 60
-
-
-def workspace_clients(
-    settings: Settings, engine: Engine, *, client: WebClient | None = None
-) -> WorkspaceClients:
-    """The process's ``WorkspaceClients``: the installations (OAuth mode) or the one bot token."""
-    if settings.oauth:
-        return InstallationClients(settings, InstallationStore(settings.slack_client_id or "", engine))
-    return SingleWorkspace(client or make_client(settings))

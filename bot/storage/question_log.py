@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from .feedback import FeedbackRecord
 from .models import Feedback, QuestionLog
 from .rows import AreaStore, to_record, utcnow
 
@@ -108,6 +109,17 @@ class QuestionLogStore(AreaStore):
             query = query.where(q.c.team == team)
         with self.engine.begin() as conn:
             return [to_record(LoggedQuestion, r) for r in conn.execute(query).mappings().all()]
+
+    def votes_since(self, since: datetime | None = None, *, team: str | None = None) -> list[FeedbackRecord]:
+        """Votes cast (or last changed) at or after ``since``, of one ``team`` or all."""
+        f = Feedback.__table__
+        query = select(f).order_by(f.c.id)
+        if since is not None:
+            query = query.where(f.c.updated_at >= since)
+        if team is not None:
+            query = query.where(f.c.team == team)
+        with self.engine.begin() as conn:
+            return [to_record(FeedbackRecord, r) for r in conn.execute(query).mappings().all()]
 
     def purge_question_text(self, retention_days: int, *, now: datetime | None = None) -> int:
         """Forget the text of questions older than ``retention_days`` (0: all of it), in the
