@@ -7,9 +7,10 @@ report`` prints as text, as one JSON object (``to_json``) or as a self-contained
 admin section (``bot.slack.admin_home``) shows a week of it.
 
 Questions that are alike are counted together: texts are compared after lowercasing and
-dropping punctuation, with rapidfuzz's ``WRatio`` (a weighted mix of whole-string, partial and
-word-order-free ratios); a question joins the first group whose first question scores
-``SIMILAR`` or more. 85 keeps "who sets the price?" and "the price: who sets it?" together
+dropping punctuation, with rapidfuzz: the better of the plain edit-distance ratio (typos,
+"web site") and the sorted-words ratio (word order); a question joins the first group whose
+first question scores ``SIMILAR`` or more. Partial-match scorers (``WRatio``, token-set) were
+tried and merge unrelated short questions that share a few words. 85 keeps "who sets the price?" and "the price: who sets it?" together
 and "who sets the price?" apart from "who sets the quota?" (tests/test_report.py).
 Questions whose text was purged (past ``ADVISOR_QUESTION_RETENTION_DAYS``) count in every
 figure but cannot be listed.
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .storage import Store
 
 STATUSES = ("answered", "low_confidence", "not_covered")
-SIMILAR = 85.0  # rapidfuzz WRatio (0-100) at which two questions count as one
+SIMILAR = 85.0  # similarity (0-100, see ``similarity``) at which two questions count as one
 TOP = 10  # questions listed per table
 
 
@@ -88,6 +89,11 @@ class Report:
         return self.by_status["answered"] / self.questions if self.questions else None
 
 
+def similarity(a: str, b: str) -> float:
+    """0-100: how alike two processed questions are (edit distance, or the same words reordered)."""
+    return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
+
+
 def group_questions(texts: list[str], *, threshold: float = SIMILAR) -> list[Grouped]:
     """Group alike questions, biggest group first (ties: the one asked first)."""
     groups: list[tuple[str, Counter]] = []  # (the first question's processed text, wordings)
@@ -96,7 +102,7 @@ def group_questions(texts: list[str], *, threshold: float = SIMILAR) -> list[Gro
         if not key:
             continue
         for first, wordings in groups:
-            if fuzz.WRatio(key, first, processor=None) >= threshold:
+            if similarity(key, first) >= threshold:
                 wordings[text] += 1
                 break
         else:
