@@ -15,7 +15,6 @@ from bot.slack.client import make_client
 from bot.slack.listeners.events.app_home import AppHome
 from tests.slack_harness import all_texts, assert_inert
 
-
 OFF_TOPIC = [
     "who waters the office plants <!channel>?",
     "what's the wifi password",
