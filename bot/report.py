@@ -10,8 +10,9 @@ Questions that are alike are counted together: texts are compared after lowercas
 dropping punctuation, with rapidfuzz: the better of the plain edit-distance ratio (typos,
 "web site") and the sorted-words ratio (word order); a question joins the first group whose
 first question scores ``SIMILAR`` or more. Partial-match scorers (``WRatio``, token-set) were
-tried and merge unrelated short questions that share a few words. 85 keeps "who sets the price?" and "the price: who sets it?" together
-and "who sets the price?" apart from "who sets the quota?" (tests/test_report.py).
+tried and merge unrelated short questions that share a few words. 85 keeps "who sets the
+price?" and "the price: who sets it?" together, and "who sets the price?" apart from "who sets
+the quota?" (tests/test_report.py).
 Questions whose text was purged (past ``ADVISOR_QUESTION_RETENTION_DAYS``) count in every
 figure but cannot be listed.
 """
