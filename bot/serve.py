@@ -203,17 +203,42 @@ def serve(settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int 
     warn_about_ephemeral_state(settings)
     check_startup(settings, secrets=SOCKET_SECRETS if socket else HTTP_SECRETS)
     if socket:
-        _serve_socket(settings)
+        _serve_socket(settings, host, port)
     else:
         AdvisorHTTP(settings, host, port).run()
 
 
-def _serve_socket(settings: Settings) -> None:
+def _serve_socket(settings: Settings, host: str, port: int) -> None:
     runtime = _start_runtime(settings)
     runtime.start_scheduler()
     handler = SocketModeHandler(runtime.app, settings.slack_app_token)
+    # OAuth in Socket Mode: events arrive over the socket, but installing still takes a browser
+    # visiting /slack/install and Slack redirecting to /slack/oauth_redirect (docs/slack.md).
+    pages = _serve_install_pages(runtime.app, host, port) if settings.oauth else None
     logger.info("advisor ready: model and index loaded; connecting to Slack in Socket Mode")
     try:
         handler.start()
     finally:
+        if pages is not None:
+            pages.shutdown()
         runtime.close()
+
+
+def _serve_install_pages(app, host: str, port: int):
+    """The install routes (and the health check) on ``host:port``, in a thread; the server."""
+    import threading
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Handler(WSGIRequestHandler):
+        def log_message(self, format, *args) -> None:  # no request lines (state, codes) at INFO
+            logger.debug("install pages: " + format, *args)
+
+    server = make_server(host, port, wsgi_app(app), server_class=Server, handler_class=Handler)
+    threading.Thread(target=server.serve_forever, name="install-pages", daemon=True).start()
+    address = server.server_address
+    logger.info("advisor install pages at http://%s:%s/slack/install (OAuth)", address[0], address[1])
+    return server

@@ -132,3 +132,49 @@ def test_a_start_without_the_client_secret_names_it(fake, tmp_path):
     result = invoke("serve", "--http", env={**env, "ADVISOR_DATA_DIR": str(tmp_path)})
     assert result.exit_code != 0
     assert "SLACK_CLIENT_SECRET" in result.output and "SLACK_BOT_TOKEN" not in result.output
+
+
+def test_socket_mode_with_oauth_serves_the_install_pages_over_http(fake, bundled_index, tmp_path):
+    """Events come over the socket; installing still takes the two HTTP pages."""
+    import re
+    import subprocess
+    import sys
+    import threading
+
+    from tests.slack_harness import REPO, SlackSender
+
+    shutil.copytree(bundled_index, tmp_path / "index")
+    env = bot_env(
+        fake.url,
+        tmp_path,
+        SLACK_APP_TOKEN="xapp-oauth-app-token",
+        SLACK_CLIENT_ID=CLIENT_ID,
+        SLACK_CLIENT_SECRET=CLIENT_SECRET,
+    )
+    del env["SLACK_BOT_TOKEN"], env["SLACK_SIGNING_SECRET"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--socket", "--host", "127.0.0.1", "--port", "0"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    pattern = re.compile(r"advisor install pages at http://127\.0\.0\.1:(\d+)/slack/install")
+    try:
+        port = wait_until(
+            lambda: next((m.group(1) for line in list(lines) if (m := pattern.search(line))), None),
+            timeout=120,
+            what=lambda: f"the install pages' address in {''.join(lines)}",
+        )
+        (connect,) = fake.wait_for("apps.connections.open", 1, timeout=60)[:1]
+        assert connect.headers["Authorization"] == "Bearer xapp-oauth-app-token"
+        start = SlackSender(f"http://127.0.0.1:{port}").request("GET", "/slack/install")
+        assert start.status == 302
+        assert parse_qs(urlparse(header(start, "Location")).query)["client_id"] == [CLIENT_ID]
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert CLIENT_SECRET not in "".join(lines) and "xapp-oauth-app-token" not in "".join(lines)
