@@ -264,8 +264,8 @@ def _charts(report: Report) -> tuple[str, str]:
         axes.bar(days, counts, bottom=bottom, color=_COLORS[status], label=status.replace("_", " "))
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     axes.set_ylabel("questions")
-    axes.set_title("Questions per day, by outcome")
-    axes.legend(frameon=False, ncols=3, loc="upper left")
+    axes.set_title("Questions per day, by outcome", pad=24)
+    axes.legend(frameon=False, ncols=3, loc="lower left", bbox_to_anchor=(0, 1.0))  # above the bars
     axes.spines[["top", "right"]].set_visible(False)
     axes.yaxis.get_major_locator().set_params(integer=True)
     if len(days) > 14:
