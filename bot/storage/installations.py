@@ -3,11 +3,11 @@
 The tables are slack_sdk's (``slack_installations``, ``slack_bots``, ``slack_oauth_states``),
 defined in ``bot.storage.models`` with one change: every time column is
 ``DateTime(timezone=True)`` (``timestamptz`` on PostgreSQL), so a token's expiry means one
-instant on any host (slack_sdk issue #1731: a naive
-expiry read on a non-UTC host made refreshes come hours early or late). Our Alembic migrations
-create them (``0005_installs_and_question_log``), never ``create_tables()``; a test checks
-them against the installed slack_sdk's definitions, so an upgrade that adds a column fails
-the tests instead of the first install. Imported only in OAuth mode (slack_sdk's stores pull
+instant on any host (slack_sdk issue #1731: a naive expiry read on a non-UTC host made
+refreshes come hours early or late). Our Alembic migrations create them
+(``0005_installs_and_question_log``), never ``create_tables()``; a test checks them against
+the installed slack_sdk's definitions, so an upgrade that adds a column fails the tests
+instead of the first install. Imported only in OAuth mode (slack_sdk's stores pull
 in SQLAlchemy's asyncio support).
 
 slack_sdk writes UTC as naive datetimes; the engine pins PostgreSQL sessions to UTC
