@@ -39,11 +39,15 @@ _FILE_KEYS = {
     "tips_check_seconds": "ADVISOR_TIPS_CHECK_SECONDS",
     "tips_pace_seconds": "ADVISOR_TIPS_PACE_SECONDS",
     "run_scheduler": "ADVISOR_RUN_SCHEDULER",
+    "question_retention_days": "ADVISOR_QUESTION_RETENTION_DAYS",
+    "slack_client_id": "SLACK_CLIENT_ID",
+    "slack_redirect_uri": "SLACK_REDIRECT_URI",
 }
 _SECRET_KEYS = {
     "slack_bot_token": "SLACK_BOT_TOKEN",
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
     "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_client_secret": "SLACK_CLIENT_SECRET",
     "database_url": "DATABASE_URL",
 }
 
@@ -66,9 +70,16 @@ class Settings:
     tips_check_seconds: float = 30.0
     tips_pace_seconds: float = 1.0
     run_scheduler: bool = True
+    # Days the question log keeps a question's text (its counts stay); 0 keeps no text at all.
+    question_retention_days: int = 30
+    # OAuth (multi-workspace) mode: the app's client id (with SLACK_CLIENT_SECRET, and no
+    # SLACK_BOT_TOKEN), and the redirect URL when the app lists several.
+    slack_client_id: str | None = None
+    slack_redirect_uri: str | None = None
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
+    slack_client_secret: str | None = field(default=None, repr=False)
     database_url_env: str | None = field(default=None, repr=False)
     # Which hosting-platform variable is set (DYNO, else PORT), None off a platform: there the
     # local disk may be wiped on restart, so a SQLite default deserves a warning.
@@ -88,12 +99,17 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'advisor.sqlite3').resolve()}"
 
     @property
+    def oauth(self) -> bool:
+        """OAuth mode: installs in any workspace ("Add to Slack"), tokens from the database."""
+        return bool(self.slack_client_id) and not self.slack_bot_token
+
+    @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
     def require(self, *names: str) -> None:
         """Raise ConfigError naming every listed secret that is not set."""
-        missing = [_SECRET_KEYS[n] for n in names if not getattr(self, n)]
+        missing = [(_SECRET_KEYS | _FILE_KEYS)[n] for n in names if not getattr(self, n)]
         if missing:
             raise ConfigError(f"missing required setting(s): {', '.join(missing)} (set in the environment)")
 
@@ -110,6 +126,11 @@ def _coerce(name: str, value, source: str):
             number = int(value)
             if not 1 <= number <= 20:
                 raise ValueError("must be between 1 and 20")
+            return number
+        if name == "question_retention_days":
+            number = int(value)
+            if number < 0:
+                raise ValueError("must not be negative (0 keeps no question text)")
             return number
         if name in ("tips_check_seconds", "tips_pace_seconds"):
             number = float(value)
@@ -177,4 +198,10 @@ def load_settings(
         if env.get(var):
             values["database_url_env" if key == "database_url" else key] = env[var]
     values["platform_hint"] = next((var for var in ("DYNO", "PORT") if env.get(var)), None)
+    if values.get("slack_bot_token") and (values.get("slack_client_id") or values.get("slack_client_secret")):
+        # Bolt would silently switch to OAuth when it sees SLACK_CLIENT_ID beside a token.
+        raise ConfigError(
+            "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "(OAuth, any workspace), not both"
+        )
     return Settings(**values)

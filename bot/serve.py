@@ -24,7 +24,7 @@ from .errors import AdvisorError, explain
 from .knowledge import load_knowledge
 from .retrieval import Advisor
 from .slack.app import LISTENER_THREADS, create_app
-from .slack.client import make_client
+from .slack.client import make_client, workspace_clients
 from .slack.server import EVENTS_PATH, wsgi_app
 from .slack.tips import SlackTipPoster
 from .storage import Store, open_store
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 HTTP_SECRETS = ("slack_bot_token", "slack_signing_secret")
 SOCKET_SECRETS = ("slack_bot_token", "slack_app_token")
+# OAuth mode (bot.slack.oauth): no bot token, the app's credentials instead.
+OAUTH_SECRETS = ("slack_client_id", "slack_client_secret")
 WORKER_THREADS = 16
 WORKER_TIMEOUT = 120  # seconds; covers an index rebuild while the worker boots
 
@@ -44,9 +46,14 @@ class StartupError(AdvisorError):
 
 def check_startup(settings: Settings, *, secrets: tuple[str, ...]) -> None:
     """Fail fast, with one line, on anything that would stop the bot from answering."""
-    settings.require(*secrets)
+    if settings.oauth:  # tokens come from installs: nothing to check with auth.test yet
+        settings.require(*OAUTH_SECRETS, *(s for s in secrets if s != "slack_bot_token"))
+    else:
+        settings.require(*secrets)
     load_knowledge(settings.knowledge_dir)
     open_store(settings.database_url).close()
+    if settings.oauth:
+        return
     try:
         make_client(settings).auth_test()
     except SlackApiError as exc:
@@ -72,12 +79,14 @@ class Runtime:
         advisor = Advisor.load(settings)
         advisor.ask("who should set next year's sales quota?")  # warm up: the first answer is fast
         self.store = open_serving_store(settings)
-        self.app = create_app(settings, advisor, self.store)
+        # Each team's client, for work done outside a request from Slack (tips).
+        self.clients = workspace_clients(settings, self.store.engine)
+        self.app = create_app(settings, advisor, self.store, clients=self.clients)
         self.scheduler: SchedulerThread | None = None
 
     def start_scheduler(self) -> None:
         if self.settings.run_scheduler:
-            poster = SlackTipPoster(self.app.client)
+            poster = SlackTipPoster(self.clients)
             self.scheduler = start_scheduler_thread(self.settings, self.store, poster)
 
     def close(self) -> None:
@@ -194,17 +203,42 @@ def serve(settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int 
     warn_about_ephemeral_state(settings)
     check_startup(settings, secrets=SOCKET_SECRETS if socket else HTTP_SECRETS)
     if socket:
-        _serve_socket(settings)
+        _serve_socket(settings, host, port)
     else:
         AdvisorHTTP(settings, host, port).run()
 
 
-def _serve_socket(settings: Settings) -> None:
+def _serve_socket(settings: Settings, host: str, port: int) -> None:
     runtime = _start_runtime(settings)
     runtime.start_scheduler()
     handler = SocketModeHandler(runtime.app, settings.slack_app_token)
+    # OAuth in Socket Mode: events arrive over the socket, but installing still takes a browser
+    # visiting /slack/install and Slack redirecting to /slack/oauth_redirect (docs/slack.md).
+    pages = _serve_install_pages(runtime.app, host, port) if settings.oauth else None
     logger.info("advisor ready: model and index loaded; connecting to Slack in Socket Mode")
     try:
         handler.start()
     finally:
+        if pages is not None:
+            pages.shutdown()
         runtime.close()
+
+
+def _serve_install_pages(app, host: str, port: int):
+    """The install routes (and the health check) on ``host:port``, in a thread; the server."""
+    import threading
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Handler(WSGIRequestHandler):
+        def log_message(self, format, *args) -> None:  # no request lines (state, codes) at INFO
+            logger.debug("install pages: " + format, *args)
+
+    server = make_server(host, port, wsgi_app(app), server_class=Server, handler_class=Handler)
+    threading.Thread(target=server.serve_forever, name="install-pages", daemon=True).start()
+    address = server.server_address
+    logger.info("advisor install pages at http://%s:%s/slack/install (OAuth)", address[0], address[1])
+    return server

@@ -8,12 +8,19 @@ each instruction applies to the next ``times`` calls of that method. Keyword arg
 narrow an instruction to calls whose body has those values (``channel="C1"``; ``path=`` for
 a response_url), so a test sharing the fake with others only ever affects its own calls.
 Requests to ``/response_url/<id>`` stand in for a slash command's response_url.
+
+OAuth: ``add_install(code, team_id=..., token=...)`` makes ``oauth.v2.access`` exchange that
+code (once) for a bot token of that workspace, with a refresh token when ``expires_in`` is
+given (token rotation); ``grant_type=refresh_token`` then swaps a refresh token (once) for a
+new token, valid 12 hours. ``auth.test`` answers for each such token with its own workspace, and a token
+passed to ``revoke`` gets ``token_revoked`` from every method.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import socket
 import sys
 import threading
@@ -38,6 +45,10 @@ def wait_until(condition, *, timeout: float = 10.0, what="the condition"):
         time.sleep(0.01)
 
 
+# A refreshed token's lifetime, as Slack gives it (12 hours).
+REFRESHED_EXPIRES_IN = 43_200
+
+
 @dataclass
 class Call:
     method: str
@@ -45,6 +56,7 @@ class Call:
     headers: dict
     at: float = field(default_factory=time.monotonic)
     path: str = ""  # the request path (tells response_url/<name> calls apart)
+    answer: dict | None = None  # what the fake answered (a posted message's ts, say)
 
 
 @dataclass
@@ -80,6 +92,11 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
+        self.installs: dict[str, dict] = {}  # OAuth code -> oauth.v2.access answer
+        self.tokens: dict[str, dict] = {}  # bot token -> its auth.test answer
+        self.refresh_tokens: dict[str, tuple[str, int]] = {}  # refresh token -> (bot token, expires_in)
+        self.revoked: set[str] = set()
+        self._refreshes = itertools.count(1)
         self.server = _Server(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -120,6 +137,76 @@ class FakeSlack:
         """Read the request, then close the connection unanswered (Slack may have acted on it)."""
         self._add(method, _Rule("drop", None, times, where))
 
+    # --- OAuth ------------------------------------------------------------------------
+    def add_install(
+        self,
+        code: str,
+        *,
+        team_id: str,
+        token: str,
+        bot_user_id: str = "UBOT",
+        expires_in: int | None = None,
+        installer: str = "UADMIN",
+    ) -> None:
+        """Let ``oauth.v2.access`` exchange ``code`` (once) for ``token`` in ``team_id``."""
+        answer = {
+            "ok": True,
+            "app_id": "A1",
+            "authed_user": {"id": installer},
+            "scope": "app_mentions:read,chat:write,commands",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": bot_user_id,
+            "team": {"id": team_id, "name": f"Workspace {team_id}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if expires_in is not None:
+            answer["refresh_token"] = f"xoxe-1-{token}"
+            answer["expires_in"] = expires_in
+            self.refresh_tokens[answer["refresh_token"]] = (token, expires_in)
+        self.installs[code] = answer
+        self._add_token(token, team_id, bot_user_id)
+
+    def _add_token(self, token: str, team_id: str, bot_user_id: str) -> None:
+        self.tokens[token] = {
+            "ok": True,
+            "user_id": bot_user_id,
+            "bot_id": f"B{team_id}",
+            "team_id": team_id,
+            "team": f"Workspace {team_id}",
+            "user": "advisor",
+            "url": f"https://{team_id.lower()}.example.slack.com/",
+        }
+
+    def revoke(self, token: str) -> None:
+        self.revoked.add(token)
+
+    def _oauth_access(self, body: dict) -> dict:
+        if body.get("grant_type") == "refresh_token":
+            with self._lock:
+                spent = self.refresh_tokens.pop(body.get("refresh_token") or "", None)
+            if spent is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            old, _ = spent
+            expires_in = REFRESHED_EXPIRES_IN
+            token = f"{re.sub(r'-r[0-9]+$', '', old)}-r{next(self._refreshes)}"
+            info = self.tokens[old]
+            self._add_token(token, info["team_id"], info["user_id"])
+            refresh = f"xoxe-1-{token}"
+            self.refresh_tokens[refresh] = (token, expires_in)
+            return {
+                "ok": True,
+                "token_type": "bot",
+                "access_token": token,
+                "refresh_token": refresh,
+                "expires_in": expires_in,
+                "team": {"id": info["team_id"]},
+            }
+        with self._lock:
+            answer = self.installs.pop(body.get("code") or "", None)
+        return answer or {"ok": False, "error": "invalid_code"}
+
     def _add(self, method: str, rule: _Rule) -> None:
         with self._lock:
             self._rules.setdefault(method, []).append(rule)
@@ -137,6 +224,12 @@ class FakeSlack:
             return rule
 
     # --- reading what happened ---------------------------------------------------------
+    @staticmethod
+    def token_of(call: Call) -> str | None:
+        """The bearer token a call was made with."""
+        auth = next((v for k, v in call.headers.items() if k.lower() == "authorization"), "")
+        return auth[len("Bearer ") :] if auth.startswith("Bearer ") else call.body.get("token")
+
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
@@ -174,8 +267,14 @@ class FakeSlack:
         return self.wait_for_call("response_url", timeout=timeout, path=f"/response_url/{name}")[0].body
 
     # --- answers ---------------------------------------------------------------------
-    def _answer(self, method: str, body: dict) -> dict:
+    def _answer(self, method: str, body: dict, token: str | None = None) -> dict:
+        if token in self.revoked:
+            return {"ok": False, "error": "token_revoked"}
+        if method == "oauth.v2.access":
+            return self._oauth_access(body)
         if method == "auth.test":
+            if token in self.tokens:
+                return self.tokens[token]
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "advisor"}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             ts = f"{1700000000 + next(self._ts)}.000100"
@@ -242,7 +341,10 @@ class FakeSlack:
                 if method == "response_url":
                     self._send(200, {"ok": True})
                     return
-                self._send(200, fake._answer(method, body))
+                auth = self.headers.get("Authorization", "")
+                token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else body.get("token")
+                call.answer = fake._answer(method, body, token)
+                self._send(200, call.answer)
 
             def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
                 data = json.dumps(payload).encode()

@@ -360,3 +360,39 @@ class BotServer:
                 self.process.kill()
                 self.process.wait(10)
         return self.process.returncode
+
+
+class WSGIBot:
+    """The bot's WSGI application (``bot.slack.server.wsgi_app``) behind a real HTTP server in
+    this process, on a free port: for tests that give the app their own settings and database
+    (OAuth mode, a fresh question log) without starting a process."""
+
+    def __init__(self, app):
+        from socketserver import ThreadingMixIn
+        from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+        from bot.slack.server import wsgi_app
+
+        class Server(ThreadingMixIn, WSGIServer):
+            daemon_threads = True
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = make_server("127.0.0.1", 0, wsgi_app(app), server_class=Server, handler_class=Quiet)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def start(self) -> WSGIBot:
+        self._thread.start()
+        return self
+
+    def sender(self) -> SlackSender:
+        return SlackSender(self.url)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

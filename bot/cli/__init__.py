@@ -19,6 +19,7 @@ import click
 from ..config import Settings, load_settings
 from ..knowledge import load_knowledge
 from .group import AdvisorGroup
+from .report import report as report_command
 from .tips import tips
 
 logger = logging.getLogger("bot")
@@ -255,3 +256,4 @@ def db_upgrade() -> None:
 
 
 main.add_command(tips)
+main.add_command(report_command)

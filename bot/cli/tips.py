@@ -35,11 +35,20 @@ def _store(settings):
     return open_store(settings.database_url)
 
 
-def _poster(settings):
-    from ..slack.client import make_client
+def _poster(settings, store):
+    """Posts with each subscription's workspace's token: the bot token, or (OAuth mode) the
+    installation's, refreshed when near expiry."""
+    from ..slack.client import workspace_clients
     from ..slack.tips import SlackTipPoster
 
-    return SlackTipPoster(make_client(settings))
+    return SlackTipPoster(workspace_clients(settings, store.engine))
+
+
+def _require_slack(settings) -> None:
+    if settings.oauth:
+        settings.require("slack_client_id", "slack_client_secret")
+    else:
+        settings.require("slack_bot_token")
 
 
 def _state(subscription) -> str:
@@ -164,11 +173,13 @@ def run_due_command(now_text: str | None) -> None:
     """Post every tip due at this moment, then exit (for cron)."""
     now = parse_now(now_text)
     settings = _settings()
-    settings.require("slack_bot_token")
+    _require_slack(settings)
     catalog = load_tips(settings.knowledge_dir)
     store = _store(settings)
     try:
-        report = run_due(store=store, poster=_poster(settings), catalog=catalog, settings=settings, now=now)
+        report = run_due(
+            store=store, poster=_poster(settings, store), catalog=catalog, settings=settings, now=now
+        )
     finally:
         store.close()
     click.echo(report.summary())
@@ -178,7 +189,7 @@ def run_due_command(now_text: str | None) -> None:
 def worker() -> None:
     """Post tips as they fall due, checking every ADVISOR_TIPS_CHECK_SECONDS, until stopped."""
     settings = _settings()
-    settings.require("slack_bot_token")
+    _require_slack(settings)
     catalog = load_tips(settings.knowledge_dir)
     store = _store(settings)
     stop = threading.Event()
@@ -190,7 +201,9 @@ def worker() -> None:
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     logger.info("tips worker: %d tips, checking every %.0f s", len(catalog.tips), check_interval(settings))
     try:
-        run_forever(store=store, poster=_poster(settings), catalog=catalog, settings=settings, stop=stop)
+        run_forever(
+            store=store, poster=_poster(settings, store), catalog=catalog, settings=settings, stop=stop
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

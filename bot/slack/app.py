@@ -11,7 +11,7 @@ from ..config import Settings
 from ..retrieval import Advisor
 from ..storage import Store
 from .cards import Cards
-from .client import make_client
+from .client import WorkspaceClients, make_client, workspace_clients
 from .listeners import register_listeners
 
 # Threads that run listeners, and so all of the bot's database work (gunicorn's request threads
@@ -20,17 +20,40 @@ from .listeners import register_listeners
 LISTENER_THREADS = 5
 
 
-def create_app(settings: Settings, advisor: Advisor, store: Store, *, client: WebClient | None = None) -> App:
+def create_app(
+    settings: Settings,
+    advisor: Advisor,
+    store: Store,
+    *,
+    client: WebClient | None = None,
+    clients: WorkspaceClients | None = None,
+) -> App:
     """A Bolt App answering from ``advisor``, with state in ``store``.
 
     Every Web API call goes through ``client`` (default: ``make_client(settings)``, pointed at
-    ``SLACK_API_URL`` with bounded 429 retries). Building the App calls ``auth.test`` once.
+    ``SLACK_API_URL`` with bounded 429 retries). Token mode (``SLACK_BOT_TOKEN``): building the
+    App calls ``auth.test`` once. OAuth mode (``settings.oauth``): Bolt's install flow and
+    per-workspace tokens from the installations in ``store``'s database (``bot.slack.oauth``).
+    ``clients`` gives work outside requests its team's client (default: built for the mode).
     """
+    mode: dict = {}
+    if settings.oauth:
+        from .oauth import oauth_parts  # slack_sdk's SQLAlchemy stores: only in OAuth mode
+
+        parts = oauth_parts(settings, store.engine)
+        mode = dict(
+            oauth_settings=parts.settings, authorize=parts.authorize, installation_store=parts.installations
+        )
     app = App(
         client=client or make_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         name="advisor",
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+        **mode,
     )
-    register_listeners(app, cards=Cards(advisor, top_k=settings.top_k), store=store, settings=settings)
+    if clients is None:
+        clients = workspace_clients(settings, store.engine, client=app.client)
+    register_listeners(
+        app, cards=Cards(advisor, top_k=settings.top_k), store=store, settings=settings, clients=clients
+    )
     return app

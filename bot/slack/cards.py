@@ -49,8 +49,12 @@ class Cards:
 
     def answer(self, question: str, *, ephemeral: bool = False) -> dict:
         """The answer card for ``question`` (Slack's text, mentions already removed)."""
+        return self.answered(question, ephemeral=ephemeral)[0]
+
+    def answered(self, question: str, *, ephemeral: bool = False) -> tuple[dict, Answer]:
+        """The answer card for ``question`` and the core's answer it shows (for the log)."""
         answer = self.ask(question, self.top_k)
-        return blocks.answer_card(
+        card = blocks.answer_card(
             question,
             answer.status,
             answer.owner,
@@ -59,6 +63,7 @@ class Cards:
             has_more=len(answer.hits) > 1,
             ephemeral=ephemeral,
         )
+        return card, answer
 
     def more(self, question: str, offset: int, *, not_helpful: bool = False) -> dict:
         """Passages ``offset`` onwards (a page of them), with a button for the next page."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -11,6 +11,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 
 from ..config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
@@ -61,7 +64,11 @@ class WorkspaceClients(Protocol):
     holding one client. ``enterprise_id`` is given for Enterprise Grid installs.
     """
 
-    def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> WebClient: ...
+    def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> WebClient:
+        """The team's client; raises ``NotInstalled`` when the app is not installed there
+        (OAuth mode), ``slack_sdk.errors.SlackTokenRotationError`` when its token could not
+        be refreshed."""
+        ...
 
 
 class SingleWorkspace:
@@ -72,3 +79,25 @@ class SingleWorkspace:
 
     def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> WebClient:
         return self.client
+
+
+class NotInstalled(LookupError):
+    """No installation of the app (with a bot token) for this workspace: uninstalled, or never."""
+
+    def __init__(self, team_id: str | None, enterprise_id: str | None = None):
+        super().__init__(f"the app is not installed in workspace {team_id or enterprise_id}")
+        self.team_id = team_id
+        self.enterprise_id = enterprise_id
+
+
+def workspace_clients(
+    settings: Settings, engine: Engine, *, client: WebClient | None = None
+) -> WorkspaceClients:
+    """The process's ``WorkspaceClients``: the installations on ``engine``'s database (OAuth
+    mode, ``bot.slack.oauth``) or the one bot token (``client``, default ``make_client``)."""
+    if settings.oauth:
+        from ..storage.installations import InstallationStore  # slack_sdk's stores: OAuth only
+        from .oauth import InstallationClients
+
+        return InstallationClients(settings, InstallationStore(settings.slack_client_id or "", engine))
+    return SingleWorkspace(client or make_client(settings))

@@ -1,7 +1,8 @@
 """The bot's HTTP surface: the WSGI application gunicorn serves (``bot.serve`` runs it).
 
 Routes: ``POST /slack/events`` (events, slash commands and interactivity, all verified with
-the signing secret by Bolt), ``GET /healthz``; any other path is 404, another method 405.
+the signing secret by Bolt), ``GET /healthz``; in OAuth mode also ``GET /slack/install`` and
+``GET /slack/oauth_redirect`` (Bolt's install flow); any other path is 404, another method 405.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def _not_allowed(start_response, allow: str) -> list[bytes]:
 def wsgi_app(app) -> Callable[[dict, Callable], Iterable[bytes]]:
     """The WSGI application: Bolt at EVENTS_PATH, a health check, 404 and 405 for the rest."""
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+    flow = app.oauth_flow
+    oauth_paths = {flow.install_path, flow.redirect_uri_path} if flow is not None else set()
     health = json.dumps({"status": "ok"}).encode()
     text = "text/plain; charset=utf-8"
 
@@ -48,6 +51,10 @@ def wsgi_app(app) -> Callable[[dict, Callable], Iterable[bytes]]:
         if path == EVENTS_PATH:
             if method != "POST":
                 return _not_allowed(start_response, "POST")
+            return bolt(environ, start_response)
+        if path in oauth_paths:
+            if method != "GET":
+                return _not_allowed(start_response, "GET")
             return bolt(environ, start_response)
         return _respond(start_response, "404 Not Found", b"not found\n", text)
 

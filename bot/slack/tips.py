@@ -9,12 +9,12 @@ outcomes (``bot.tips.poster``): pause the channel, deactivate the workspace, ret
 from __future__ import annotations
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 
 from ..tips.catalog import Tip
 from ..tips.poster import ChannelUnavailable, PostFailed, PostUnconfirmed, WorkspaceRevoked
 from . import blocks
-from .client import never_sent
+from .client import NotInstalled, SingleWorkspace, WorkspaceClients, never_sent
 from .messaging import NOT_IN_CHANNEL, post, slack_error
 
 # The channel is gone or closed to the bot: pause it with the reason, keep serving the others.
@@ -37,14 +37,26 @@ def tip_card(tip: Tip, *, heading: str = "Tip of the day") -> dict:
 
 
 class SlackTipPoster:
-    """Posts tips with one WebClient (the bot's); a ``bot.tips.poster.Poster``."""
+    """Posts tips with each subscription's workspace's client; a ``bot.tips.poster.Poster``.
 
-    def __init__(self, client: WebClient):
-        self.client = client
+    Given one WebClient (the bot token's), it posts everything with it. Given
+    ``WorkspaceClients`` (OAuth mode), it asks for the team's client before each post, which
+    refreshes a rotating token that is near expiry (Bolt only does that inside a request).
+    """
 
-    def __call__(self, channel: str, tip: Tip) -> str | None:
+    def __init__(self, clients: WorkspaceClients | WebClient):
+        self.clients = SingleWorkspace(clients) if isinstance(clients, WebClient) else clients
+
+    def __call__(self, channel: str, tip: Tip, *, team: str | None = None) -> str | None:
         try:
-            response = post(self.client, channel, tip_card(tip))
+            client = self.clients.for_team(team)
+        except NotInstalled:
+            raise WorkspaceRevoked("not_installed") from None
+        except SlackTokenRotationError as exc:
+            # Slack refused the refresh token (revoked, already spent...): nothing was posted.
+            raise PostFailed(f"token_refresh:{slack_error(exc.api_error) or 'failed'}") from None
+        try:
+            response = post(client, channel, tip_card(tip))
         except SlackApiError as exc:
             error = slack_error(exc) or f"http_{exc.response.status_code}"
             if error in PAUSE_ERRORS:

@@ -6,6 +6,7 @@ upgrades the schema with the Alembic migrations shipped in this package.
 
 from .engine import StoreError, create_store_engine
 from .feedback import FeedbackRecord
+from .question_log import LoggedQuestion
 from .store import Store, open_store
 
-__all__ = ["FeedbackRecord", "Store", "StoreError", "create_store_engine", "open_store"]
+__all__ = ["FeedbackRecord", "LoggedQuestion", "Store", "StoreError", "create_store_engine", "open_store"]

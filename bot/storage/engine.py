@@ -56,7 +56,9 @@ def create_store_engine(database_url: str, *, pool_size: int | None = None) -> E
     if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
-        return create_engine(url, pool_pre_ping=True, **pool)
+        # Sessions in UTC: slack_sdk's stores write UTC as naive datetimes, which PostgreSQL
+        # reads in the session's time zone when it stores them in a timestamptz column.
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"}, **pool)
     raise StoreError(f"unsupported DATABASE_URL scheme {url.drivername!r} (use sqlite or postgresql)")
 
 

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models: the bot's event dedupe, threads and feedback; tip subscriptions and posts.
+"""SQLAlchemy 2 models: the bot's event dedupe, threads and feedback; tip subscriptions and posts;
+the question log; the OAuth tables (slack_sdk's, defined in ``installations``).
 
 The schema itself is owned by the Alembic migrations in ``bot/storage/migrations``; these
 models must match them (a test compares the two).
@@ -10,13 +11,18 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Column,
     Date,
     DateTime,
+    Float,
+    Index,
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -123,3 +129,101 @@ class TipOrder(Base):
     tip_order: Mapped[str] = mapped_column(Text)  # JSON list of tip ids
     position: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuestionLog(Base):
+    """One answered or refused question: what the admin's report counts.
+
+    No channel and no user: the team, the kind of conversation and the outcome. The text is
+    kept for ``ADVISOR_QUESTION_RETENTION_DAYS`` and then set to NULL (the row stays, so the
+    counts do); ``message_ts`` (the answer's, None for private answers) attaches votes.
+    """
+
+    __tablename__ = "question_log"
+    __table_args__ = (Index("ix_question_log_team_asked_at", "team", "asked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(32))
+    channel_type: Mapped[str] = mapped_column(String(16))  # channel | group | im | mpim | unknown
+    status: Mapped[str] = mapped_column(String(16))  # answered | low_confidence | not_covered
+    top_section: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    top_passage: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str | None] = mapped_column(Text, nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    helpful: Mapped[int] = mapped_column(Integer, default=0)
+    not_helpful: Mapped[int] = mapped_column(Integer, default=0)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- OAuth installs: slack_sdk's SQLAlchemy stores' tables (bot.storage.installations uses them),
+# copied column for column with every time column timezone-aware. A test compares them with
+# the installed slack_sdk's own definitions.
+
+
+def _time(name: str, *, nullable: bool = True, **kw) -> Column:
+    return Column(name, DateTime(timezone=True), nullable=nullable, **kw)
+
+
+def _bot_columns() -> list[Column]:
+    return [
+        Column("bot_token", String(200)),
+        Column("bot_id", String(32)),
+        Column("bot_user_id", String(32)),
+        Column("bot_scopes", String(1000)),
+        Column("bot_refresh_token", String(200)),
+        _time("bot_token_expires_at"),
+    ]
+
+
+slack_installations = Table(
+    "slack_installations",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(32), nullable=False),
+    Column("app_id", String(32), nullable=False),
+    Column("enterprise_id", String(32)),
+    Column("enterprise_name", String(200)),
+    Column("enterprise_url", String(200)),
+    Column("team_id", String(32)),
+    Column("team_name", String(200)),
+    *_bot_columns(),
+    Column("user_id", String(32), nullable=False),
+    Column("user_token", String(200)),
+    Column("user_scopes", String(1000)),
+    Column("user_refresh_token", String(200)),
+    _time("user_token_expires_at"),
+    Column("incoming_webhook_url", String(200)),
+    Column("incoming_webhook_channel", String(200)),
+    Column("incoming_webhook_channel_id", String(200)),
+    Column("incoming_webhook_configuration_url", String(200)),
+    Column("is_enterprise_install", Boolean, default=False, nullable=False),
+    Column("token_type", String(32)),
+    _time("installed_at", nullable=False, default=func.now()),
+    Index("slack_installations_idx", "client_id", "enterprise_id", "team_id", "user_id", "installed_at"),
+)
+
+slack_bots = Table(
+    "slack_bots",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(32), nullable=False),
+    Column("app_id", String(32), nullable=False),
+    Column("enterprise_id", String(32)),
+    Column("enterprise_name", String(200)),
+    Column("team_id", String(32)),
+    Column("team_name", String(200)),
+    *_bot_columns(),
+    Column("is_enterprise_install", Boolean, default=False, nullable=False),
+    _time("installed_at", nullable=False, default=func.now()),
+    Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
+)
+
+slack_oauth_states = Table(
+    "slack_oauth_states",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("state", String(200), nullable=False),
+    _time("expire_at", nullable=False),
+)

@@ -1,7 +1,7 @@
 """The Store: every read and write the bot and the tip scheduler make, on SQLite or PostgreSQL.
 
-One class per area (``events``, ``threads``, ``feedback``, ``tips``), each short transactions
-on SQLAlchemy Core over the one engine set up in ``engine``; ``Store`` is all of them at
+One class per area (``events``, ``threads``, ``feedback``, ``tips``, ``question_log``), each
+short transactions on SQLAlchemy Core over the one engine set up in ``engine``; ``Store`` is all of them at
 once, so a process shares one pool. Claims (events, posts) are INSERTs guarded by a unique
 key, so they hold across threads, processes and restarts. On SQLite every transaction,
 reads included, starts with ``BEGIN IMMEDIATE``: one transaction at a time, the others wait
@@ -17,12 +17,18 @@ from __future__ import annotations
 from .engine import open_engine
 from .events import EventStore
 from .feedback import FeedbackStore
+from .question_log import QuestionLogStore
 from .threads import ThreadStore
 from .tips import TipStore
 
 
-class Store(EventStore, ThreadStore, FeedbackStore, TipStore):
+class Store(EventStore, ThreadStore, FeedbackStore, TipStore, QuestionLogStore):
     """The bot's persistent state. Thread-safe; share one per process."""
+
+    def record_feedback(self, **vote) -> None:
+        """Store a vote, then count the answer's votes onto its logged question."""
+        super().record_feedback(**vote)
+        self.count_votes(vote["team"], vote["channel"], vote["message_ts"])
 
     def close(self) -> None:
         self.engine.dispose()

@@ -36,5 +36,6 @@ class PostUnconfirmed(PostError):
 
 
 class Poster(Protocol):
-    def __call__(self, channel: str, tip: Tip) -> str | None:
-        """Post ``tip`` to ``channel``; the message's id (Slack's ts), or raise a PostError."""
+    def __call__(self, channel: str, tip: Tip, *, team: str | None = None) -> str | None:
+        """Post ``tip`` to ``channel`` of workspace ``team``; the message's id (Slack's ts), or
+        raise a PostError."""

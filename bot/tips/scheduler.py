@@ -179,7 +179,7 @@ def _post_one(
         logger.warning("tip %s is no longer in the tips file; posting another", post.tip_id)
         tip = catalog.tips[0]
     try:
-        message_ts = poster(channel, tip)
+        message_ts = poster(channel, tip, team=team)
     except PostUnconfirmed as exc:
         # A timeout, or the connection lost after the request went out: it may have been
         # posted. Record that we cannot tell, and never post it again today.
@@ -252,7 +252,8 @@ def run_forever(
     settings: Settings,
     stop: threading.Event,
 ) -> None:
-    """Run a pass every ``check_interval`` until ``stop`` is set; a failed pass is logged."""
+    """Run a pass every ``check_interval`` until ``stop`` is set; a failed pass is logged. Each
+    pass also applies the question log's retention (``purge_question_text``)."""
     interval = check_interval(settings)
     while not stop.is_set():
         try:
@@ -261,7 +262,19 @@ def run_forever(
                 logger.info("tips: %s", report.summary())
         except Exception:
             logger.exception("tips pass failed; trying again in %.0f s", interval)
+        purge_question_text(store, settings)
         stop.wait(interval)
+
+
+def purge_question_text(store: Store, settings: Settings) -> None:
+    """The question log's retention (docs/privacy.md): the scheduler forgets question texts
+    older than ``question_retention_days`` (checked at most hourly by the store)."""
+    try:
+        purged = store.maybe_purge_question_text(settings.question_retention_days)
+        if purged:
+            logger.info("question log: forgot the text of %d question(s) past retention", purged)
+    except Exception:
+        logger.exception("could not purge question texts past retention; trying again later")
 
 
 class SchedulerThread:

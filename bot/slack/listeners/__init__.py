@@ -7,11 +7,16 @@ from slack_bolt import App
 from ...config import Settings
 from ...storage import Store
 from ..cards import Cards
+from ..client import WorkspaceClients
+from ..question_log import QuestionLog
 from . import actions, commands, events, views
 
 
-def register_listeners(app: App, *, cards: Cards, store: Store, settings: Settings) -> None:
-    events.register(app, cards=cards, store=store)
+def register_listeners(
+    app: App, *, cards: Cards, store: Store, settings: Settings, clients: WorkspaceClients | None = None
+) -> None:
+    question_log = QuestionLog(store, settings.question_retention_days)
+    events.register(app, cards=cards, store=store, clients=clients, question_log=question_log)
     commands.register(app, cards=cards, store=store, settings=settings)
     actions.register(app, cards=cards, store=store)
-    views.register(app, cards=cards)
+    views.register(app, cards=cards, question_log=question_log)

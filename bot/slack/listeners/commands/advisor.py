@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
@@ -11,6 +12,7 @@ from ....config import Settings
 from ....storage import Store
 from ...cards import Cards, is_question
 from ...messaging import reply_privately, report_failure
+from ...question_log import QuestionLog
 from .tips import handle_tip_now, handle_tips_command
 
 logger = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ class AdvisorCommand:
         self.cards = cards
         self.store = store
         self.settings = settings
+        self.question_log = QuestionLog(store, settings.question_retention_days)
 
     def handle(
         self, ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext
@@ -41,7 +44,16 @@ class AdvisorCommand:
             elif word == "tip" and not rest:
                 message = self._tip_now(command, client, context)
             else:
-                message = self.cards.answer(text, ephemeral=True)
+                started = time.monotonic()
+                message, answer = self.cards.answered(text, ephemeral=True)
+                reply_privately(respond, message)
+                self.question_log.record(
+                    team=self._where(command, context)["team_id"] or "",
+                    channel=command.get("channel_id"),
+                    answer=answer,
+                    started=started,
+                )
+                return
             reply_privately(respond, message)
         except Exception:
             report_failure(

@@ -8,15 +8,24 @@ from slack_bolt import App
 
 from ....storage import Store
 from ...cards import Cards
+from ...client import WorkspaceClients
+from ...question_log import QuestionLog
 from .app_home import AppHome
 from .questions import Questions
 from .workspace import Workspace
 
 
-def register(app: App, *, cards: Cards, store: Store) -> None:
-    questions = Questions(cards, store)
+def register(
+    app: App,
+    *,
+    cards: Cards,
+    store: Store,
+    clients: WorkspaceClients | None = None,
+    question_log: QuestionLog | None = None,
+) -> None:
+    questions = Questions(cards, store, question_log)
     home = AppHome(cards, store)
-    workspace = Workspace(store)
+    workspace = Workspace(store, installations=app.installation_store, clients=clients)
     app.event("app_mention")(questions.on_mention)
     app.event("message")(questions.on_message)
     app.event("app_home_opened")(home.on_home_opened)

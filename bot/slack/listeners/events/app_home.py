@@ -1,4 +1,5 @@
-"""The App Home tab: published each time someone opens it, with the workspace's tip channels."""
+"""The App Home tab: published each time someone opens it, with the workspace's tip channels
+(and, for its admins and owners, this week's figures: ``bot.slack.admin_home``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from ....storage import Store
+from ...admin_home import admin_section, with_admin_section
 from ...cards import Cards
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,10 @@ class AppHome:
             logger.exception("could not list tip subscriptions for the Home tab")
             subscriptions = None  # the tab says it couldn't load them, not that there are none
         try:
-            client.views_publish(user_id=event["user"], view=self.cards.home(subscriptions))
+            view = self.cards.home(subscriptions)
+            admin = admin_section(self.store, client, event["user"], context.team_id)
+            if admin:
+                view = with_admin_section(view, admin)
+            client.views_publish(user_id=event["user"], view=view)
         except Exception:
             logger.exception("could not publish the Home tab for %s", event["user"])

@@ -20,6 +20,7 @@ Follow-ups work in public channels (``message.channels``) and private ones the b
 from __future__ import annotations
 
 import logging
+import time
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
@@ -27,6 +28,7 @@ from slack_sdk import WebClient
 from ....storage import Store
 from ...cards import Cards, is_question
 from ...messaging import post, report_failure
+from ...question_log import QuestionLog
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +63,10 @@ def _ignore(event: dict, why: str) -> None:
 class Questions:
     """Answers questions in channels and DMs, exactly once per message."""
 
-    def __init__(self, cards: Cards, store: Store):
+    def __init__(self, cards: Cards, store: Store, question_log: QuestionLog | None = None):
         self.cards = cards
         self.store = store
+        self.question_log = question_log or QuestionLog(store)
 
     # --- listeners ----------------------------------------------------------------------------
     def on_mention(self, body: dict, event: dict, context: BoltContext, client: WebClient) -> None:
@@ -131,7 +134,7 @@ class Questions:
             report_failure(tell, "check whether message %s in %s was answered", ts, channel)
             return False
         followed = self._follow_thread(team, channel, event, event["user"]) if follow else None
-        answered = self._answer(client, event.get("text", ""), context, channel, thread_ts)
+        answered = self._answer(client, event, context, channel, thread_ts)
         if not answered and followed:
             self._forget_thread(team, channel, followed)
         return answered
@@ -139,7 +142,7 @@ class Questions:
     def _claim(self, body: dict, team: str, channel: str, ts: str) -> bool:
         """First delivery of this event and of this message (in any process)? Then it's ours."""
         event_id = body.get("event_id")
-        if event_id and not self.store.claim_event(f"event:{event_id}"):
+        if event_id and not self.store.claim_event(f"event:{team}:{event_id}"):
             logger.info("skipping event %s: already handled", event_id)
             return False
         if not self.store.claim_event(f"message:{team}:{channel}:{ts}"):
@@ -148,12 +151,24 @@ class Questions:
         return True
 
     def _answer(
-        self, client: WebClient, text: str, context: BoltContext, channel: str, thread_ts: str | None
+        self, client: WebClient, event: dict, context: BoltContext, channel: str, thread_ts: str | None
     ) -> bool:
-        question = without_mention(text, context.bot_user_id)
+        started = time.monotonic()
+        question = without_mention(event.get("text", ""), context.bot_user_id)
         try:
-            message = self.cards.answer(question) if is_question(question) else self.cards.help()
-            post(client, channel, message, thread_ts=thread_ts)
+            message, answer = (
+                self.cards.answered(question) if is_question(question) else (self.cards.help(), None)
+            )
+            response = post(client, channel, message, thread_ts=thread_ts)
+            if answer is not None:
+                self.question_log.record(
+                    team=context.team_id or "",
+                    channel=channel,
+                    answer=answer,
+                    started=started,
+                    given_type=event.get("channel_type"),
+                    message_ts=response.get("ts"),
+                )
             return True
         except Exception:
             report_failure(

@@ -1,36 +1,64 @@
-"""The app leaving a workspace (uninstalled, bot token revoked), and events we only acknowledge."""
+"""The app leaving a workspace (uninstalled, bot token revoked), and events we only acknowledge.
+
+Either event deactivates the workspace's tip subscriptions. In OAuth mode it also deletes what
+the installation store holds for the workspace (``app_uninstalled``: everything; a revoked bot
+token: the bot), so Bolt finds no token for its next request and tips are no longer posted.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from slack_bolt import BoltContext
+from slack_sdk.oauth.installation_store import InstallationStore
 
 from ....storage import Store
+from ...client import WorkspaceClients
 
 logger = logging.getLogger(__name__)
 
 
 class Workspace:
-    def __init__(self, store: Store):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        installations: InstallationStore | None = None,
+        clients: WorkspaceClients | None = None,
+    ):
         self.store = store
+        self.installations = installations
+        self.clients = clients
 
     def on_app_uninstalled(self, body: dict, context: BoltContext) -> None:
-        self._deactivate(body, context, "app_uninstalled")
+        self._leave(body, context, "app_uninstalled", bot_only=False)
 
     def on_tokens_revoked(self, body: dict, event: dict, context: BoltContext) -> None:
         if (event.get("tokens") or {}).get("bot"):
-            self._deactivate(body, context, "tokens_revoked")
+            self._leave(body, context, "tokens_revoked", bot_only=True)
 
     def on_other_event(self, event: dict) -> None:
         """Any other event Slack sends us: acknowledged (200), nothing to do."""
         logger.debug("ignoring %s event", event.get("type"))
 
-    def _deactivate(self, body: dict, context: BoltContext, reason: str) -> None:
-        """Deactivate the workspace's subscriptions. Not deduplicated on purpose: the update is
-        idempotent, and claiming the event first would drop Slack's retry when it fails."""
+    def _leave(self, body: dict, context: BoltContext, reason: str, *, bot_only: bool) -> None:
+        """Forget the installation, then deactivate the subscriptions. Not deduplicated on
+        purpose: both steps are idempotent, and claiming the event first would drop Slack's
+        retry when one fails."""
         team = context.team_id or body.get("team_id") or ""
+        enterprise = context.enterprise_id or body.get("enterprise_id")
         try:
+            if self.installations is not None:
+                # An org-wide install is keyed by the enterprise alone (team None).
+                team_key = None if context.is_enterprise_install else team
+                if bot_only:
+                    self.installations.delete_bot(enterprise_id=enterprise, team_id=team_key)
+                else:
+                    self.installations.delete_all(enterprise_id=enterprise, team_id=team_key)
+                logger.info("%s in workspace %s: installation deleted", reason, team)
+            forget = getattr(self.clients, "forget", None)
+            if forget is not None:
+                forget(team, enterprise)
             count = self.store.deactivate_team(team, reason)
             logger.info("%s in workspace %s: %d tip subscription(s) deactivated", reason, team, count)
         except Exception:

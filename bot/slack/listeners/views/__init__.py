@@ -6,8 +6,9 @@ from slack_bolt import App
 
 from ...blocks import ASK_MODAL
 from ...cards import Cards
+from ...question_log import QuestionLog
 from .ask_modal import AskModal
 
 
-def register(app: App, *, cards: Cards) -> None:
-    app.view(ASK_MODAL)(AskModal(cards).submit)
+def register(app: App, *, cards: Cards, question_log: QuestionLog | None = None) -> None:
+    app.view(ASK_MODAL)(AskModal(cards, question_log).submit)

@@ -1,0 +1,180 @@
+"""OAuth mode: "Add to Slack" for any workspace, each answered with its own bot token.
+
+With ``SLACK_CLIENT_ID`` and ``SLACK_CLIENT_SECRET`` (and no ``SLACK_BOT_TOKEN``) the Bolt app
+gets Bolt's OAuth flow (``OAuthSettings``): ``GET /slack/install`` sends the installer to
+Slack's authorize page with the app's client id, the bot scopes from ``manifest.yml`` and a
+one-time state; ``GET /slack/oauth_redirect`` exchanges the code (``oauth.v2.access``) and
+stores the installation. Installations and states live in slack_sdk's SQLAlchemy stores on the
+bot's own database (``bot.storage.installations``).
+
+Every request from Slack is authorized from the installation store, and Bolt refreshes a
+rotating token then. Work done outside a request (tips, queued answers) asks
+``InstallationClients.for_team`` instead, which refreshes a token itself when it is within
+``REFRESH_MINUTES`` of expiring, saves the new one, and caches each team's client until then.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.oauth.token_rotation import TokenRotator
+from sqlalchemy import Engine
+
+from ..config import REPO_ROOT, ConfigError, Settings
+from ..storage.installations import InstallationStore, StateStore
+from .client import NotInstalled, make_client
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = REPO_ROOT / "manifest.yml"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+# Refresh a rotating token this long before it expires (Bolt's default for requests, too).
+REFRESH_MINUTES = 120
+
+
+def manifest_scopes(path: Path = MANIFEST) -> list[str]:
+    """The bot scopes the app asks for: ``oauth_config.scopes.bot`` of the manifest."""
+    try:
+        manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+        scopes = manifest["oauth_config"]["scopes"]["bot"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ConfigError(f"cannot read the bot scopes from {path}: {exc}") from None
+    if not scopes or not all(isinstance(s, str) for s in scopes):
+        raise ConfigError(f"{path}: oauth_config.scopes.bot must be a list of scopes")
+    return list(scopes)
+
+
+@dataclass(frozen=True)
+class OAuthParts:
+    """What an OAuth-mode app is built from."""
+
+    settings: OAuthSettings
+    authorize: InstallationStoreAuthorize
+    installations: InstallationStore
+
+
+def oauth_parts(settings: Settings, engine: Engine) -> OAuthParts:
+    """Bolt's OAuth settings and authorizer over the installation and state stores on ``engine``.
+
+    The authorizer is built here (not left to ``OAuthSettings``) so that its token refreshes
+    go through our client: ``SLACK_API_URL``, bounded retries.
+    """
+    settings.require("slack_client_id", "slack_client_secret")
+    installations = InstallationStore(settings.slack_client_id or "", engine)
+    authorize = InstallationStoreAuthorize(
+        logger=logging.getLogger("slack_bolt.authorize"),
+        installation_store=installations,
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        token_rotation_expiration_minutes=REFRESH_MINUTES,
+        client=make_client(settings),
+    )
+    oauth = OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=manifest_scopes(),
+        redirect_uri=settings.slack_redirect_uri,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        # Straight to Slack's consent page: no intermediate "Add to Slack" page of our own.
+        install_page_rendering_enabled=False,
+        installation_store=installations,
+        state_store=StateStore(engine),
+        token_rotation_expiration_minutes=REFRESH_MINUTES,
+    )
+    return OAuthParts(settings=oauth, authorize=authorize, installations=installations)
+
+
+@dataclass
+class _Cached:
+    client: WebClient
+    expires_at: int | None  # Unix time; None: the token does not expire
+
+
+class InstallationClients:
+    """``WorkspaceClients`` in OAuth mode: each team's client from its installation, its token
+    refreshed (and saved) when near expiry, cached per team until then. Thread-safe."""
+
+    def __init__(self, settings: Settings, installations: InstallationStore):
+        self.settings = settings
+        self.installations = installations
+        self._rotator = TokenRotator(
+            client_id=settings.slack_client_id or "",
+            client_secret=settings.slack_client_secret or "",
+            client=make_client(settings),
+        )
+        self._cache: dict[tuple[str | None, str | None], _Cached] = {}
+        self._lock = threading.Lock()
+
+    def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> WebClient:
+        key = (enterprise_id, team_id)
+        # One lock for lookups and refreshes: a refresh token is spent once, so two threads
+        # must not refresh the same team's token at the same time.
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and not _expiring(cached.expires_at):
+                return cached.client
+            token, expires_at = self._token(team_id, enterprise_id)
+            client = make_client(self.settings, token=token)
+            self._cache[key] = _Cached(client, expires_at)
+            return client
+
+    def _token(self, team_id: str | None, enterprise_id: str | None) -> tuple[str, int | None]:
+        """The team's bot token and its expiry, refreshed first when it is near."""
+        bot = self._find_bot(team_id, enterprise_id)
+        if bot is None or not bot.bot_token:  # the bots table says who is installed
+            raise NotInstalled(team_id, enterprise_id)
+        # Refresh through the installation, as Bolt does inside requests, so that the
+        # installation row and the bot row keep the same (unspent) refresh token.
+        installation = self.installations.find_installation(
+            enterprise_id=bot.enterprise_id, team_id=bot.team_id
+        )
+        if installation is not None and installation.bot_token:
+            refreshed = self._rotator.perform_token_rotation(
+                installation=installation, minutes_before_expiration=REFRESH_MINUTES
+            )
+            if refreshed is not None:
+                self.installations.save(refreshed)
+                logger.info("refreshed the bot token of workspace %s", team_id or enterprise_id)
+                installation = refreshed
+            return installation.bot_token, installation.bot_token_expires_at
+        refreshed_bot = self._rotator.perform_bot_token_rotation(
+            bot=bot, minutes_before_expiration=REFRESH_MINUTES
+        )
+        if refreshed_bot is not None:
+            self.installations.save_bot(refreshed_bot)
+            logger.info("refreshed the bot token of workspace %s", team_id or enterprise_id)
+            bot = refreshed_bot
+        return bot.bot_token, bot.bot_token_expires_at
+
+    def forget(self, team_id: str | None, enterprise_id: str | None = None) -> None:
+        """Drop a team's cached client (the app was uninstalled there, or its token revoked)."""
+        with self._lock:
+            for key in [
+                k for k in self._cache if k[1] == team_id and (enterprise_id is None or k[0] == enterprise_id)
+            ]:
+                del self._cache[key]
+
+    def _find_bot(self, team_id: str | None, enterprise_id: str | None) -> Bot | None:
+        bot = self.installations.find_bot(enterprise_id=enterprise_id, team_id=team_id)
+        if bot is None and enterprise_id is None and team_id:
+            # A workspace of an Enterprise Grid org: installed with its enterprise id, which a
+            # subscription (keyed by team) does not carry.
+            enterprise = self.installations.enterprise_of(team_id)
+            if enterprise is not None:
+                bot = self.installations.find_bot(enterprise_id=enterprise, team_id=team_id)
+        return bot
+
+
+def _expiring(expires_at: int | None) -> bool:
+    return expires_at is not None and expires_at <= time.time() + REFRESH_MINUTES * 60
