@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -329,6 +330,7 @@ class BotServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own process group: kill_group() stops master and worker
         )
         threading.Thread(target=self._read, daemon=True).start()
         if not self._ready.wait(timeout) or not self.url:
@@ -348,6 +350,17 @@ class BotServer:
 
     def sender(self) -> SlackSender:
         return SlackSender(self.url)
+
+    def kill_group(self) -> int | None:
+        """SIGKILL the whole bot (gunicorn's master and its worker) at once, like a lost machine."""
+        if self.process is None:
+            return None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.wait(10)
+
+    def wait_exit(self, timeout: float = 40) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
 
     def stop(self) -> int | None:
         if self.process is None:

@@ -208,5 +208,5 @@ def test_unparsable_url_and_unknown_schema_revision_are_one_line_errors(tmp_path
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))  # newer code ran here
     store.close()
-    with pytest.raises(StoreError, match="cannot upgrade the database schema to 0002: .*'0099'"):
+    with pytest.raises(StoreError, match="cannot upgrade the database schema to 0003_answer_jobs: .*'0099'"):
         open_store(url)

@@ -231,13 +231,20 @@ def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) 
 @click.option("--http", "mode", flag_value="http", help="Serve Slack's requests over HTTP.")
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True)
-def serve(mode: str | None, host: str, port: int) -> None:
+@click.option(
+    "--http-worker",
+    type=click.Choice(["asgi", "gthread"]),
+    default="asgi",
+    show_default=True,
+    help="gunicorn worker class (asgi buffers requests on an event loop; gthread is for comparison).",
+)
+def serve(mode: str | None, host: str, port: int, http_worker: str) -> None:
     """Run the Slack bot (Socket Mode or HTTP at /slack/events)."""
     if mode is None:
         raise click.UsageError("choose --socket or --http")
     from ..serve import serve as run
 
-    run(_settings(), socket=mode == "socket", host=host, port=port)
+    run(_settings(), socket=mode == "socket", host=host, port=port, http_worker=http_worker)
 
 
 @main.group()

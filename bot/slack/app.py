@@ -12,25 +12,32 @@ from ..retrieval import Advisor
 from ..storage import Store
 from .cards import Cards
 from .client import make_client
+from .jobs import JobQueue
 from .listeners import register_listeners
 
-# Threads that run listeners, and so all of the bot's database work (gunicorn's request threads
-# only verify and acknowledge). Bolt's default, made explicit: the serving store keeps one
-# pooled connection per listener thread (bot/serve.py).
-LISTENER_THREADS = 5
+# Threads for Bolt's lazy listeners (none today). Listeners themselves run on the thread that
+# received the request (process_before_response): they only queue work and acknowledge.
+LISTENER_THREADS = 2
 
 
-def create_app(settings: Settings, advisor: Advisor, store: Store, *, client: WebClient | None = None) -> App:
-    """A Bolt App answering from ``advisor``, with state in ``store``.
+def create_app(
+    settings: Settings, advisor: Advisor, store: Store, queue: JobQueue, *, client: WebClient | None = None
+) -> App:
+    """A Bolt App answering from ``advisor``, with state in ``store`` and work queued on ``queue``.
 
-    Every Web API call goes through ``client`` (default: ``make_client(settings)``, pointed at
-    ``SLACK_API_URL`` with bounded 429 retries). Building the App calls ``auth.test`` once.
+    Every listener runs to its end before Bolt answers Slack (``process_before_response``):
+    what it acknowledges is already in the database, and no answer runs on the path of an
+    ack (``queue``'s workers post the answers). Every Web API call goes through ``client``
+    (default: ``make_client(settings)``, pointed at ``SLACK_API_URL`` with bounded retries).
+    Building the App calls ``auth.test`` once.
     """
     app = App(
         client=client or make_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         name="advisor",
+        process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
-    register_listeners(app, cards=Cards(advisor, top_k=settings.top_k), store=store, settings=settings)
+    cards = Cards(advisor, top_k=settings.top_k)
+    register_listeners(app, cards=cards, store=store, settings=settings, queue=queue)
     return app

@@ -8,8 +8,9 @@ from ....config import Settings
 from ....storage import Store
 from ...blocks import COMMAND
 from ...cards import Cards
+from ...jobs import JobQueue
 from .advisor import AdvisorCommand
 
 
-def register(app: App, *, cards: Cards, store: Store, settings: Settings) -> None:
-    app.command(COMMAND)(AdvisorCommand(cards, store, settings).handle)
+def register(app: App, *, cards: Cards, store: Store, settings: Settings, queue: JobQueue) -> None:
+    app.command(COMMAND)(AdvisorCommand(cards, store, settings, queue).handle)

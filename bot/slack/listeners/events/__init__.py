@@ -8,13 +8,14 @@ from slack_bolt import App
 
 from ....storage import Store
 from ...cards import Cards
+from ...jobs import JobQueue
 from .app_home import AppHome
 from .questions import Questions
 from .workspace import Workspace
 
 
-def register(app: App, *, cards: Cards, store: Store) -> None:
-    questions = Questions(cards, store)
+def register(app: App, *, cards: Cards, store: Store, queue: JobQueue) -> None:
+    questions = Questions(cards, store, queue)
     home = AppHome(cards, store)
     workspace = Workspace(store)
     app.event("app_mention")(questions.on_mention)
