@@ -236,8 +236,18 @@ class AdvisorHTTP(BaseApplication):
     def _ready(self, worker) -> None:
         assert self.runtime is not None
         self.runtime.start()
-        if self.worker == "gthread":  # the asgi worker drains at its lifespan's shutdown
+        if self.worker == "gthread":
             self._stop_taking_on(worker, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+        else:  # the asyncio worker's handlers are the event loop's: wrap its graceful one
+            graceful = worker.handle_exit_signal
+
+            def on_sigterm() -> None:
+                self._stop_requested = self._stop_requested or time.monotonic()
+                runtime.stop_taking()
+                graceful()
+
+            runtime = self.runtime
+            worker.loop.add_signal_handler(signal.SIGTERM, on_sigterm)
         for sock in worker.sockets:
             address = sock.sock.getsockname()
             logger.info(

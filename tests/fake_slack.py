@@ -137,10 +137,13 @@ class FakeSlack:
             self._rules.setdefault(method, []).append(rule)
 
     def _take_rule(self, call: Call) -> _Rule | None:
-        """The first instruction for this call (used up after ``times`` calls), or None."""
+        """The first instruction for this call, narrowed ones first (used up after ``times``
+        calls), or None."""
         with self._lock:
             rules = self._rules.get(call.method) or []
-            rule = next((r for r in rules if r.matches(call)), None)
+            # A narrowed instruction (channel=...) wins over a broad one (every post slow).
+            matching = [r for r in rules if r.matches(call)]
+            rule = next((r for r in matching if r.where), matching[0] if matching else None)
             if rule is None:
                 return None
             rule.times -= 1

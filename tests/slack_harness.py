@@ -237,7 +237,7 @@ def assert_within_limits(message: dict) -> None:
 class Reply:
     status: int
     body: str
-    headers: dict
+    headers: http.client.HTTPMessage  # case-insensitive, like HTTP header names
     seconds: float
 
 
@@ -258,7 +258,7 @@ class SlackSender:
             connection.request(method, path, body=body.encode(), headers=headers or {})
             response = connection.getresponse()
             data = response.read().decode()
-            return Reply(response.status, data, dict(response.getheaders()), time.monotonic() - started)
+            return Reply(response.status, data, response.headers, time.monotonic() - started)
         finally:
             connection.close()
 
