@@ -31,6 +31,7 @@ from .slack.jobs import JOB_WORKERS, SLACK_OUTAGE_ERRORS, JobQueue, JobWorkers
 from .slack.server import EVENTS_PATH, buffered_asgi, wsgi_app
 from .slack.tips import SlackTipPoster
 from .storage import Store, open_store
+from .tips.catalog import load_tips
 from .tips.scheduler import SchedulerThread, start_scheduler_thread
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ def check_startup(
     answering 5xx or ``fatal_error`` is its outage, not a bad token: retried with
     ``slack_backoff`` pauses, then reported as such."""
     settings.require(*secrets)
-    load_knowledge(settings.knowledge_dir)
+    knowledge = load_knowledge(settings.knowledge_dir)
+    if settings.run_scheduler:  # the scheduler loads the tips in the worker: a bad file stops it there
+        load_tips(settings.knowledge_dir, knowledge)
     check_database(settings.database_url)
     check_slack(settings, slack_backoff)
 

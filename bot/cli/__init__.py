@@ -113,10 +113,20 @@ def ask(question: str | None, as_json: bool, k: int | None) -> None:
             json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else format_answer(answer, advisor)
         )
         return
-    for line in sys.stdin:
+    # Bytes in, bytes out: a line that is not UTF-8 is read with replacement characters (never
+    # a decode error that ends the batch, never a lone surrogate written back), and each answer
+    # is one line of UTF-8 JSON whatever the locale.
+    out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+    for raw in sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin:
+        line = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         answer = advisor.ask(line.rstrip("\r\n"), k=k)
-        sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        data = json.dumps(answer.to_dict(), ensure_ascii=False) + "\n"
+        if out is not None:
+            out.write(data.encode("utf-8", errors="replace"))
+            out.flush()
+        else:
+            sys.stdout.write(data)
+            sys.stdout.flush()
 
 
 # --- index -----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from ..storage import JobRecord, NewJob, Store
-from ..storage.jobs import DONE, FAILED
+from ..storage.jobs import DONE, FAILED, Enqueued
 from ..storage.rows import utcnow
 from . import blocks
 from .client import WorkspaceClients, never_sent
@@ -104,13 +104,13 @@ class JobQueue:
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
 
-    def submit(self, job: NewJob, *, claims: tuple[str, ...] = ()) -> str:
+    def submit(self, job: NewJob, *, claims: tuple[str, ...] = ()) -> Enqueued:
         """Record ``job`` (queued, duplicate or busy: see ``Store.enqueue_job``); raises when the
         database cannot record it (then do not acknowledge as if it were taken)."""
         outcome = self.store.enqueue_job(job, claims=claims, limit=self.limit)
-        if outcome == "queued":
+        if outcome.status == "queued":
             self.wake.release()
-        elif outcome == "busy":
+        elif outcome.status == "busy":
             logger.warning(
                 "queue full (%d open jobs): told %s in %s to try again", self.limit, job.kind, job.channel
             )
@@ -158,7 +158,7 @@ class JobQueue:
             )
             outcome = self.submit(job)
             ack()
-            if outcome == "busy" and body.get("response_url"):
+            if outcome.status == "busy" and body.get("response_url"):
                 respond = Respond(response_url=body["response_url"])
                 self.notice(
                     lambda: respond(text=BUSY_TEXT, response_type="ephemeral", replace_original=False), "busy"

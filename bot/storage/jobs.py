@@ -46,6 +46,15 @@ class NewJob:
 
 
 @dataclass(frozen=True)
+class Enqueued:
+    """What ``enqueue_job`` did: ``status`` queued, duplicate or busy; ``taken``: the claim (or
+    the job key) found taken, for a duplicate."""
+
+    status: str
+    taken: str | None = None
+
+
+@dataclass(frozen=True)
 class JobRecord:
     id: int
     key: str
@@ -74,12 +83,12 @@ def _record(row, **overrides) -> JobRecord:
 
 
 class JobStore(AreaStore):
-    def enqueue_job(self, job: NewJob, *, claims: tuple[str, ...] = (), limit: int | None = None) -> str:
+    def enqueue_job(self, job: NewJob, *, claims: tuple[str, ...] = (), limit: int | None = None) -> Enqueued:
         """Claim ``claims`` and queue ``job`` in one transaction.
 
-        Returns ``"queued"``; ``"duplicate"`` when a claim or the job's key was taken before
-        (nothing queued); ``"busy"`` when ``limit`` jobs are already open (the claims are kept,
-        so Slack's retries of a refused request are not refused again).
+        Status ``queued``; ``duplicate`` when a claim or the job's key was taken before
+        (nothing queued; ``taken`` names it); ``busy`` when ``limit`` jobs are already open
+        (the claims are kept, so Slack's retries of a refused request are not refused again).
         """
         now = utcnow()
         j = AnswerJob.__table__
@@ -92,11 +101,11 @@ class JobStore(AreaStore):
                     .returning(ProcessedEvent.__table__.c.key)
                 )
                 if conn.execute(claim).scalar() is None:
-                    return "duplicate"
+                    return Enqueued("duplicate", key)
             if limit is not None:
                 open_jobs = conn.execute(select(func.count()).where(j.c.status.in_(OPEN_STATUSES))).scalar()
                 if open_jobs >= limit:
-                    return "busy"
+                    return Enqueued("busy")
             insert = (
                 self._insert(AnswerJob)
                 .values(
@@ -118,7 +127,9 @@ class JobStore(AreaStore):
                 .on_conflict_do_nothing(index_elements=["key"])
                 .returning(j.c.id)
             )
-            return "queued" if conn.execute(insert).scalar() is not None else "duplicate"
+            if conn.execute(insert).scalar() is None:
+                return Enqueued("duplicate", job.key)
+            return Enqueued("queued")
 
     def take_job(self, owner: str, *, now: datetime | None = None) -> JobRecord | None:
         """The oldest due job, now ``posting`` and held by ``owner``; None if nothing is due.

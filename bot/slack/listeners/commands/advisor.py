@@ -63,7 +63,7 @@ class AdvisorCommand:
             error = blocks.error_message()
             ack(text=error["text"], blocks=error["blocks"], response_type="ephemeral")
             return
-        if outcome == "busy":
+        if outcome.status == "busy":
             busy = busy_message()
             ack(text=busy["text"], blocks=busy["blocks"], response_type="ephemeral")
             return

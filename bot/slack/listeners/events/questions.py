@@ -147,11 +147,13 @@ class Questions:
             },
         )
         outcome = self.queue.submit(job, claims=(*claims, f"message:{team}:{channel}:{ts}"))
-        if outcome == "duplicate":
-            logger.info("skipping message %s in %s: already answered (event %s)", ts, channel, event_id)
-        elif outcome == "busy":
+        if outcome.status == "duplicate" and outcome.taken == f"event:{event_id}":
+            logger.info("skipping event %s: already handled", event_id)
+        elif outcome.status == "duplicate":
+            logger.info("skipping message %s in %s: already answered", ts, channel)
+        elif outcome.status == "busy":
             self.queue.notice(lambda: post(client, channel, busy_message(), thread_ts=thread_ts), "busy")
-        return outcome == "queued"
+        return outcome.status == "queued"
 
     # --- the queued answer (run by a worker) ----------------------------------------------------
     def answer_job(self, job: JobRecord, client: WebClient) -> str | None:
