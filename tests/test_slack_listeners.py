@@ -415,3 +415,24 @@ def test_a_retried_uninstall_deactivates_after_a_database_failure(store, caplog)
     workspace.on_app_uninstalled(body=body, context=BoltContext(team_id=team))  # Slack's retry
     subscription = store.get_subscription(team, "C1")
     assert (subscription.active, subscription.paused_reason) == (False, "app_uninstalled")
+
+
+def test_a_full_queue_says_busy_instead_of_timing_out(fake, cards, settings, client, context, tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'busy.sqlite3'}")
+    queue = JobQueue(store, limit=1)
+    questions, command = Questions(cards, store, queue), AdvisorCommand(cards, store, settings, queue)
+    first, second = unique_id("C"), unique_id("C")
+    deliver_to = questions.on_mention
+    for channel in (first, second):
+        event = mention(QUOTA, channel=channel)
+        deliver_to(body=event_body(event), event=event, context=context, client=client)
+    acks = Acks()
+    command.handle(ack=acks, command=command_form(QUOTA, fake.response_url(unique_id("b"))), context=context)
+    (busy_ack,) = acks.calls
+    assert busy_ack["text"].startswith("I'm busy") and busy_ack["response_type"] == "ephemeral"
+    (told,) = fake.wait_for_call("chat.postMessage", channel=second)  # the mention told too
+    assert told.body["text"].startswith("I'm busy")
+    assert [j.channel for j in store.jobs()] == [first]  # only the first was taken
+    JobWorkers(queue, SingleWorkspace(client)).run_due()
+    assert fake.matching("chat.postMessage", channel=first)[0].body["blocks"][0]["block_id"] == "verdict"
+    store.close()

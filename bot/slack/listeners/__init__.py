@@ -15,4 +15,4 @@ def register_listeners(app: App, *, cards: Cards, store: Store, settings: Settin
     events.register(app, cards=cards, store=store, queue=queue)
     commands.register(app, cards=cards, store=store, settings=settings, queue=queue)
     actions.register(app, cards=cards, store=store, queue=queue)
-    views.register(app, cards=cards)
+    views.register(app, cards=cards, queue=queue)

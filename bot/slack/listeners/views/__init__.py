@@ -6,8 +6,9 @@ from slack_bolt import App
 
 from ...blocks import ASK_MODAL
 from ...cards import Cards
+from ...jobs import JobQueue
 from .ask_modal import AskModal
 
 
-def register(app: App, *, cards: Cards) -> None:
-    app.view(ASK_MODAL)(AskModal(cards).submit)
+def register(app: App, *, cards: Cards, queue: JobQueue) -> None:
+    app.view(ASK_MODAL)(AskModal(cards, queue).submit)

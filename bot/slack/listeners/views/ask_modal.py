@@ -1,33 +1,55 @@
-"""The ask modal's submission: the answer arrives as a direct message from the bot."""
+"""The ask modal's submission: the answer arrives as a direct message from the bot (queued
+before the submission is acknowledged; a worker posts it)."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
+from ....storage import JobRecord, NewJob
 from ... import blocks
 from ...cards import Cards, is_question
-from ...messaging import post, report_failure
+from ...jobs import Handler, JobQueue
+from ...messaging import post
+
+ASK_JOB = "ask_modal"
 
 logger = logging.getLogger(__name__)
 
 
 class AskModal:
-    def __init__(self, cards: Cards):
+    def __init__(self, cards: Cards, queue: JobQueue):
         self.cards = cards
+        self.queue = queue
+        queue.register(ASK_JOB, Handler(run=self.answer, tell_failure=self.failed))
 
-    def submit(self, ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+    def submit(self, ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
         values = (view.get("state") or {}).get("values") or {}
         field = values.get(blocks.ASK_INPUT_BLOCK, {}).get(blocks.ASK_INPUT_ACTION, {})
         question = " ".join((field.get("value") or "").split())
         if not is_question(question):
             ack(response_action="errors", errors={blocks.ASK_INPUT_BLOCK: "Type a question first."})
             return
+        user = (body.get("user") or {}).get("id") or ""
+        team = context.team_id or (body.get("team") or {}).get("id") or ""
+        job = NewJob(
+            key=f"{ASK_JOB}:{team}:{view.get('id') or uuid.uuid4().hex}",
+            kind=ASK_JOB,
+            team=team,
+            enterprise=context.enterprise_id,
+            channel=user,  # a direct message: posted to the user id
+            payload={"question": question},
+        )
+        if self.queue.submit(job).status == "busy":
+            ack(response_action="errors", errors={blocks.ASK_INPUT_BLOCK: "I'm busy: try again in a minute."})
+            return
         ack()
-        user = (body.get("user") or {}).get("id")
-        try:
-            post(client, user, self.cards.answer(question))
-        except Exception:
-            report_failure(lambda m: post(client, user, m), "answer a question from the ask modal")
+
+    def answer(self, job: JobRecord, client: WebClient) -> str | None:
+        return post(client, job.channel, self.cards.answer(job.payload["question"])).get("ts")
+
+    def failed(self, job: JobRecord, client: WebClient) -> None:
+        post(client, job.channel, blocks.error_message())
