@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 METADATA_EVENT_TYPE = "advisor_answer"
 MAX_OPEN_JOBS = 500  # pending + posting; beyond this a request is told "busy, try again"
-JOB_WORKERS = 8
+JOB_WORKERS = 16  # threads per process; posting is I/O: a slow Slack needs more in flight
 MAX_ATTEMPTS = 6
 RETRY_AFTER_CAP = 20.0  # seconds: a longer Retry-After is retried at the cap (and counted)
 RESPONSE_URL_LIFETIME = timedelta(minutes=30)  # Slack's limit on a response_url
