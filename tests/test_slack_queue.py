@@ -336,3 +336,34 @@ def test_health_says_503_once_the_database_stops_taking_writes(tmp_path, bundled
             wait_until(lambda: sender.request("GET", "/healthz").status == 200, timeout=20, what="recovery")
         finally:
             server.stop()
+
+
+def test_health_names_a_worker_stuck_on_one_job(tmp_path, monkeypatch):
+    """In-process: a handler that never returns makes /healthz's check fail, naming it."""
+    from bot.slack import jobs
+    from bot.slack.client import SingleWorkspace
+    from bot.storage import NewJob
+
+    store = open_store(f"sqlite:///{tmp_path / 'stuck.sqlite3'}")
+    queue = jobs.JobQueue(store)
+    release = threading.Event()
+    started = threading.Event()
+
+    def hang(job, client):
+        started.set()
+        release.wait(30)
+
+    queue.register("hang", jobs.Handler(run=hang, verifiable=False))
+    workers = jobs.JobWorkers(queue, SingleWorkspace(None), threads=2)
+    workers.start()
+    try:
+        assert workers.health()[0] is True
+        queue.submit(NewJob(key="hang:1", kind="hang", team="T1", channel="C1", payload={}))
+        assert started.wait(10)
+        monkeypatch.setattr(jobs, "STUCK_AFTER", 0.2)
+        healthy, details = wait_until(lambda: (h := workers.health()) and not h[0] and h, what="stuck")
+        assert "stuck on a job" in details["problems"][0]
+    finally:
+        release.set()
+        workers.drain(5)
+        store.close()
