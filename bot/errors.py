@@ -8,6 +8,7 @@ the edges (every CLI command, ``serve``) turn them into one line and an exit cod
 
 from __future__ import annotations
 
+import errno
 import sys
 
 
@@ -22,10 +23,17 @@ def first_line(text: str) -> str:
     return lines[0] if lines else ""
 
 
+_DISK_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC})
+
+
 def explain(exc: BaseException) -> tuple[str, int] | None:
     """``(one-line message, exit code)`` for an expected error, None for anything else."""
     if isinstance(exc, AdvisorError):
         return first_line(str(exc)) or type(exc).__name__, exc.exit_code
+    if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
+        # A read-only data directory (an index to build, a SQLite file to create), a full disk.
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc} (check that the data directory is writable)", 1
     # A database failure in the middle of a command (the server went away). Looked up in
     # sys.modules so the CLI never imports SQLAlchemy only to find it was not involved.
     sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")

@@ -12,7 +12,9 @@ in the listen backlog instead of being refused.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import time
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.errors import AppImportError
@@ -25,9 +27,11 @@ from .knowledge import load_knowledge
 from .retrieval import Advisor
 from .slack.app import LISTENER_THREADS, create_app
 from .slack.client import make_client, workspace_clients
-from .slack.server import EVENTS_PATH, wsgi_app
+from .slack.jobs import JOB_WORKERS, SLACK_OUTAGE_ERRORS, JobQueue, JobWorkers
+from .slack.server import EVENTS_PATH, buffered_asgi, wsgi_app
 from .slack.tips import SlackTipPoster
 from .storage import Store, open_store
+from .tips.catalog import load_tips
 from .tips.scheduler import SchedulerThread, start_scheduler_thread
 
 logger = logging.getLogger(__name__)
@@ -37,59 +41,129 @@ SOCKET_SECRETS = ("slack_bot_token", "slack_app_token")
 # OAuth mode (bot.slack.oauth): no bot token, the app's credentials instead.
 OAUTH_SECRETS = ("slack_client_id", "slack_client_secret")
 WORKER_THREADS = 16
+# gunicorn worker classes: "asgi" (the default: gunicorn's asyncio worker in front of
+# slack.server.buffered_asgi, so slow clients hold no thread) or "gthread" (threads read
+# requests themselves; kept to measure against: scripts/load_slack.py --slow-clients).
+HTTP_WORKERS = ("asgi", "gthread")
 WORKER_TIMEOUT = 120  # seconds; covers an index rebuild while the worker boots
+# SIGTERM to exit: hosting platforms send SIGKILL 30 s after SIGTERM. gunicorn stops
+# accepting at once, kills its worker after GRACEFUL_TIMEOUT; the answer queue drains first.
+GRACEFUL_TIMEOUT = 25
+DRAIN_SECONDS = 20
+# Pauses between auth.test attempts at start-up while Slack answers 5xx / fatal_error.
+SLACK_STARTUP_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 class StartupError(AdvisorError):
     """The bot cannot start: knowledge, database or Slack said no. One line."""
 
 
-def check_startup(settings: Settings, *, secrets: tuple[str, ...]) -> None:
-    """Fail fast, with one line, on anything that would stop the bot from answering."""
+def check_startup(
+    settings: Settings, *, secrets: tuple[str, ...], slack_backoff: tuple[float, ...] = SLACK_STARTUP_BACKOFF
+) -> None:
+    """Fail fast, with one line, on anything that would stop the bot from answering: a missing
+    secret, bad knowledge, a database that cannot be opened or written, a bad bot token. Slack
+    answering 5xx or ``fatal_error`` is its outage, not a bad token: retried with
+    ``slack_backoff`` pauses, then reported as such."""
     if settings.oauth:  # tokens come from installs: nothing to check with auth.test yet
         settings.require(*OAUTH_SECRETS, *(s for s in secrets if s != "slack_bot_token"))
     else:
         settings.require(*secrets)
-    load_knowledge(settings.knowledge_dir)
-    open_store(settings.database_url).close()
-    if settings.oauth:
-        return
+    knowledge = load_knowledge(settings.knowledge_dir)
+    if settings.run_scheduler:  # the scheduler loads the tips in the worker: a bad file stops it there
+        load_tips(settings.knowledge_dir, knowledge)
+    check_database(settings.database_url)
+    if not settings.oauth:
+        check_slack(settings, slack_backoff)
+
+
+def check_database(database_url: str) -> None:
+    """The database opens, its schema is current, and it takes a write."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .errors import first_line
+
+    store = open_store(database_url)
     try:
-        make_client(settings).auth_test()
-    except SlackApiError as exc:
-        raise StartupError(
-            f"Slack rejected SLACK_BOT_TOKEN: {exc.response.get('error')} (check the token)"
-        ) from None
-    except OSError as exc:
-        raise StartupError(f"cannot reach the Slack Web API at {settings.slack_api_url}: {exc}") from None
+        store.check_writable()
+    except SQLAlchemyError as exc:
+        problem = first_line(str(getattr(exc, "orig", None) or exc))
+        raise StartupError(f"the database is not writable ({store.dialect}): {problem}") from None
+    finally:
+        store.close()
+
+
+def check_slack(settings: Settings, backoff: tuple[float, ...]) -> None:
+    for attempt, pause in enumerate((*backoff, None), start=1):
+        try:
+            make_client(settings).auth_test()
+            return
+        except SlackApiError as exc:
+            error, status = exc.response.get("error"), exc.response.status_code
+            if status < 500 and status != 429 and error not in SLACK_OUTAGE_ERRORS:
+                raise StartupError(f"Slack rejected SLACK_BOT_TOKEN: {error} (check the token)") from None
+            problem = f"auth.test answered {error or 'an error'} (HTTP {status})"
+        except OSError as exc:
+            raise StartupError(f"cannot reach the Slack Web API at {settings.slack_api_url}: {exc}") from None
+        if pause is None:
+            raise StartupError(
+                f"Slack's Web API is having an outage: {problem}, {attempt} tries "
+                "(the token was not rejected; start again once Slack recovers)"
+            )
+        logger.warning("Slack's Web API is having an outage (%s); retrying in %gs", problem, pause)
+        time.sleep(pause)
 
 
 def open_serving_store(settings: Settings) -> Store:
     """The serving process's store: a pooled connection for every thread that uses it at once
-    (the Bolt listener threads and the tip scheduler's), so a burst neither waits for one nor
-    opens and closes extra connections."""
-    return open_store(settings.database_url, pool_size=LISTENER_THREADS + 1)
+    (request threads acknowledging, queue workers, the heartbeat, the tip scheduler), so a
+    burst neither waits for one nor opens and closes extra connections."""
+    return open_store(settings.database_url, pool_size=WORKER_THREADS + JOB_WORKERS + LISTENER_THREADS + 2)
 
 
 class Runtime:
-    """What one serving process holds: the store, the Bolt app and the tip scheduler."""
+    """What one serving process holds: the store, the Bolt app, the answer queue's workers and
+    the tip scheduler. Both serving modes call ``start``, then ``drain`` and ``close``."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         advisor = Advisor.load(settings)
         advisor.ask("who should set next year's sales quota?")  # warm up: the first answer is fast
         self.store = open_serving_store(settings)
-        # Each team's client, for work done outside a request from Slack (tips).
+        self.queue = JobQueue(self.store)
+        # Each team's client, for work done outside a request from Slack (queued answers, tips):
+        # token mode, one client for every team; OAuth, each installation's (refreshed) token.
         self.clients = workspace_clients(settings, self.store.engine)
-        self.app = create_app(settings, advisor, self.store, clients=self.clients)
+        self.app = create_app(settings, advisor, self.store, self.queue, clients=self.clients)
+        self.workers = JobWorkers(self.queue, self.clients)
         self.scheduler: SchedulerThread | None = None
+        self._drained = False
+
+    def start(self) -> None:
+        """Start the queue's workers (resuming jobs a dead process left) and the tip scheduler."""
+        self.workers.start()
+        self.start_scheduler()
 
     def start_scheduler(self) -> None:
         if self.settings.run_scheduler:
             poster = SlackTipPoster(self.clients)
             self.scheduler = start_scheduler_thread(self.settings, self.store, poster)
 
+    def health(self) -> tuple[bool, dict]:
+        return self.workers.health()
+
+    def stop_taking(self) -> None:
+        """Shutdown begins: queue workers take no new jobs."""
+        self.workers.stop_taking()
+
+    def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Finish the jobs in hand within ``timeout`` s; leave the rest, logged, to the next process."""
+        if not self._drained:
+            self._drained = True
+            self.workers.drain(timeout)
+
     def close(self) -> None:
+        self.drain()
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None
@@ -120,22 +194,27 @@ def _start_runtime(settings: Settings) -> Runtime:
 
 
 class AdvisorHTTP(BaseApplication):
-    """gunicorn, one gthread worker, the Runtime loaded in the worker."""
+    """gunicorn, one worker process (asyncio by default, see HTTP_WORKERS), the Runtime
+    loaded in the worker."""
 
-    def __init__(self, settings: Settings, host: str, port: int):
+    def __init__(self, settings: Settings, host: str, port: int, *, worker: str = "asgi"):
         self.settings = settings
         self.bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.worker = worker
         self.runtime: Runtime | None = None
+        self._stop_requested: float | None = None
         super().__init__()
 
     def load_config(self) -> None:
         options = {
             "bind": self.bind,
             "workers": 1,
-            "worker_class": "gthread",
-            "threads": WORKER_THREADS,
+            "worker_class": self.worker,
+            "threads": WORKER_THREADS if self.worker == "gthread" else 1,
+            "worker_connections": 1000,
+            "asgi_lifespan": "on",
             "timeout": WORKER_TIMEOUT,
-            "graceful_timeout": 10,
+            "graceful_timeout": GRACEFUL_TIMEOUT,
             "keepalive": 5,
             "accesslog": None,
             "errorlog": "-",
@@ -157,11 +236,28 @@ class AdvisorHTTP(BaseApplication):
             self.runtime = _start_runtime(self.settings)
         except StartupError as exc:
             raise AppImportError(f"advisor: cannot start: {exc}") from None
-        return wsgi_app(self.runtime.app)
+        application = wsgi_app(
+            self.runtime.app, signing_secret=self.settings.slack_signing_secret, health=self.runtime.health
+        )
+        if self.worker == "asgi":
+            return buffered_asgi(application, threads=WORKER_THREADS, on_shutdown=self._drain)
+        return application
 
     def _ready(self, worker) -> None:
         assert self.runtime is not None
-        self.runtime.start_scheduler()
+        self.runtime.start()
+        if self.worker == "gthread":
+            self._stop_taking_on(worker, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+        else:  # the asyncio worker's handlers are the event loop's: wrap its graceful one
+            graceful = worker.handle_exit_signal
+
+            def on_sigterm() -> None:
+                self._stop_requested = self._stop_requested or time.monotonic()
+                runtime.stop_taking()
+                graceful()
+
+            runtime = self.runtime
+            worker.loop.add_signal_handler(signal.SIGTERM, on_sigterm)
         for sock in worker.sockets:
             address = sock.sock.getsockname()
             logger.info(
@@ -171,8 +267,31 @@ class AdvisorHTTP(BaseApplication):
                 EVENTS_PATH,
             )
 
+    def _stop_taking_on(self, worker, *signals: signal.Signals) -> None:
+        """On a stop signal the queue stops taking jobs at once, then gunicorn's own handler runs
+        (stop accepting, finish requests); the drain itself waits for worker_exit."""
+        runtime = self.runtime
+        assert runtime is not None
+        for signum in signals:
+            previous = signal.getsignal(signum)
+
+            def handler(number, frame, previous=previous):
+                if self._stop_requested is None:
+                    self._stop_requested = time.monotonic()
+                runtime.stop_taking()
+                if callable(previous):
+                    previous(number, frame)
+
+            signal.signal(signum, handler)
+
+    def _drain(self) -> None:
+        if self.runtime is not None:
+            began = self._stop_requested or time.monotonic()
+            self.runtime.drain(max(1.0, DRAIN_SECONDS - (time.monotonic() - began)))
+
     def _worker_exit(self, _server, _worker) -> None:
         if self.runtime is not None:
+            self._drain()
             self.runtime.close()
 
 
@@ -193,7 +312,9 @@ def warn_about_ephemeral_state(settings: Settings) -> None:
         )
 
 
-def serve(settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int = 3000) -> None:
+def serve(
+    settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int = 3000, http_worker: str = "asgi"
+) -> None:
     """Run the bot until stopped: Socket Mode (``socket=True``) or HTTP on ``host:port``.
 
     Raises an AdvisorError (one line) when a setting is missing or the knowledge, database or
@@ -205,12 +326,12 @@ def serve(settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int 
     if socket:
         _serve_socket(settings, host, port)
     else:
-        AdvisorHTTP(settings, host, port).run()
+        AdvisorHTTP(settings, host, port, worker=http_worker).run()
 
 
 def _serve_socket(settings: Settings, host: str, port: int) -> None:
     runtime = _start_runtime(settings)
-    runtime.start_scheduler()
+    runtime.start()
     handler = SocketModeHandler(runtime.app, settings.slack_app_token)
     # OAuth in Socket Mode: events arrive over the socket, but installing still takes a browser
     # visiting /slack/install and Slack redirecting to /slack/oauth_redirect (docs/slack.md).

@@ -14,6 +14,12 @@ code (once) for a bot token of that workspace, with a refresh token when ``expir
 given (token rotation); ``grant_type=refresh_token`` then swaps a refresh token (once) for a
 new token, valid 12 hours. ``auth.test`` answers for each such token with its own workspace, and a token
 passed to ``revoke`` gets ``token_revoked`` from every method.
+
+Posted messages are kept like Slack keeps them, from the moment the request arrives (a
+``delay`` or a dropped connection happens after Slack has the message): ``conversations.history``
+and ``conversations.replies`` return them, with their ``metadata`` when asked for
+(``include_all_metadata``), and ``messages_in(channel)`` reads them. A message sent to a
+user id lands in that user's DM (``D`` + the id, what ``conversations.open`` answers).
 """
 
 from __future__ import annotations
@@ -84,6 +90,11 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def _dm(channel: str) -> str:
+    """Where a message to ``channel`` lands: a user id means the DM with that user."""
+    return f"D{channel}" if channel.startswith(("U", "W")) else channel
+
+
 class FakeSlack:
     def __init__(self, port: int = 0) -> None:
         self.calls: list[Call] = []
@@ -97,6 +108,7 @@ class FakeSlack:
         self.refresh_tokens: dict[str, tuple[str, int]] = {}  # refresh token -> (bot token, expires_in)
         self.revoked: set[str] = set()
         self._refreshes = itertools.count(1)
+        self.messages: dict[str, list[dict]] = {}  # channel -> messages in the order posted
         self.server = _Server(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -212,10 +224,13 @@ class FakeSlack:
             self._rules.setdefault(method, []).append(rule)
 
     def _take_rule(self, call: Call) -> _Rule | None:
-        """The first instruction for this call (used up after ``times`` calls), or None."""
+        """The first instruction for this call, narrowed ones first (used up after ``times``
+        calls), or None."""
         with self._lock:
             rules = self._rules.get(call.method) or []
-            rule = next((r for r in rules if r.matches(call)), None)
+            # A narrowed instruction (channel=...) wins over a broad one (every post slow).
+            matching = [r for r in rules if r.matches(call)]
+            rule = next((r for r in matching if r.where), matching[0] if matching else None)
             if rule is None:
                 return None
             rule.times -= 1
@@ -236,6 +251,35 @@ class FakeSlack:
 
     def posts(self) -> list[Call]:
         return self.calls_to("chat.postMessage")
+
+    def messages_in(self, channel: str) -> list[dict]:
+        """Messages posted in ``channel`` (a user id: in the DM with that user)."""
+        with self._lock:
+            return list(self.messages.get(_dm(channel), []))
+
+    def _keep(self, body: dict) -> str:
+        """Keep a posted message; its ts."""
+        ts = f"{1700000000 + next(self._ts)}.000100"
+        message = {"type": "message", "ts": ts, "text": body.get("text"), "user": "UBOT", "bot_id": "BBOT"}
+        for key in ("thread_ts", "metadata", "blocks"):
+            if body.get(key):
+                message[key] = body[key]
+        with self._lock:
+            self.messages.setdefault(_dm(body.get("channel") or ""), []).append(message)
+        return ts
+
+    def _history(self, method: str, body: dict) -> dict:
+        with self._lock:
+            kept = list(self.messages.get(body.get("channel") or "", []))
+        if method == "conversations.replies":
+            parent = body.get("ts")
+            found = [m for m in kept if m["ts"] == parent or m.get("thread_ts") == parent]
+        else:
+            oldest = float(body.get("oldest") or 0)
+            found = [m for m in reversed(kept) if not m.get("thread_ts") and float(m["ts"]) > oldest]
+        if str(body.get("include_all_metadata")).lower() not in ("true", "1"):
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return {"ok": True, "messages": found, "has_more": False}
 
     def matching(self, method: str, *, path: str | None = None, **where) -> list[Call]:
         """Calls of ``method`` (at ``path``) whose body has the values in ``where``."""
@@ -267,7 +311,7 @@ class FakeSlack:
         return self.wait_for_call("response_url", timeout=timeout, path=f"/response_url/{name}")[0].body
 
     # --- answers ---------------------------------------------------------------------
-    def _answer(self, method: str, body: dict, token: str | None = None) -> dict:
+    def _answer(self, method: str, body: dict, ts: str | None = None, token: str | None = None) -> dict:
         if token in self.revoked:
             return {"ok": False, "error": "token_revoked"}
         if method == "oauth.v2.access":
@@ -276,6 +320,12 @@ class FakeSlack:
             if token in self.tokens:
                 return self.tokens[token]
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "advisor"}
+        if method == "chat.postMessage" and ts:
+            return {"ok": True, "channel": _dm(body.get("channel") or ""), "ts": ts, "message": {"ts": ts}}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, body)
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": _dm(body.get("users") or "")}}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             ts = f"{1700000000 + next(self._ts)}.000100"
             key = "message_ts" if method == "chat.postEphemeral" else "ts"
@@ -299,12 +349,17 @@ class FakeSlack:
             def log_message(self, *args) -> None:  # keep test output quiet
                 pass
 
-            def do_POST(self) -> None:
+            def do_GET(self) -> None:  # slack_sdk reads conversations.history / .replies with GET
+                self.do_POST(query=urlparse(self.path).query)
+
+            def do_POST(self, query: str | None = None) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 path = urlparse(self.path).path
                 ctype = self.headers.get("Content-Type", "")
-                if "json" in ctype:
+                if query is not None:
+                    body = {k: v[0] for k, v in parse_qs(query).items()}
+                elif "json" in ctype:
                     body = json.loads(raw or "{}")
                 else:
                     body = {k: v[0] for k, v in parse_qs(raw).items()}
@@ -322,6 +377,9 @@ class FakeSlack:
                 with fake._lock:
                     fake.calls.append(call)
                 rule = fake._take_rule(call)
+                ts = None
+                if method == "chat.postMessage" and (rule is None or rule.kind in ("delay", "drop")):
+                    ts = fake._keep(body)  # Slack has it, whether or not the answer gets back
                 if rule and rule.kind == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -343,7 +401,7 @@ class FakeSlack:
                     return
                 auth = self.headers.get("Authorization", "")
                 token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else body.get("token")
-                call.answer = fake._answer(method, body, token)
+                call.answer = fake._answer(method, body, ts, token)
                 self._send(200, call.answer)
 
             def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:

@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -236,7 +237,7 @@ def assert_within_limits(message: dict) -> None:
 class Reply:
     status: int
     body: str
-    headers: dict
+    headers: http.client.HTTPMessage  # case-insensitive, like HTTP header names
     seconds: float
 
 
@@ -257,7 +258,7 @@ class SlackSender:
             connection.request(method, path, body=body.encode(), headers=headers or {})
             response = connection.getresponse()
             data = response.read().decode()
-            return Reply(response.status, data, dict(response.getheaders()), time.monotonic() - started)
+            return Reply(response.status, data, response.headers, time.monotonic() - started)
         finally:
             connection.close()
 
@@ -329,6 +330,7 @@ class BotServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own process group: kill_group() stops master and worker
         )
         threading.Thread(target=self._read, daemon=True).start()
         if not self._ready.wait(timeout) or not self.url:
@@ -349,6 +351,17 @@ class BotServer:
     def sender(self) -> SlackSender:
         return SlackSender(self.url)
 
+    def kill_group(self) -> int | None:
+        """SIGKILL the whole bot (gunicorn's master and its worker) at once, like a lost machine."""
+        if self.process is None:
+            return None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.wait(10)
+
+    def wait_exit(self, timeout: float = 40) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
     def stop(self) -> int | None:
         if self.process is None:
             return None
@@ -367,7 +380,7 @@ class WSGIBot:
     this process, on a free port: for tests that give the app their own settings and database
     (OAuth mode, a fresh question log) without starting a process."""
 
-    def __init__(self, app):
+    def __init__(self, app, workers=None):
         from socketserver import ThreadingMixIn
         from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -385,8 +398,24 @@ class WSGIBot:
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+        self.workers = workers
+
+    @classmethod
+    def answering(cls, settings, advisor, store) -> WSGIBot:
+        """The app composed as ``bot.serve.Runtime`` composes it (a job queue on ``store``, its
+        workers, each team's client for the mode), not yet started."""
+        from bot.slack.app import create_app
+        from bot.slack.client import workspace_clients
+        from bot.slack.jobs import JobQueue, JobWorkers
+
+        queue = JobQueue(store)
+        clients = workspace_clients(settings, store.engine)
+        app = create_app(settings, advisor, store, queue, clients=clients)
+        return cls(app, JobWorkers(queue, clients, threads=4))
 
     def start(self) -> WSGIBot:
+        if self.workers is not None:
+            self.workers.start()
         self._thread.start()
         return self
 
@@ -396,3 +425,5 @@ class WSGIBot:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        if self.workers is not None:
+            self.workers.drain(10)

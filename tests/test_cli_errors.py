@@ -83,3 +83,52 @@ def test_only_expected_errors_are_explained():
 
     assert explain(Odd("first line\nsecond")) == ("first line", 3)
     assert explain(KeyError("bug")) is None
+
+
+# A directory nobody may write in, even root (sysfs): a read-only data directory.
+READ_ONLY = "/sys/advisor-read-only-data"
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("index", "build"), {"ADVISOR_DATA_DIR": READ_ONLY}),
+        (("db", "upgrade"), {"DATABASE_URL": f"sqlite:///{READ_ONLY}/advisor.sqlite3"}),
+    ],
+)
+def test_a_read_only_data_dir_is_one_line(args, env):
+    line = one_line_error(run(*args, **env))
+    assert READ_ONLY in line and "writable" in line
+
+
+def test_ask_json_batch_survives_lines_that_are_not_utf8(tmp_path, core_knowledge_dir, core_data_dir):
+    """Bytes that are not UTF-8 (under a UTF-8 locale and under C): one valid UTF-8 JSON line
+    per input line, the bad bytes replaced, the batch not aborted."""
+    import json
+    import subprocess
+    import sys
+
+    from bot.config import REPO_ROOT
+    from tests.helpers import clean_env
+
+    stdin = b"who sets the sales quota?\n\xff\xfe caf\xe9 quota?\nwho owns the brand?\n"
+    for locale in ("C.UTF-8", "C"):
+        env = clean_env(
+            ADVISOR_KNOWLEDGE_DIR=str(core_knowledge_dir), ADVISOR_DATA_DIR=str(core_data_dir), LC_ALL=locale
+        )
+        env.pop("PYTHONIOENCODING", None)
+        env.pop("PYTHONUTF8", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "--json"],
+            cwd=REPO_ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        lines = done.stdout.split(b"\n")
+        assert lines[-1] == b"" and len(lines) == 4, done.stdout
+        answers = [json.loads(line.decode("utf-8")) for line in lines[:3]]
+        assert answers[1]["question"] == "\ufffd\ufffd caf\ufffd quota?"
+        assert answers[0]["question"] == "who sets the sales quota?"

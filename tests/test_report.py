@@ -19,7 +19,6 @@ from sqlalchemy import text as sql
 
 from bot.report import build_report, group_questions, to_html
 from bot.slack import blocks
-from bot.slack.app import create_app
 from bot.slack.client import make_client
 from bot.slack.tips import SlackTipPoster
 from bot.tips.scheduler import start_scheduler_thread
@@ -55,7 +54,7 @@ def settings(settings, database_url):
 
 @pytest.fixture
 def bot(settings, store, core_advisor):
-    server = WSGIBot(create_app(settings, core_advisor, store)).start()
+    server = WSGIBot.answering(settings, core_advisor, store).start()
     yield server.sender()
     server.stop()
 
@@ -147,9 +146,7 @@ def test_the_report_counts_exactly_what_was_asked(bot, fake_slack, settings, sto
 
 
 def test_retention_zero_keeps_no_text_but_counts(bot, fake_slack, settings, store, core_advisor):
-    quiet = WSGIBot(
-        create_app(settings.with_overrides(question_retention_days=0), core_advisor, store)
-    ).start()
+    quiet = WSGIBot.answering(settings.with_overrides(question_retention_days=0), core_advisor, store).start()
     try:
         ask(quiet.sender(), fake_slack, WEATHER[0])
     finally:

@@ -15,7 +15,8 @@ from bot.index import build_index
 from bot.knowledge import load_knowledge
 from bot.retrieval import Advisor
 from bot.slack.cards import Cards
-from bot.slack.client import make_client
+from bot.slack.client import SingleWorkspace, make_client
+from bot.slack.jobs import JobQueue, JobWorkers
 from bot.slack.listeners.actions.answer_buttons import AnswerButtons
 from bot.slack.listeners.commands.advisor import AdvisorCommand
 from bot.slack.listeners.events.app_home import AppHome
@@ -88,12 +89,15 @@ def listeners(fake, tmp_path_factory, core_embedder):
     )
     store = open_store(settings.database_url)
     cards = Cards(advisor, top_k=settings.top_k)
+    client = make_client(settings)
+    queue = JobQueue(store)
     yield SimpleNamespace(
-        client=make_client(settings),
-        questions=Questions(cards, store),
+        client=client,
+        questions=Questions(cards, store, queue),
         buttons=AnswerButtons(cards, store),
-        command=AdvisorCommand(cards, store, settings),
+        command=AdvisorCommand(cards, store, settings, queue),
         home=AppHome(cards, store),
+        workers=JobWorkers(queue, SingleWorkspace(client)),  # run on the test's thread: run_due()
     )
     store.close()
 
@@ -116,6 +120,7 @@ def test_cards_from_a_huge_article_stay_inside_the_limits(fake, listeners):
     channel = unique_id("C")
     top = mention("who sets the sales quota and the budget for leads?", channel=channel)
     listeners.questions.on_mention(body=event_body(top), event=top, context=context, client=client)
+    listeners.workers.run_due()
     (card,) = fake.matching("chat.postMessage", channel=channel)
     check(card.body)
     assert card.body["blocks"][1]["block_id"] == "passage_0"
@@ -148,8 +153,8 @@ def test_cards_from_a_huge_article_stay_inside_the_limits(fake, listeners):
 
     name = unique_id("cmd")
     form = command_form("who sets the sales quota?", fake.response_url(name), channel=channel)
-    respond = Respond(response_url=fake.response_url(name))
-    listeners.command.handle(ack=Acks(), command=form, respond=respond, client=client, context=context)
+    listeners.command.handle(ack=Acks(), command=form, context=context)
+    listeners.workers.run_due()
     (private,) = fake.matching("response_url", path=f"/response_url/{name}")
     check(private.body)
 
@@ -172,7 +177,7 @@ def test_cards_from_a_huge_article_stay_inside_the_limits(fake, listeners):
 
     acks = Acks()
     help_form = command_form("help", fake.response_url(unique_id("h")))
-    listeners.command.handle(ack=acks, command=help_form, respond=respond, client=client, context=context)
+    listeners.command.handle(ack=acks, command=help_form, context=context)
     (help_reply,) = acks.calls
     check(help_reply)
 

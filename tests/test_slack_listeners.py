@@ -15,7 +15,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.slack.cards import Cards
-from bot.slack.client import make_client
+from bot.slack.client import SingleWorkspace, make_client
+from bot.slack.jobs import JobQueue, JobWorkers
 from bot.slack.listeners.actions.answer_buttons import AnswerButtons
 from bot.slack.listeners.actions.home_buttons import open_ask_modal
 from bot.slack.listeners.commands.advisor import AdvisorCommand
@@ -66,8 +67,19 @@ def cards(core_advisor):
 
 
 @pytest.fixture(scope="module")
-def questions(cards, store):
-    return Questions(cards, store)
+def queue(store):
+    return JobQueue(store)
+
+
+@pytest.fixture(scope="module")
+def workers(queue, client):
+    """The queue's workers, driven on the test's thread (``run_due``)."""
+    return JobWorkers(queue, SingleWorkspace(client))
+
+
+@pytest.fixture(scope="module")
+def questions(cards, store, queue):
+    return Questions(cards, store, queue)
 
 
 @pytest.fixture
@@ -99,10 +111,12 @@ def posts_in(fake, channel: str):
 
 
 def deliver(questions, context, client, event: dict) -> None:
-    """What Bolt does with an event: the listener for its type, with the body and event."""
+    """What Bolt does with an event: the listener for its type, with the body and event; then
+    what the queue's workers do: carry out the jobs it queued."""
     body = event_body(event)
     listener = questions.on_mention if event["type"] == "app_mention" else questions.on_message
     listener(body=body, event=event, context=context, client=client)
+    JobWorkers(questions.queue, SingleWorkspace(client)).run_due()
 
 
 def errors_logged(caplog, logger: str) -> list[logging.LogRecord]:
@@ -227,7 +241,8 @@ def test_the_same_event_delivered_four_times_at_once_is_answered_once(
         thread.start()
     for thread in threads:
         thread.join()
-    (post,) = posts_in(fake, channel)  # every listener has returned: no late second post
+    JobWorkers(questions.queue, SingleWorkspace(client)).run_due()
+    (post,) = posts_in(fake, channel)  # every job has run: no late second post
     assert post.body["thread_ts"] == event["ts"]
 
 
@@ -242,37 +257,40 @@ def test_mention_and_message_events_for_one_message_are_answered_once(fake, ques
 
 
 def test_a_failed_answer_is_logged_and_the_asker_told(fake, questions, context, client, channel, caplog):
-    fake.fail("chat.postMessage", "internal_error", channel=channel)
+    fake.fail("chat.postMessage", "invalid_blocks", channel=channel)  # retrying cannot fix it
     deliver(questions, context, client, mention(QUOTA, channel=channel))
     failed, apology = posts_in(fake, channel)
     assert failed.body["blocks"][0]["block_id"] == "verdict"
     assert apology.body["text"].startswith("Sorry, something went wrong")
-    (record,) = errors_logged(caplog, "bot.slack.messaging")
-    assert record.exc_info[0] is SlackApiError and record.args == (channel,)
-    assert record.exc_info[1].response["error"] == "internal_error"
+    (record,) = errors_logged(caplog, "bot.slack.jobs")
+    assert record.exc_info[0] is SlackApiError and record.args[1:3] == ("answer", channel)
+    assert record.exc_info[1].response["error"] == "invalid_blocks"
 
     # Both the answer and the apology failing: both logged with their tracebacks.
     quiet = unique_id("C")
-    fake.fail("chat.postMessage", "internal_error", times=2, channel=quiet)
+    fake.fail("chat.postMessage", "invalid_blocks", times=2, channel=quiet)
     caplog.clear()
     deliver(questions, context, client, mention(QUOTA, channel=quiet))
     assert len(posts_in(fake, quiet)) == 2
-    assert [r.args for r in errors_logged(caplog, "bot.slack.messaging")] == [(quiet,), (quiet,)]
+    failure, untold = errors_logged(caplog, "bot.slack.jobs")
+    assert failure.args[1:3] == ("answer", quiet) and quiet in untold.args[0]
 
 
 # --- /advisor --------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def command(cards, store, settings):
-    return AdvisorCommand(cards, store, settings)
+def command(cards, store, settings, queue):
+    return AdvisorCommand(cards, store, settings, queue)
 
 
 def slash(command, fake, client, context, text: str, channel: str) -> tuple[Acks, str]:
+    """``/advisor text``: the listener (queues and acks), then the queue's workers."""
     name = unique_id("cmd")
     acks = Acks()
     form = command_form(text, fake.response_url(name), channel=channel)
-    command.handle(ack=acks, command=form, respond=respond_to(fake, name), client=client, context=context)
+    command.handle(ack=acks, command=form, context=context)
+    JobWorkers(command.queue, SingleWorkspace(client)).run_due()
     return acks, name
 
 
@@ -297,14 +315,15 @@ def test_slash_command_failure_is_logged_and_the_user_told(fake, command, client
     name = unique_id("cmd")
     fake.http_error("response_url", 500, path=f"/response_url/{name}")
     form = command_form(QUOTA, fake.response_url(name), channel=channel)
-    command.handle(ack=Acks(), command=form, respond=respond_to(fake, name), client=client, context=context)
+    command.handle(ack=Acks(), command=form, context=context)
+    JobWorkers(command.queue, SingleWorkspace(client)).run_due()
     failed, told = fake.matching("response_url", path=f"/response_url/{name}")
     assert failed.body["blocks"][0]["block_id"] == "verdict"
     assert told.body["response_type"] == "ephemeral" and told.body["text"].startswith(
         "Sorry, something went wrong"
     )
-    (record,) = errors_logged(caplog, "bot.slack.messaging")
-    assert record.args == (channel,)
+    (record,) = errors_logged(caplog, "bot.slack.jobs")
+    assert record.args[1:3] == ("command", channel)
 
 
 # --- buttons, Home, modal, workspace -------------------------------------------------------------
@@ -396,3 +415,24 @@ def test_a_retried_uninstall_deactivates_after_a_database_failure(store, caplog)
     workspace.on_app_uninstalled(body=body, context=BoltContext(team_id=team))  # Slack's retry
     subscription = store.get_subscription(team, "C1")
     assert (subscription.active, subscription.paused_reason) == (False, "app_uninstalled")
+
+
+def test_a_full_queue_says_busy_instead_of_timing_out(fake, cards, settings, client, context, tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'busy.sqlite3'}")
+    queue = JobQueue(store, limit=1)
+    questions, command = Questions(cards, store, queue), AdvisorCommand(cards, store, settings, queue)
+    first, second = unique_id("C"), unique_id("C")
+    deliver_to = questions.on_mention
+    for channel in (first, second):
+        event = mention(QUOTA, channel=channel)
+        deliver_to(body=event_body(event), event=event, context=context, client=client)
+    acks = Acks()
+    command.handle(ack=acks, command=command_form(QUOTA, fake.response_url(unique_id("b"))), context=context)
+    (busy_ack,) = acks.calls
+    assert busy_ack["text"].startswith("I'm busy") and busy_ack["response_type"] == "ephemeral"
+    (told,) = fake.wait_for_call("chat.postMessage", channel=second)  # the mention told too
+    assert told.body["text"].startswith("I'm busy")
+    assert [j.channel for j in store.jobs()] == [first]  # only the first was taken
+    JobWorkers(queue, SingleWorkspace(client)).run_due()
+    assert fake.matching("chat.postMessage", channel=first)[0].body["blocks"][0]["block_id"] == "verdict"
+    store.close()

@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 
 from bot.config import Settings
-from bot.slack.app import create_app
 from bot.slack.oauth import REFRESH_MINUTES, InstallationClients, manifest_scopes
 from bot.slack.tips import SlackTipPoster
 from bot.storage import open_store
@@ -59,7 +58,7 @@ def oauth_store(oauth_settings):
 @pytest.fixture
 def bot(oauth_settings, oauth_store, core_advisor):
     """The OAuth-mode app behind a real HTTP server on a free port; a signed sender to it."""
-    server = WSGIBot(create_app(oauth_settings, core_advisor, oauth_store)).start()
+    server = WSGIBot.answering(oauth_settings, core_advisor, oauth_store).start()
     yield server.sender()
     server.stop()
 

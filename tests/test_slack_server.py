@@ -312,3 +312,62 @@ def test_socket_mode_loads_first_then_opens_a_connection_with_the_app_token(
         output, _ = process.communicate(timeout=30)
     assert "advisor ready: model and index loaded; connecting to Slack in Socket Mode" in output
     assert BOT_TOKEN not in output and "xapp-test-app-token" not in output
+
+
+# --- start-up: a database that takes no writes, Slack's outages, a bad tips file -------------------
+
+
+def test_a_read_only_database_stops_start_up_with_one_line(fake_slack, tmp_path, serve_in_process):
+    from bot.storage import open_store
+
+    path = tmp_path / "ro.sqlite3"
+    open_store(f"sqlite:///{path}").close()  # schema current: opening it needs no write
+    env = bot_env(fake_slack.url, tmp_path, DATABASE_URL=f"sqlite:///file:{path}?mode=ro&uri=true")
+    line = serve_in_process(env, "--http", "--port", "0")
+    assert line.startswith("Error: the database is not writable (sqlite): ")
+    assert "readonly" in line
+    assert fake_slack.calls == []
+
+
+@pytest.mark.parametrize("outage", ["http_500", "fatal_error"])
+def test_slacks_outage_at_start_up_is_retried_and_reported_as_an_outage(fake_slack, tmp_path, outage):
+    from bot.config import Settings
+    from bot.serve import StartupError, check_slack
+
+    def fail(times: int) -> None:
+        if outage == "http_500":
+            fake_slack.http_error("auth.test", 500, times=times)
+        else:
+            fake_slack.fail("auth.test", "fatal_error", times=times)
+
+    settings = Settings(slack_api_url=fake_slack.url, slack_bot_token=BOT_TOKEN, data_dir=tmp_path)
+    fail(2)
+    check_slack(settings, (0.01, 0.01))  # two failures, then Slack answers: started
+    assert len(fake_slack.calls_to("auth.test")) == 3
+    fail(3)
+    with pytest.raises(StartupError) as raised:
+        check_slack(settings, (0.01, 0.01))
+    message = str(raised.value)
+    assert "outage" in message and "not rejected" in message and "\n" not in message
+    assert len(fake_slack.calls_to("auth.test")) == 6
+
+
+def test_a_tip_that_misquotes_the_article_stops_start_up_with_one_line(
+    fake_slack, tmp_path, serve_in_process
+):
+    from bot.config import DEFAULT_KNOWLEDGE_DIR
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE_DIR, knowledge)
+    tips = (knowledge / "tips.yaml").read_text(encoding="utf-8")
+    (knowledge / "tips.yaml").write_text(
+        tips.replace(
+            "We can compare the marketing department to a scout", "We compare marketing to a spy", 1
+        ),
+        encoding="utf-8",
+    )
+    env = bot_env(
+        fake_slack.url, tmp_path, ADVISOR_KNOWLEDGE_DIR=str(knowledge), ADVISOR_RUN_SCHEDULER="true"
+    )
+    line = serve_in_process(env, "--http", "--port", "0")
+    assert "tips.yaml" in line

@@ -114,10 +114,20 @@ def ask(question: str | None, as_json: bool, k: int | None) -> None:
             json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else format_answer(answer, advisor)
         )
         return
-    for line in sys.stdin:
+    # Bytes in, bytes out: a line that is not UTF-8 is read with replacement characters (never
+    # a decode error that ends the batch, never a lone surrogate written back), and each answer
+    # is one line of UTF-8 JSON whatever the locale.
+    out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+    for raw in sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin:
+        line = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         answer = advisor.ask(line.rstrip("\r\n"), k=k)
-        sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        data = json.dumps(answer.to_dict(), ensure_ascii=False) + "\n"
+        if out is not None:
+            out.write(data.encode("utf-8", errors="replace"))
+            out.flush()
+        else:
+            sys.stdout.write(data)
+            sys.stdout.flush()
 
 
 # --- index -----------------------------------------------------------------------------
@@ -232,13 +242,20 @@ def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) 
 @click.option("--http", "mode", flag_value="http", help="Serve Slack's requests over HTTP.")
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True)
-def serve(mode: str | None, host: str, port: int) -> None:
+@click.option(
+    "--http-worker",
+    type=click.Choice(["asgi", "gthread"]),
+    default="asgi",
+    show_default=True,
+    help="gunicorn worker class (asgi buffers requests on an event loop; gthread is for comparison).",
+)
+def serve(mode: str | None, host: str, port: int, http_worker: str) -> None:
     """Run the Slack bot (Socket Mode or HTTP at /slack/events)."""
     if mode is None:
         raise click.UsageError("choose --socket or --http")
     from ..serve import serve as run
 
-    run(_settings(), socket=mode == "socket", host=host, port=port)
+    run(_settings(), socket=mode == "socket", host=host, port=port, http_worker=http_worker)
 
 
 @main.group()

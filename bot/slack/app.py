@@ -12,29 +12,33 @@ from ..retrieval import Advisor
 from ..storage import Store
 from .cards import Cards
 from .client import WorkspaceClients, make_client, workspace_clients
+from .jobs import JobQueue
 from .listeners import register_listeners
 
-# Threads that run listeners, and so all of the bot's database work (gunicorn's request threads
-# only verify and acknowledge). Bolt's default, made explicit: the serving store keeps one
-# pooled connection per listener thread (bot/serve.py).
-LISTENER_THREADS = 5
+# Threads for Bolt's lazy listeners (none today). Listeners themselves run on the thread that
+# received the request (process_before_response): they only queue work and acknowledge.
+LISTENER_THREADS = 2
 
 
 def create_app(
     settings: Settings,
     advisor: Advisor,
     store: Store,
+    queue: JobQueue,
     *,
     client: WebClient | None = None,
     clients: WorkspaceClients | None = None,
 ) -> App:
-    """A Bolt App answering from ``advisor``, with state in ``store``.
+    """A Bolt App answering from ``advisor``, with state in ``store`` and work queued on ``queue``.
 
-    Every Web API call goes through ``client`` (default: ``make_client(settings)``, pointed at
-    ``SLACK_API_URL`` with bounded 429 retries). Token mode (``SLACK_BOT_TOKEN``): building the
-    App calls ``auth.test`` once. OAuth mode (``settings.oauth``): Bolt's install flow and
-    per-workspace tokens from the installations in ``store``'s database (``bot.slack.oauth``).
-    ``clients`` gives work outside requests its team's client (default: built for the mode).
+    Every listener runs to its end before Bolt answers Slack (``process_before_response``):
+    what it acknowledges is already in the database, and no answer runs on the path of an
+    ack (``queue``'s workers post the answers). Every Web API call goes through ``client``
+    (default: ``make_client(settings)``, pointed at ``SLACK_API_URL`` with bounded retries).
+    Token mode (``SLACK_BOT_TOKEN``): building the App calls ``auth.test`` once. OAuth mode
+    (``settings.oauth``): Bolt's install flow and per-workspace tokens from the installations
+    in ``store``'s database (``bot.slack.oauth``). ``clients`` gives work outside requests
+    its team's client (default: built for the mode).
     """
     mode: dict = {}
     if settings.oauth:
@@ -48,12 +52,12 @@ def create_app(
         client=client or make_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         name="advisor",
+        process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
         **mode,
     )
     if clients is None:
         clients = workspace_clients(settings, store.engine, client=app.client)
-    register_listeners(
-        app, cards=Cards(advisor, top_k=settings.top_k), store=store, settings=settings, clients=clients
-    )
+    cards = Cards(advisor, top_k=settings.top_k)
+    register_listeners(app, cards=cards, store=store, settings=settings, queue=queue, clients=clients)
     return app

@@ -15,8 +15,12 @@ from ..config import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-RATE_LIMIT_RETRIES = 3
+RATE_LIMIT_RETRIES = 2
+# A 429 whose Retry-After is at most this is waited out on the calling thread; a longer one is
+# raised (SlackApiError, status 429), and a queued job is rescheduled instead (bot.slack.jobs).
+RATE_LIMIT_WAIT = 2.0
 CONNECTION_RETRIES = 2
+TIMEOUT_SECONDS = 10  # every Web API call: connect and read
 
 
 def never_sent(error: BaseException | None) -> bool:
@@ -37,10 +41,25 @@ class UnsentRequestRetryHandler(RetryHandler):
         return response is None and never_sent(error)
 
 
+class ShortRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler (waits Retry-After), only for a Retry-After of RATE_LIMIT_WAIT
+    seconds or less: a thread never sleeps out a long rate limit."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        values = (response.headers or {}).get("retry-after") or (response.headers or {}).get("Retry-After")
+        value = values[0] if isinstance(values, list) and values else values
+        try:
+            return float(value) <= RATE_LIMIT_WAIT
+        except (TypeError, ValueError):
+            return True  # no Retry-After: slack_sdk waits about a second
+
+
 def retry_handlers() -> list[RetryHandler]:
-    """429s wait out Retry-After (slack_sdk's handler); unsent calls back off; both bounded."""
+    """Short 429s wait out Retry-After, long ones are raised; unsent calls back off; bounded."""
     return [
-        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ShortRateLimitRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
         UnsentRequestRetryHandler(max_retry_count=CONNECTION_RETRIES),
     ]
 
@@ -50,7 +69,7 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
     client = WebClient(
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=TIMEOUT_SECONDS,
         retry_handlers=retry_handlers(),
     )
     return client

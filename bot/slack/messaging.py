@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from . import blocks
+from .jobs import job_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +18,8 @@ NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
 
 
 def post(client: WebClient, channel: str, message: dict, *, thread_ts: str | None = None):
-    """chat.postMessage of a built message (text fallback + blocks), unfurls off."""
+    """chat.postMessage of a built message (text fallback + blocks), unfurls off. Posted by a
+    queued job, the message names the job in its metadata (read back after a crash)."""
     return client.chat_postMessage(
         channel=channel,
         text=message["text"],
@@ -25,6 +27,7 @@ def post(client: WebClient, channel: str, message: dict, *, thread_ts: str | Non
         thread_ts=thread_ts,
         unfurl_links=False,
         unfurl_media=False,
+        metadata=job_metadata(),
     )
 
 

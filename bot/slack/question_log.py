@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 
 from ..retrieval import Answer
-from ..storage import Store
+from ..storage import JobRecord, Store
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,13 @@ def channel_type(channel: str | None, given: str | None = None) -> str:
     if given:
         return given
     return _PREFIX_TYPES.get((channel or "?")[0], "unknown")
+
+
+def job_started(job: JobRecord) -> float:
+    """When a queued question came in, on the ``time.monotonic()`` clock (its job's creation),
+    so a logged latency includes the time it waited in the queue."""
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
+    return time.monotonic() - max(0.0, (datetime.now(UTC) - created).total_seconds())
 
 
 class QuestionLog:

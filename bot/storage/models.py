@@ -1,5 +1,5 @@
-"""SQLAlchemy 2 models: the bot's event dedupe, threads and feedback; tip subscriptions and posts;
-the question log; the OAuth tables (slack_sdk's, defined in ``installations``).
+"""SQLAlchemy 2 models: the bot's event dedupe, threads, feedback and answer jobs; tip subscriptions
+and posts; the question log; the OAuth tables (slack_sdk's, defined in ``installations``).
 
 The schema itself is owned by the Alembic migrations in ``bot/storage/migrations``; these
 models must match them (a test compares the two).
@@ -227,3 +227,45 @@ slack_oauth_states = Table(
     Column("state", String(200), nullable=False),
     _time("expire_at", nullable=False),
 )
+
+
+class AnswerJob(Base):
+    """Acknowledged work (an answer to post, a command or click to carry out), kept until done.
+
+    pending -> posting (a worker holds it; ``locked_at`` is its process's heartbeat) -> done |
+    failed; a rescheduled job goes back to pending with ``run_after`` later. ``verify`` says a
+    post may already have reached Slack, so the thread is read before posting again.
+    """
+
+    __tablename__ = "answer_jobs"
+    __table_args__ = (Index("ix_answer_jobs_status_run_after", "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    team: Mapped[str] = mapped_column(String(32))
+    enterprise: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    verify: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JobWorker(Base):
+    """A serving process's heartbeat: its jobs are taken over once it stops beating."""
+
+    __tablename__ = "job_workers"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,6 +1,6 @@
 """The Store: every read and write the bot and the tip scheduler make, on SQLite or PostgreSQL.
 
-One class per area (``events``, ``threads``, ``feedback``, ``tips``, ``question_log``), each
+One class per area (``events``, ``threads``, ``feedback``, ``tips``, ``question_log``, ``jobs``), each
 short transactions on SQLAlchemy Core over the one engine set up in ``engine``; ``Store`` is all of them at
 once, so a process shares one pool. Claims (events, posts) are INSERTs guarded by a unique
 key, so they hold across threads, processes and restarts. On SQLite every transaction,
@@ -17,12 +17,13 @@ from __future__ import annotations
 from .engine import open_engine
 from .events import EventStore
 from .feedback import FeedbackStore
+from .jobs import JobStore
 from .question_log import QuestionLogStore
 from .threads import ThreadStore
 from .tips import TipStore
 
 
-class Store(EventStore, ThreadStore, FeedbackStore, TipStore, QuestionLogStore):
+class Store(EventStore, ThreadStore, FeedbackStore, TipStore, QuestionLogStore, JobStore):
     """The bot's persistent state. Thread-safe; share one per process."""
 
     def record_feedback(self, **vote) -> None:

@@ -8,15 +8,24 @@ from ...config import Settings
 from ...storage import Store
 from ..cards import Cards
 from ..client import WorkspaceClients
+from ..jobs import JobQueue
 from ..question_log import QuestionLog
 from . import actions, commands, events, views
 
 
 def register_listeners(
-    app: App, *, cards: Cards, store: Store, settings: Settings, clients: WorkspaceClients | None = None
+    app: App,
+    *,
+    cards: Cards,
+    store: Store,
+    settings: Settings,
+    queue: JobQueue,
+    clients: WorkspaceClients | None = None,
 ) -> None:
     question_log = QuestionLog(store, settings.question_retention_days)
-    events.register(app, cards=cards, store=store, clients=clients, question_log=question_log)
-    commands.register(app, cards=cards, store=store, settings=settings)
-    actions.register(app, cards=cards, store=store)
-    views.register(app, cards=cards, question_log=question_log)
+    events.register(app, cards=cards, store=store, queue=queue, clients=clients, question_log=question_log)
+    commands.register(
+        app, cards=cards, store=store, settings=settings, queue=queue, question_log=question_log
+    )
+    actions.register(app, cards=cards, store=store, queue=queue)
+    views.register(app, cards=cards, queue=queue, question_log=question_log)

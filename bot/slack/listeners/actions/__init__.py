@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 
 from ....storage import Store
 from ... import blocks
 from ...cards import Cards
-from .answer_buttons import AnswerButtons
+from ...jobs import JobQueue
+from .answer_buttons import AnswerButtons, Clicked
 from .home_buttons import open_ask_modal
 
 
-def register(app: App, *, cards: Cards, store: Store) -> None:
+def in_reply_thread(body: dict) -> tuple[str, str | None]:
+    """Where More passages posts: the card's thread (for the queue to read back)."""
+    clicked = Clicked.of(body, (body.get("actions") or [{}])[0], BoltContext())
+    return clicked.channel, clicked.reply_thread
+
+
+def at_top_level(body: dict) -> tuple[str, str | None]:
+    """Where Share posts: the channel itself."""
+    return Clicked.of(body, (body.get("actions") or [{}])[0], BoltContext()).channel, None
+
+
+def register(app: App, *, cards: Cards, store: Store, queue: JobQueue) -> None:
+    """The answer buttons' work is queued (``JobQueue.deferred``) before the click is acked;
+    opening the ask form is not (its trigger_id expires in 3 seconds)."""
     buttons = AnswerButtons(cards, store)
-    app.action(blocks.MORE_PASSAGES)(buttons.more_passages)
-    app.action(blocks.FEEDBACK_HELPFUL)(buttons.helpful)
-    app.action(blocks.FEEDBACK_NOT_HELPFUL)(buttons.not_helpful)
-    app.action(blocks.SHARE_ANSWER)(buttons.share)
+    app.action(blocks.MORE_PASSAGES)(
+        queue.deferred("more_passages", buttons.more_passages, where=in_reply_thread)
+    )
+    app.action(blocks.FEEDBACK_HELPFUL)(queue.deferred("helpful", buttons.helpful))
+    app.action(blocks.FEEDBACK_NOT_HELPFUL)(queue.deferred("not_helpful", buttons.not_helpful))
+    app.action(blocks.SHARE_ANSWER)(queue.deferred("share", buttons.share, where=at_top_level))
     app.action(blocks.OPEN_ASK_MODAL)(open_ask_modal)

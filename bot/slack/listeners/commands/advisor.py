@@ -1,35 +1,53 @@
-"""``/advisor``: a question (private answer with "Share in channel"), help, or daily tips."""
+"""``/advisor``: a question (private answer with "Share in channel"), help, or daily tips.
+
+Help is the ack itself; everything else is queued before the ack and answered by a worker
+through the command's response_url (``bot.slack.jobs``)."""
 
 from __future__ import annotations
 
 import logging
-import time
+import uuid
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from ....config import Settings
-from ....storage import Store
+from ....storage import JobRecord, NewJob, Store
+from ....storage.rows import utcnow
+from ... import blocks
 from ...cards import Cards, is_question
-from ...messaging import reply_privately, report_failure
-from ...question_log import QuestionLog
+from ...jobs import RESPONSE_URL_LIFETIME, Handler, JobQueue, busy_message
+from ...messaging import reply_privately
+from ...question_log import QuestionLog, job_started
 from .tips import handle_tip_now, handle_tips_command
 
 logger = logging.getLogger(__name__)
 
 TIPS_ACTIONS = ("on", "off", "status", "help")
+COMMAND_JOB = "command"  # the kind of job that carries out an acknowledged /advisor
+# What a queued /advisor keeps of the command's payload (never its legacy token).
+COMMAND_FIELDS = ("team_id", "enterprise_id", "channel_id", "user_id", "text", "response_url", "trigger_id")
 
 
 class AdvisorCommand:
-    def __init__(self, cards: Cards, store: Store, settings: Settings):
+    def __init__(
+        self,
+        cards: Cards,
+        store: Store,
+        settings: Settings,
+        queue: JobQueue,
+        question_log: QuestionLog | None = None,
+    ):
         self.cards = cards
         self.store = store
         self.settings = settings
-        self.question_log = QuestionLog(store, settings.question_retention_days)
+        self.queue = queue
+        self.question_log = question_log or QuestionLog(store, settings.question_retention_days)
+        queue.register(COMMAND_JOB, Handler(run=self.run, tell_failure=self.failed, verifiable=False))
 
-    def handle(
-        self, ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext
-    ) -> None:
+    def handle(self, ack: Ack, command: dict, context: BoltContext) -> None:
+        """Help at once in the ack; anything else is queued first, then acknowledged (a worker
+        answers through the command's response_url); a full queue says "busy" in the ack."""
         text = " ".join((command.get("text") or "").split())
         word, _, rest = text.partition(" ")
         word = word.lower()
@@ -37,50 +55,71 @@ class AdvisorCommand:
             help_message = self.cards.help()
             ack(text=help_message["text"], blocks=help_message["blocks"], response_type="ephemeral")
             return
-        ack()
+        team = context.team_id or command.get("team_id") or ""
+        job = NewJob(
+            key=f"{COMMAND_JOB}:{team}:{command.get('trigger_id') or uuid.uuid4().hex}",
+            kind=COMMAND_JOB,
+            team=team,
+            enterprise=context.enterprise_id or command.get("enterprise_id"),
+            channel=command.get("channel_id") or "",
+            payload={"command": {k: command.get(k) for k in COMMAND_FIELDS}},
+            deadline=utcnow() + RESPONSE_URL_LIFETIME,
+        )
         try:
-            if word == "tips" and (not rest or rest.split()[0].lower() in TIPS_ACTIONS):
-                message = self._tips(rest, command, client, context)
-            elif word == "tip" and not rest:
-                message = self._tip_now(command, client, context)
-            else:
-                started = time.monotonic()
-                message, answer = self.cards.answered(text, ephemeral=True)
-                reply_privately(respond, message)
-                self.question_log.record(
-                    team=self._where(command, context)["team_id"] or "",
-                    channel=command.get("channel_id"),
-                    answer=answer,
-                    started=started,
-                )
-                return
-            reply_privately(respond, message)
+            outcome = self.queue.submit(job)
         except Exception:
-            report_failure(
-                lambda m: reply_privately(respond, m),
-                "answer /advisor in %s",
-                command.get("channel_id"),
-            )
+            logger.exception("could not queue /advisor in %s", command.get("channel_id"))
+            error = blocks.error_message()
+            ack(text=error["text"], blocks=error["blocks"], response_type="ephemeral")
+            return
+        if outcome.status == "busy":
+            busy = busy_message()
+            ack(text=busy["text"], blocks=busy["blocks"], response_type="ephemeral")
+            return
+        ack()
 
-    def _where(self, command: dict, context: BoltContext) -> dict:
+    # --- the queued command (run by a worker) ----------------------------------------------------
+    def run(self, job: JobRecord, client: WebClient) -> None:
+        command = job.payload["command"]
+        respond = Respond(response_url=command["response_url"])
+        text = " ".join((command.get("text") or "").split())
+        word, _, rest = text.partition(" ")
+        word = word.lower()
+        if word == "tips" and (not rest or rest.split()[0].lower() in TIPS_ACTIONS):
+            message = self._tips(rest, command, client, job.team)
+        elif word == "tip" and not rest:
+            message = self._tip_now(command, client, job.team)
+        else:
+            message, answer = self.cards.answered(text, ephemeral=True)
+            reply_privately(respond, message)
+            self.question_log.record(
+                team=job.team, channel=command.get("channel_id"), answer=answer, started=job_started(job)
+            )
+            return
+        reply_privately(respond, message)
+
+    def failed(self, job: JobRecord, client: WebClient) -> None:
+        reply_privately(Respond(response_url=job.payload["command"]["response_url"]), blocks.error_message())
+
+    def _where(self, command: dict, team: str) -> dict:
         return {
-            "team_id": context.team_id or command.get("team_id"),
+            "team_id": team or command.get("team_id"),
             "channel_id": command.get("channel_id"),
             "user_id": command.get("user_id"),
         }
 
-    def _tips(self, args: str, command: dict, client: WebClient, context: BoltContext) -> dict:
+    def _tips(self, args: str, command: dict, client: WebClient, team: str) -> dict:
         return handle_tips_command(
             args,
-            **self._where(command, context),
+            **self._where(command, team),
             client=client,
             store=self.store,
             settings=self.settings,
         )
 
-    def _tip_now(self, command: dict, client: WebClient, context: BoltContext) -> dict:
+    def _tip_now(self, command: dict, client: WebClient, team: str) -> dict:
         return handle_tip_now(
-            **self._where(command, context),
+            **self._where(command, team),
             client=client,
             store=self.store,
             settings=self.settings,

@@ -9,6 +9,7 @@ from slack_bolt import App
 from ....storage import Store
 from ...cards import Cards
 from ...client import WorkspaceClients
+from ...jobs import JobQueue
 from ...question_log import QuestionLog
 from .app_home import AppHome
 from .questions import Questions
@@ -20,10 +21,11 @@ def register(
     *,
     cards: Cards,
     store: Store,
+    queue: JobQueue,
     clients: WorkspaceClients | None = None,
     question_log: QuestionLog | None = None,
 ) -> None:
-    questions = Questions(cards, store, question_log)
+    questions = Questions(cards, store, queue, question_log)
     home = AppHome(cards, store)
     workspace = Workspace(store, installations=app.installation_store, clients=clients)
     app.event("app_mention")(questions.on_mention)

@@ -9,9 +9,12 @@ Which threads are followed (the asker's later replies there are answered without
 
 A followed thread is closed for good as soon as someone other than the asker writes in it
 (or mentions the bot there); from then on only explicit mentions are answered in it. The
-thread is recorded right after the question is claimed and before the answer is posted, so
-a follow-up sent the moment the answer appears is never missed; if the answer cannot be
-posted, a thread followed for it is closed again.
+thread is recorded by the queued job before the answer is posted, so a follow-up sent the
+moment the answer appears is never missed; if the answer cannot be posted, a thread its
+question started is closed again.
+
+A question is claimed and queued (``bot.slack.jobs``) before its event is acknowledged; a
+worker posts the answer.
 
 Follow-ups work in public channels (``message.channels``) and private ones the bot is in
 (``message.groups``); every event that is not answered is logged at DEBUG with the reason.
@@ -20,15 +23,16 @@ Follow-ups work in public channels (``message.channels``) and private ones the b
 from __future__ import annotations
 
 import logging
-import time
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from ....storage import Store
+from ....storage import JobRecord, NewJob, Store
+from ... import blocks
 from ...cards import Cards, is_question
-from ...messaging import post, report_failure
-from ...question_log import QuestionLog
+from ...jobs import Handler, JobQueue, busy_message
+from ...messaging import post
+from ...question_log import QuestionLog, job_started
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ HUMAN_SUBTYPES = (None, "thread_broadcast", "file_share")
 # channel_type of a message event -> the event subscription (manifest.yml) that delivers it,
 # for conversations where thread follow-ups are answered.
 FOLLOW_UP_EVENTS = {"channel": "message.channels", "group": "message.groups"}
+ANSWER = "answer"  # the kind of job that answers a question in its conversation
 
 
 def from_a_bot(event: dict, context: BoltContext) -> bool:
@@ -63,10 +68,12 @@ def _ignore(event: dict, why: str) -> None:
 class Questions:
     """Answers questions in channels and DMs, exactly once per message."""
 
-    def __init__(self, cards: Cards, store: Store, question_log: QuestionLog | None = None):
+    def __init__(self, cards: Cards, store: Store, queue: JobQueue, question_log: QuestionLog | None = None):
         self.cards = cards
         self.store = store
+        self.queue = queue
         self.question_log = question_log or QuestionLog(store)
+        queue.register(ANSWER, Handler(run=self.answer_job, tell_failure=self.answer_failed))
 
     # --- listeners ----------------------------------------------------------------------------
     def on_mention(self, body: dict, event: dict, context: BoltContext, client: WebClient) -> None:
@@ -121,62 +128,63 @@ class Questions:
         thread_ts: str | None,
         follow: bool = False,
     ) -> bool:
-        """Claim the question, follow its thread (``follow``), then answer; True if answered."""
+        """Claim the question and queue its answer (before the event is acknowledged: Bolt
+        acknowledges when this returns); True if queued. A database that cannot record it
+        raises, so Slack gets no 200 and delivers the event again."""
         team, channel, ts = _team(body, context), event["channel"], event["ts"]
-
-        def tell(message: dict) -> None:
-            post(client, channel, message, thread_ts=thread_ts)
-
-        try:
-            if not self._claim(body, team, channel, ts):
-                return False
-        except Exception:
-            report_failure(tell, "check whether message %s in %s was answered", ts, channel)
-            return False
-        followed = self._follow_thread(team, channel, event, event["user"]) if follow else None
-        answered = self._answer(client, event, context, channel, thread_ts)
-        if not answered and followed:
-            self._forget_thread(team, channel, followed)
-        return answered
-
-    def _claim(self, body: dict, team: str, channel: str, ts: str) -> bool:
-        """First delivery of this event and of this message (in any process)? Then it's ours."""
         event_id = body.get("event_id")
-        if event_id and not self.store.claim_event(f"event:{team}:{event_id}"):
+        claims = (f"event:{team}:{event_id}",) if event_id else ()
+        job = NewJob(
+            key=f"{ANSWER}:{team}:{channel}:{ts}",
+            kind=ANSWER,
+            team=team,
+            enterprise=context.enterprise_id,
+            channel=channel,
+            thread_ts=thread_ts,
+            payload={
+                "text": event.get("text", ""),
+                "bot_user_id": context.bot_user_id,
+                "follow": follow,
+                "channel_type": event.get("channel_type"),
+                "event": {k: event.get(k) for k in ("ts", "thread_ts", "user", "parent_user_id")},
+            },
+        )
+        outcome = self.queue.submit(job, claims=(*claims, f"message:{team}:{channel}:{ts}"))
+        if outcome.status == "duplicate" and outcome.taken == f"event:{team}:{event_id}":
             logger.info("skipping event %s: already handled", event_id)
-            return False
-        if not self.store.claim_event(f"message:{team}:{channel}:{ts}"):
+        elif outcome.status == "duplicate":
             logger.info("skipping message %s in %s: already answered", ts, channel)
-            return False
-        return True
+        elif outcome.status == "busy":
+            self.queue.notice(lambda: post(client, channel, busy_message(), thread_ts=thread_ts), "busy")
+        return outcome.status == "queued"
 
-    def _answer(
-        self, client: WebClient, event: dict, context: BoltContext, channel: str, thread_ts: str | None
-    ) -> bool:
-        started = time.monotonic()
-        question = without_mention(event.get("text", ""), context.bot_user_id)
-        try:
-            message, answer = (
-                self.cards.answered(question) if is_question(question) else (self.cards.help(), None)
-            )
-            response = post(client, channel, message, thread_ts=thread_ts)
-            if answer is not None:
-                self.question_log.record(
-                    team=context.team_id or "",
-                    channel=channel,
-                    answer=answer,
-                    started=started,
-                    given_type=event.get("channel_type"),
-                    message_ts=response.get("ts"),
-                )
-            return True
-        except Exception:
-            report_failure(
-                lambda m: post(client, channel, m, thread_ts=thread_ts),
-                "answer a question in %s",
-                channel,
-            )
-            return False
+    # --- the queued answer (run by a worker) ----------------------------------------------------
+    def answer_job(self, job: JobRecord, client: WebClient) -> str | None:
+        """Follow the question's thread (first attempt only), then post the answer."""
+        payload, event = job.payload, job.payload["event"]
+        if payload.get("follow") and job.attempts == 1 and not job.verify:
+            self._follow_thread(job.team, job.channel, event, event["user"])
+        question = without_mention(payload.get("text", ""), payload.get("bot_user_id"))
+        if not is_question(question):
+            return post(client, job.channel, self.cards.help(), thread_ts=job.thread_ts).get("ts")
+        message, answer = self.cards.answered(question)
+        ts = post(client, job.channel, message, thread_ts=job.thread_ts).get("ts")
+        self.question_log.record(
+            team=job.team,
+            channel=job.channel,
+            answer=answer,
+            started=job_started(job),
+            given_type=payload.get("channel_type"),
+            message_ts=ts,
+        )
+        return ts
+
+    def answer_failed(self, job: JobRecord, client: WebClient) -> None:
+        """The answer failed for good: close a thread its question started, say so."""
+        event = job.payload["event"]
+        if job.payload.get("follow") and event.get("thread_ts") in (None, event.get("ts")):
+            self._forget_thread(job.team, job.channel, event["ts"])
+        post(client, job.channel, blocks.error_message(), thread_ts=job.thread_ts)
 
     def _follow_thread(self, team: str, channel: str, event: dict, user: str) -> str | None:
         """Follow the thread of a mention (see the module's rules); the thread's ts if this

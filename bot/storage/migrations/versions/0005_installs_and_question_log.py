@@ -2,7 +2,7 @@
 the question log.
 
 Revision ID: 0005_installs_and_question_log
-Revises: 0002
+Revises: 0003_answer_jobs
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_installs_and_question_log"
-down_revision = "0002"
+down_revision = "0003_answer_jobs"
 branch_labels = None
 depends_on = None
 
