@@ -1,4 +1,6 @@
-"""The App Home tab: published each time someone opens it, with the workspace's tip channels."""
+"""``app_home_opened``: the Home tab is published each time someone opens it (with the
+workspace's tip channels); opening the Messages tab sets the suggested prompts of the agent
+surface and welcomes a user whose conversation with the bot is still empty."""
 
 from __future__ import annotations
 
@@ -8,9 +10,13 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from ....storage import Store
+from ... import blocks
 from ...cards import Cards
+from ...messaging import post
 
 logger = logging.getLogger(__name__)
+
+PROMPTS_TITLE = "Try asking"
 
 
 class AppHome:
@@ -19,9 +25,18 @@ class AppHome:
         self.store = store
 
     def on_home_opened(self, event: dict, context: BoltContext, client: WebClient) -> None:
-        if event.get("tab", "home") != "home" or not event.get("user"):
-            logger.debug("ignoring app_home_opened for the %s tab of %s", event.get("tab"), event.get("user"))
+        if not event.get("user"):
+            logger.debug("ignoring app_home_opened without a user")
             return
+        tab = event.get("tab", "home")
+        if tab == "messages":
+            self._messages_tab(event, context, client)
+        elif tab == "home":
+            self._home_tab(event, context, client)
+        else:
+            logger.debug("ignoring app_home_opened for the %s tab of %s", tab, event["user"])
+
+    def _home_tab(self, event: dict, context: BoltContext, client: WebClient) -> None:
         try:
             subscriptions = self.store.list_subscriptions(context.team_id)
         except Exception:
@@ -31,3 +46,31 @@ class AppHome:
             client.views_publish(user_id=event["user"], view=self.cards.home(subscriptions))
         except Exception:
             logger.exception("could not publish the Home tab for %s", event["user"])
+
+    def _messages_tab(self, event: dict, context: BoltContext, client: WebClient) -> None:
+        channel, user = event.get("channel"), event["user"]
+        if not channel:
+            logger.debug("ignoring app_home_opened (messages) without a channel for %s", user)
+            return
+        examples = self.cards.examples()
+        try:
+            # No thread_ts: in the agent messaging experience the prompts belong to the
+            # conversation (a thread_ts there makes Slack drop the call silently).
+            client.assistant_threads_setSuggestedPrompts(
+                channel_id=channel, title=PROMPTS_TITLE, prompts=blocks.suggested_prompts(examples)
+            )
+        except Exception:
+            logger.exception("could not set the suggested prompts for %s", user)
+        try:
+            # A first-time user has an empty conversation with the bot; the claim keeps two
+            # tabs opened at once from welcoming twice.
+            empty = not client.conversations_history(channel=channel, limit=1).get("messages")
+            first_time = empty and self.store.claim_event(f"welcome:{context.team_id or ''}:{user}")
+        except Exception:
+            logger.exception("could not tell whether %s was welcomed already", user)
+            return
+        if first_time:
+            try:
+                post(client, channel, blocks.welcome_message(examples))
+            except Exception:
+                logger.exception("could not welcome %s", user)

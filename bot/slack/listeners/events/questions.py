@@ -27,6 +27,8 @@ from slack_sdk import WebClient
 from ....storage import Store
 from ...cards import Cards, is_question
 from ...messaging import post, report_failure
+from ...small_talk import is_small_talk
+from ...status import thinking
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +107,9 @@ class Questions:
         if asker != user:
             _ignore(event, f"not a follow-up by the asker of thread {thread_ts}")
             return
+        if is_small_talk(event.get("text", "")):
+            _ignore(event, "small talk in a followed thread (no reply)")
+            return
         self._reply(body, event, context, client, thread_ts=thread_ts)
 
     # --- steps --------------------------------------------------------------------------------
@@ -131,7 +136,8 @@ class Questions:
             report_failure(tell, "check whether message %s in %s was answered", ts, channel)
             return False
         followed = self._follow_thread(team, channel, event, event["user"]) if follow else None
-        answered = self._answer(client, event.get("text", ""), context, channel, thread_ts)
+        with thinking(client, event):  # the agent surface's status, in DMs
+            answered = self._answer(client, event.get("text", ""), context, channel, thread_ts)
         if not answered and followed:
             self._forget_thread(team, channel, followed)
         return answered

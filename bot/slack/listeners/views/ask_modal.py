@@ -28,6 +28,6 @@ class AskModal:
         ack()
         user = (body.get("user") or {}).get("id")
         try:
-            post(client, user, self.cards.answer(question))
+            post(client, user, self.cards.answer(question, kind=blocks.ASKED))
         except Exception:
             report_failure(lambda m: post(client, user, m), "answer a question from the ask modal")
