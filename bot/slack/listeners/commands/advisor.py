@@ -11,11 +11,9 @@ from ....config import Settings
 from ....storage import Store
 from ...cards import Cards, is_question
 from ...messaging import reply_privately, report_failure
-from .tips import handle_tip_now, handle_tips_command
+from .tips import handle_tip_now, handle_tips_command, tips_arguments
 
 logger = logging.getLogger(__name__)
-
-TIPS_ACTIONS = ("on", "off", "status", "help")
 
 
 class AdvisorCommand:
@@ -36,8 +34,8 @@ class AdvisorCommand:
             return
         ack()
         try:
-            if word == "tips" and (not rest or rest.split()[0].lower() in TIPS_ACTIONS):
-                message = self._tips(rest, command, client, context)
+            if (tips_args := tips_arguments(text)) is not None:  # typos forgiven: "tipps on"
+                message = self._tips(tips_args, command, client, context)
             elif word == "tip" and not rest:
                 message = self._tip_now(command, client, context)
             else:
