@@ -16,7 +16,6 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.errors import AppImportError
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from .config import Settings
@@ -26,6 +25,7 @@ from .retrieval import Advisor
 from .slack.app import LISTENER_THREADS, create_app
 from .slack.client import make_client
 from .slack.server import EVENTS_PATH, wsgi_app
+from .slack.socket_mode import HealthServer, SocketModeRunner, check_app_token
 from .slack.tips import SlackTipPoster
 from .storage import Store, open_store
 from .tips.scheduler import SchedulerThread, start_scheduler_thread
@@ -184,8 +184,16 @@ def warn_about_ephemeral_state(settings: Settings) -> None:
         )
 
 
-def serve(settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int = 3000) -> None:
-    """Run the bot until stopped: Socket Mode (``socket=True``) or HTTP on ``host:port``.
+def serve(
+    settings: Settings,
+    *,
+    socket: bool,
+    host: str = "0.0.0.0",
+    port: int = 3000,
+    health_port: int | None = None,
+) -> None:
+    """Run the bot until stopped: Socket Mode (``socket=True``, with a health endpoint on
+    ``host:health_port`` if given) or HTTP on ``host:port``.
 
     Raises an AdvisorError (one line) when a setting is missing or the knowledge, database or
     bot token is not usable. Port 0 picks a free port (logged in the "ready" line).
@@ -194,17 +202,24 @@ def serve(settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int 
     warn_about_ephemeral_state(settings)
     check_startup(settings, secrets=SOCKET_SECRETS if socket else HTTP_SECRETS)
     if socket:
-        _serve_socket(settings)
+        _serve_socket(settings, host=host, health_port=health_port)
     else:
         AdvisorHTTP(settings, host, port).run()
 
 
-def _serve_socket(settings: Settings) -> None:
+def _serve_socket(settings: Settings, *, host: str = "0.0.0.0", health_port: int | None = None) -> None:
+    """Socket Mode until SIGTERM/SIGINT (bot/slack/socket_mode.py), then close the runtime."""
+    check_app_token(make_client(settings), settings.slack_app_token)  # before the model loads
     runtime = _start_runtime(settings)
     runtime.start_scheduler()
-    handler = SocketModeHandler(runtime.app, settings.slack_app_token)
+    runner = SocketModeRunner(runtime.app, settings.slack_app_token or "")
+    runner.install_signal_handlers()
+    health = HealthServer(runner, host, health_port).start() if health_port is not None else None
     logger.info("advisor ready: model and index loaded; connecting to Slack in Socket Mode")
     try:
-        handler.start()
+        runner.serve()
     finally:
+        if health is not None:
+            health.stop()
         runtime.close()
+        logger.info("advisor stopped: store and scheduler closed")

@@ -80,6 +80,9 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
+        # method -> function(body) -> the answer's JSON, for methods a test answers itself
+        # (apps.connections.open handing out a fake Socket Mode URL).
+        self.answers: dict = {}
         self.server = _Server(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -175,6 +178,8 @@ class FakeSlack:
 
     # --- answers ---------------------------------------------------------------------
     def _answer(self, method: str, body: dict) -> dict:
+        if method in self.answers:
+            return self.answers[method](body)
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "advisor"}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):

@@ -231,13 +231,21 @@ def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) 
 @click.option("--http", "mode", flag_value="http", help="Serve Slack's requests over HTTP.")
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True)
-def serve(mode: str | None, host: str, port: int) -> None:
+@click.option(
+    "--health-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Socket Mode: serve GET /health (the socket's state) on this port (0: any free port).",
+)
+def serve(mode: str | None, host: str, port: int, health_port: int | None) -> None:
     """Run the Slack bot (Socket Mode or HTTP at /slack/events)."""
     if mode is None:
         raise click.UsageError("choose --socket or --http")
+    if health_port is not None and mode != "socket":
+        raise click.UsageError("--health-port is for --socket (over HTTP, /slack/events answers)")
     from ..serve import serve as run
 
-    run(_settings(), socket=mode == "socket", host=host, port=port)
+    run(_settings(), socket=mode == "socket", host=host, port=port, health_port=health_port)
 
 
 @main.group()
