@@ -361,11 +361,38 @@ def test_old_cards_helpful_buttons_still_record_a_vote(fake, cards, store, conte
     assert fake.matching("chat.update", channel=channel, ts=card_ts)
 
 
-def test_app_home_ignores_the_messages_tab(fake, cards, store, context, client):
-    other = unique_id("U")
-    event = {"type": "app_home_opened", "user": other, "channel": unique_id("D"), "tab": "messages"}
-    AppHome(cards, store).on_home_opened(event=event, context=context, client=client)
-    assert fake.matching("views.publish", user_id=other) == []
+def test_the_messages_tab_sets_prompts_and_welcomes_once(fake, cards, store, context, client):
+    other, dm = unique_id("U"), unique_id("D")
+    event = {"type": "app_home_opened", "user": other, "channel": dm, "tab": "messages"}
+    home = AppHome(cards, store)
+    home.on_home_opened(event=event, context=context, client=client)
+    assert fake.matching("views.publish", user_id=other) == []  # the Home tab is not published
+    (prompts,) = fake.matching("assistant.threads.setSuggestedPrompts", channel_id=dm)
+    assert [p["message"] for p in prompts.body["prompts"]] == cards.examples()[:4]
+    assert len(fake.matching("chat.postMessage", channel=dm)) == 1  # the welcome
+    home.on_home_opened(event=event, context=context, client=client)  # opened again at once
+    assert len(fake.matching("assistant.threads.setSuggestedPrompts", channel_id=dm)) == 2
+    assert len(fake.matching("chat.postMessage", channel=dm)) == 1  # claimed: never welcomed twice
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks!", "ok", ":+1:", "👍", "got it, cool", "cool", "Perfect, thank you"]
+)
+def test_small_talk_in_a_followed_thread_posts_nothing(
+    fake, questions, store, context, client, channel, text
+):
+    top = mention(QUOTA, channel=channel, user="U1")
+    deliver(questions, context, client, top)
+    deliver(questions, context, client, message(text, channel=channel, user="U1", thread_ts=top["ts"]))
+    assert len(posts_in(fake, channel)) == 1  # the listener returned: nothing was posted
+    assert store.thread_asker(TEAM, channel, top["ts"]) == "U1"  # still followed
+    deliver(
+        questions,
+        context,
+        client,
+        message("ok, and who runs the ads?", channel=channel, user="U1", thread_ts=top["ts"]),
+    )
+    assert len(posts_in(fake, channel)) == 2  # a question still gets its answer
 
 
 def test_app_home_says_when_it_cannot_load_the_subscriptions(fake, cards, store, client, caplog):

@@ -29,6 +29,7 @@ from ....tips.catalog import TipCatalog, load_tips
 from ....tips.records import SubscriptionRecord
 from ....tips.schedule import (
     ScheduleError,
+    check_subscription,
     describe_moment,
     due_date,
     first_tip,
@@ -94,7 +95,8 @@ def _reply(text: str) -> dict:
 
 def _error(text: str) -> dict:
     """One line saying what is wrong, and where the full usage is."""
-    return _reply(f"{text.rstrip('.')}. {HELP}")
+    text = text.rstrip(".")
+    return _reply(f"{text}{'' if text.endswith('?') else '.'} {HELP}")
 
 
 def _channel(channel_id: str) -> str:
@@ -256,12 +258,14 @@ def _tips_on(tokens, team_id, channel_id, user_id, client, store, now) -> dict:
             tz = "UTC"
             note = " I couldn't read your time zone, so it is UTC; add a city (e.g. `Paris`) to change it."
     local_time = local_time or DEFAULT_TIME
+    check_subscription(local_time, tz, days, canonical=True)
+    if due_date(local_time=local_time, tz=tz, days=days, now=now) is not None:
+        # Today's time has passed: no catch-up post this evening, the first tip is the next
+        # one. Marked before the subscription goes live, so the scheduler never sees it due.
+        store.skip_day(team_id, channel_id, now.astimezone(ZoneInfo(tz)).date())
     subscription = store.subscribe(
         team=team_id, channel=channel_id, local_time=local_time, tz=tz, days=days, created_by=user_id
     )
-    if due_date(local_time=local_time, tz=tz, days=days, now=now) is not None:
-        # Today's time has passed: no catch-up post this evening, the first tip is the next one.
-        store.skip_day(team_id, channel_id, now.astimezone(ZoneInfo(tz)).date())
     when = describe_moment(first_tip(local_time=local_time, tz=tz, days=days, now=now), now, tz)
     told = _tell_channel(client, channel_id, user_id, subscription, when)
     reply = (
