@@ -24,10 +24,7 @@ REVOKED_ERRORS = frozenset({"token_revoked", "invalid_auth", "account_inactive"}
 
 
 # The last line of every tip posted in a channel: how to change or stop them.
-TIP_FOOTER = (
-    f"Daily tip for this channel · change the time with `{blocks.COMMAND} tips on 9am Paris` · "
-    f"stop with `{blocks.COMMAND} tips off`"
-)
+TIP_FOOTER = f"Daily tip · stop: `{blocks.COMMAND} tips off` · move: `{blocks.COMMAND} tips on 10am`"
 # The last line of a tip sent to one person with ``/advisor tip``.
 ONE_TIP_FOOTER = f"Only you can see this · get one every day in a channel with `{blocks.COMMAND} tips on`"
 
