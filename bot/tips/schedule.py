@@ -233,7 +233,9 @@ def looks_like_clock(value: str) -> bool:
 @functools.cache
 def _zone_names() -> dict[str, str]:
     """Every zone name and every zone's city, lowercased (``europe/paris``, ``paris``,
-    ``new york``), mapped to the zone; a city two zones share is left out (ambiguous)."""
+    ``new york``), mapped to the zone. A city several names share is the longest name when
+    they all keep the same time (an old alias: ``America/Buenos_Aires`` is
+    ``America/Argentina/Buenos_Aires``), and left out when they do not (ambiguous)."""
     names: dict[str, str] = {}
     cities: dict[str, set[str]] = {}
     for zone in available_timezones():
@@ -242,12 +244,18 @@ def _zone_names() -> dict[str, str]:
             city = zone.rsplit("/", 1)[1].replace("_", " ").lower()
             cities.setdefault(city, set()).add(zone)
     for city, zones in cities.items():
-        if len(zones) == 1 and city not in names:
-            names[city] = next(iter(zones))
+        if city not in names and (len(zones) == 1 or _same_clock(zones)):
+            names[city] = max(zones, key=lambda z: (z.count("/"), z))
     for city, zone in CITIES.items():
         names.setdefault(city, zone)
     names["gmt"] = names["utc"] = "UTC"
     return names
+
+
+def _same_clock(zones: set[str]) -> bool:
+    """True when the zones keep the same time in winter and in summer."""
+    moments = (datetime(2025, 1, 15, 12, tzinfo=UTC), datetime(2025, 7, 15, 12, tzinfo=UTC))
+    return len({tuple(m.astimezone(ZoneInfo(z)).utcoffset() for m in moments) for z in zones}) == 1
 
 
 def resolve_zone(value: str) -> str:
