@@ -221,11 +221,6 @@ def test_more_passages_pages_on():
     assert "That's everything" in last["text"] and button_ids(last) == []
 
 
-def test_not_helpful_page_apologises():
-    message = blocks.more_passages("q?", [quote()], offset=1, has_more=False, not_helpful=True)
-    assert message["text"].startswith("Sorry that didn't help.")
-
-
 def test_button_values_fit_with_a_long_question():
     question = "é" * 5000
     card = blocks.answer_card(question, "answered", "sales", [quote()], has_more=True, kind=blocks.PRIVATE)

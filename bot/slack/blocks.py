@@ -356,16 +356,12 @@ def more_passages(
     *,
     offset: int,
     has_more: bool,
-    not_helpful: bool = False,
     shareable: bool = True,
     thread_ts: str | None = None,
 ) -> dict:
     """Further passages for a question, from ``offset``: shown to the clicker only, with a
     button for the next page and (``shareable``) one to post them in the thread."""
-    if not_helpful:
-        intro = "Sorry that didn't help. Here are the next-best passages from the article:"
-    else:
-        intro = "More from the article on this question:"
+    intro = "More from the article on this question:"
     if not quotes:
         intro = "That's everything the article says that fits this question."
     blocks = [_section(intro, "intro"), _context(question_echo(question))]

@@ -94,7 +94,6 @@ class Cards:
         question: str,
         offset: int,
         *,
-        not_helpful: bool = False,
         shareable: bool = True,
         thread_ts: str | None = None,
     ) -> dict:
@@ -108,7 +107,6 @@ class Cards:
             self.quotes(hits),
             offset=offset,
             has_more=len(answer.hits) > end and end < blocks.MAX_PASSAGES,
-            not_helpful=not_helpful,
             shareable=shareable,
             thread_ts=thread_ts,
         )
