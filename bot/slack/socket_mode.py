@@ -38,6 +38,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # Seconds between the client's pings: a connection that died without a close frame is noticed
 # (no pong) and replaced within a few of these. slack_sdk's own default; Bolt's handler uses 10.
 PING_INTERVAL = 5.0
+MAX_CONNECT_DELAY = 30.0  # seconds between attempts at the first connection, at most
 
 
 class AppTokenError(AdvisorError):
@@ -116,10 +117,24 @@ class SocketModeRunner:
 
     def serve(self) -> bool:
         """Connect, run until stopped, then drain; True if in-flight work finished in time."""
-        self.handler.connect()
-        logger.info("Socket Mode connected (session %s)", self.handler.client.session_id())
+        self._connect_until_stopped()
         self._stop.wait()
         return self.drain()
+
+    def _connect_until_stopped(self) -> None:
+        """The first connection, retried with backoff (slack_sdk reconnects only once a first
+        connection was made): a network blip at start-up is waited out, not fatal."""
+        delay = 1.0
+        while not self._stop.is_set():
+            try:
+                self.handler.connect()
+                logger.info("Socket Mode connected (session %s)", self.handler.client.session_id())
+                return
+            except Exception as exc:
+                logger.warning("could not connect in Socket Mode (%s); retrying in %gs", exc, delay)
+                self.handler.client.wss_uri = None  # ask Slack for a fresh URL next time
+                self._stop.wait(delay)
+                delay = min(delay * 2, MAX_CONNECT_DELAY)
 
     def drain(self) -> bool:
         """Stop accepting envelopes, then wait (bounded) for acknowledged work to finish."""
