@@ -283,6 +283,28 @@ class Advisor:
         """One curated question per section, in article order."""
         return [s.questions[0] for s in self.knowledge.sections() if s.questions]
 
+    def closest_questions(self, question: str, n: int = 3) -> list[str]:
+        """The curated questions (ones the knowledge answers) nearest in meaning to
+        ``question``, best first and without repeats; the example questions if it has no words."""
+        text = self.prepare(question)
+        if not has_words(text):
+            return self.example_questions()[:n]
+        # The sections' curated questions: whole questions a reader would ask (the sentences'
+        # questions are narrower keys, some of them terse paraphrases).
+        pairs = zip(self.index.section_keys, self.index.section_key_vectors, strict=True)
+        questions = [(k.text, v) for k, v in pairs if k.kind == "question"]
+        if not questions:
+            return self.example_questions()[:n]
+        similarity = np.vstack([v for _t, v in questions]) @ self.embed(text)[0]
+        result: list[str] = []
+        for row in np.argsort(-similarity, kind="stable"):
+            candidate = questions[row][0]
+            if candidate.casefold() not in {q.casefold() for q in result}:
+                result.append(candidate)
+            if len(result) == n:
+                break
+        return result
+
     @property
     def sentences(self) -> list[tuple[str, str]]:
         """(section heading, sentence text) of every sentence row, in index order."""

@@ -18,7 +18,6 @@ import time
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.errors import AppImportError
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from .config import Settings
@@ -29,6 +28,7 @@ from .slack.app import LISTENER_THREADS, create_app
 from .slack.client import make_client, workspace_clients
 from .slack.jobs import JOB_WORKERS, SLACK_OUTAGE_ERRORS, JobQueue, JobWorkers
 from .slack.server import EVENTS_PATH, buffered_asgi, wsgi_app
+from .slack.socket_mode import HealthServer, SocketModeRunner, check_app_token
 from .slack.tips import SlackTipPoster
 from .storage import Store, open_store
 from .tips.catalog import load_tips
@@ -313,9 +313,17 @@ def warn_about_ephemeral_state(settings: Settings) -> None:
 
 
 def serve(
-    settings: Settings, *, socket: bool, host: str = "0.0.0.0", port: int = 3000, http_worker: str = "asgi"
+    settings: Settings,
+    *,
+    socket: bool,
+    host: str = "0.0.0.0",
+    port: int = 3000,
+    http_worker: str = "asgi",
+    health_port: int | None = None,
 ) -> None:
-    """Run the bot until stopped: Socket Mode (``socket=True``) or HTTP on ``host:port``.
+    """Run the bot until stopped: Socket Mode (``socket=True``, with a health endpoint on
+    ``host:health_port`` if given, and OAuth's install pages on ``host:port``) or HTTP on
+    ``host:port``.
 
     Raises an AdvisorError (one line) when a setting is missing or the knowledge, database or
     bot token is not usable. Port 0 picks a free port (logged in the "ready" line).
@@ -324,25 +332,35 @@ def serve(
     warn_about_ephemeral_state(settings)
     check_startup(settings, secrets=SOCKET_SECRETS if socket else HTTP_SECRETS)
     if socket:
-        _serve_socket(settings, host, port)
+        _serve_socket(settings, host=host, port=port, health_port=health_port)
     else:
         AdvisorHTTP(settings, host, port, worker=http_worker).run()
 
 
-def _serve_socket(settings: Settings, host: str, port: int) -> None:
+def _serve_socket(
+    settings: Settings, *, host: str = "0.0.0.0", port: int = 3000, health_port: int | None = None
+) -> None:
+    """Socket Mode until SIGTERM/SIGINT (bot/slack/socket_mode.py), then drain the answer
+    queue and close the runtime."""
+    check_app_token(make_client(settings), settings.slack_app_token)  # before the model loads
     runtime = _start_runtime(settings)
     runtime.start()
-    handler = SocketModeHandler(runtime.app, settings.slack_app_token)
+    runner = SocketModeRunner(runtime.app, settings.slack_app_token or "")
+    runner.install_signal_handlers()
+    health = HealthServer(runner, host, health_port).start() if health_port is not None else None
     # OAuth in Socket Mode: events arrive over the socket, but installing still takes a browser
     # visiting /slack/install and Slack redirecting to /slack/oauth_redirect (docs/slack.md).
     pages = _serve_install_pages(runtime.app, host, port) if settings.oauth else None
     logger.info("advisor ready: model and index loaded; connecting to Slack in Socket Mode")
     try:
-        handler.start()
+        runner.serve()
     finally:
+        if health is not None:
+            health.stop()
         if pages is not None:
             pages.shutdown()
         runtime.close()
+        logger.info("advisor stopped: answer queue drained, store and scheduler closed")
 
 
 def _serve_install_pages(app, host: str, port: int):

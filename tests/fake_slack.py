@@ -109,6 +109,9 @@ class FakeSlack:
         self.revoked: set[str] = set()
         self._refreshes = itertools.count(1)
         self.messages: dict[str, list[dict]] = {}  # channel -> messages in the order posted
+        # method -> function(body) -> the answer's JSON, for methods a test answers itself
+        # (apps.connections.open handing out a fake Socket Mode URL).
+        self.answers: dict = {}
         self.server = _Server(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -312,6 +315,8 @@ class FakeSlack:
 
     # --- answers ---------------------------------------------------------------------
     def _answer(self, method: str, body: dict, ts: str | None = None, token: str | None = None) -> dict:
+        if method in self.answers:
+            return self.answers[method](body)
         if token in self.revoked:
             return {"ok": False, "error": "token_revoked"}
         if method == "oauth.v2.access":

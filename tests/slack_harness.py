@@ -170,6 +170,24 @@ def block_action(
     return body
 
 
+def vote_of(blocks: list[dict], helpful: bool = True) -> dict:
+    """A click on the card's feedback buttons, as a block_actions ``action``."""
+    for block in blocks:
+        for element in block.get("elements", []) if block.get("type") == "context_actions" else []:
+            if element.get("type") == "feedback_buttons":
+                side = element["positive_button" if helpful else "negative_button"]
+                return {"type": "feedback_buttons", "action_id": element["action_id"], "value": side["value"]}
+    raise AssertionError(f"no vote control in {blocks}")
+
+
+def source_text(blocks: list[dict]) -> str:
+    """The card's source line (the section heading and the link under the quote)."""
+    for block in blocks:
+        if block.get("block_id") in ("source", "tip_source"):
+            return block["elements"][0]["text"]
+    raise AssertionError(f"no source line in {blocks}")
+
+
 def button_of(blocks: list[dict], action_id: str) -> dict:
     """The button ``action_id`` in posted blocks, as a block_actions ``action``."""
     for block in blocks:
@@ -227,6 +245,10 @@ def assert_within_limits(message: dict) -> None:
                 assert len(element["text"]["text"]) <= 75
             if element.get("type") == "mrkdwn":
                 assert len(element["text"]) <= block_kit.MAX_SECTION_TEXT
+            if element.get("type") == "feedback_buttons":
+                for side in ("positive_button", "negative_button"):
+                    assert len(element[side]["value"]) <= block_kit.MAX_BUTTON_VALUE
+                    assert len(element[side]["text"]["text"]) <= 75
     assert block_kit.message_size(message) <= block_kit.MESSAGE_BUDGET < 12_000
 
 

@@ -333,7 +333,9 @@ def test_socket_mode_serving_never_imports_torch(tmp_path, bot_data, fake_slack)
 
     report = tmp_path / "modules.json"
     # Report once the model, index and scheduler are up, where Socket Mode would connect.
-    patch = "import slack_bolt.adapter.socket_mode as _sm\n_sm.SocketModeHandler.start = _report\n"
+    patch = "import bot.slack.socket_mode as _sm\n_sm.SocketModeRunner.serve = _report\n"
+    # The app token is checked first: Slack hands out a connection URL (never used here).
+    fake_slack.answers["apps.connections.open"] = lambda body: {"ok": True, "url": "ws://127.0.0.1:9/"}
     env = bot_env(fake_slack.url, bot_data, SLACK_APP_TOKEN="xapp-test", ADVISOR_RUN_SCHEDULER="true")
     result = run_reporting(["serve", "--socket"], env, report, patch)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -33,7 +33,14 @@ def test_escape_round_trip():
     assert unescape(escape("<!channel> & <@U1>")) == "<!channel> & <@U1>"
 
 
-def test_answer_card_has_verdict_quote_heading_link_and_buttons():
+def vote_control(message: dict) -> dict:
+    (block,) = [b for b in message["blocks"] if b["type"] == "context_actions"]
+    (element,) = block["elements"]
+    assert element["type"] == "feedback_buttons" and element["action_id"] == blocks.FEEDBACK
+    return element
+
+
+def test_answer_card_reads_verdict_quote_source_then_actions():
     card = blocks.answer_card(
         "who should set next year's sales quota?",
         "answered",
@@ -41,63 +48,99 @@ def test_answer_card_has_verdict_quote_heading_link_and_buttons():
         [quote("The sales department sets the quota.", "Efficiency or stability?", owner="sales")],
         has_more=True,
     )
-    verdict, passage, context, actions = card["blocks"]
-    assert verdict["text"]["text"].startswith("*Verdict: Sales.*")
-    assert passage["text"]["text"] == (
-        ">The sales department sets the quota.\n"
-        "— *Efficiency or stability?* · "
-        '<https://www.example.com/article|"Sales" and "market" who is more important?>'
+    verdict, passage, source, actions, vote = card["blocks"]
+    assert verdict["text"]["text"] == "*Sales* owns this, per the article:"
+    assert passage["text"]["text"] == ">The sales department sets the quota."  # the quote alone
+    assert source["elements"][0]["text"] == (
+        "_Efficiency or stability?_ · <https://www.example.com/article|example.com>"
     )
-    assert "who should set next year's sales quota?" in context["elements"][0]["text"]
-    assert button_ids(card) == ["more_passages", "feedback_helpful", "feedback_not_helpful"]
-    values = [blocks.read_value(e["value"]) for e in actions["elements"]]
-    assert values[0] == {"q": "who should set next year's sales quota?", "o": 1}
-    assert values[1]["p"] == "p_1"
-    assert card["text"].startswith("Verdict: Sales. “The sales department sets the quota.”")
+    assert "quota?" not in json.dumps(source)  # no question echo in a thread
+    assert button_ids(card) == ["more_passages"]
+    assert blocks.read_value(actions["elements"][0]["value"]) == {
+        "q": "who should set next year's sales quota?",
+        "o": 1,
+    }
+    assert vote["type"] == "context_actions"
+    element = vote_control(card)
+    up, down = (blocks.read_value(element[b]["value"]) for b in ("positive_button", "negative_button"))
+    assert up == {"q": "who should set next year's sales quota?", "p": "p_1", "k": "thread", "v": 1}
+    assert down["v"] == 0
+    assert card["text"].startswith("Sales. “The sales department sets the quota.”")  # verdict first
     assert_within_limits(card)
 
 
 @pytest.mark.parametrize(
     ("owner", "expected"),
     [
-        ("sales", "*Verdict: Sales.*"),
-        ("marketing", "*Verdict: Marketing.*"),
-        ("both", "*Verdict: Both Sales and Marketing.*"),
+        ("sales", "*Sales* owns this"),
+        ("marketing", "*Marketing* owns this"),
+        ("both", "*Both Sales and Marketing*: the article gives each a part."),
+        (None, "*No single owner*"),
     ],
 )
-def test_verdict_line_per_owner(owner, expected):
+def test_the_verdict_is_said_once(owner, expected):
     card = blocks.answer_card("q?", "answered", owner, [quote(owner=owner)])
-    assert card["blocks"][0]["text"]["text"].startswith(expected)
+    line = card["blocks"][0]["text"]["text"]
+    assert line.startswith(expected)
+    name = blocks.verdict_name(owner)
+    assert line.count(name) == 1 and "Verdict" not in line
 
 
-def test_private_card_offers_share_in_channel():
-    card = blocks.answer_card("q?", "answered", "both", [quote()], ephemeral=True)
-    assert button_ids(card)[-1] == "share_answer"
+@pytest.mark.parametrize("kind", [blocks.PRIVATE, blocks.SHARED, blocks.ASKED])
+def test_the_question_is_echoed_only_away_from_it(kind):
+    card = blocks.answer_card("who owns <pricing>?", "answered", "sales", [quote()], kind=kind)
+    source = next(b for b in card["blocks"] if b.get("block_id") == "source")
+    assert source["elements"][0]["text"].startswith("*Q:* who owns &lt;pricing&gt;?  ·  _Sell first")
+
+
+def test_private_card_has_share_as_its_one_primary_action_first():
+    card = blocks.answer_card("q?", "answered", "both", [quote()], kind=blocks.PRIVATE, has_more=True)
+    assert button_ids(card) == ["share_answer", "more_passages"]
+    styles = [e.get("style") for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert styles == ["primary", None]
     shared = blocks.shared_by(card, "U123")
     assert any("Shared by <@U123>" in t for t in all_texts(shared))
-    assert blocks.shared_by(card, "<!channel>")["blocks"][-2]["elements"][0]["text"].startswith(
-        "Shared by Someone"
+    shared_line = next(
+        b for b in blocks.shared_by(card, "<!channel>")["blocks"] if b.get("block_id") == "shared_by"
     )
+    assert shared_line["elements"][0]["text"].startswith("Shared by Someone")
 
 
 def test_low_confidence_says_so_plainly():
     card = blocks.answer_card("q?", "low_confidence", "marketing", [quote()])
     line = card["blocks"][0]["text"]["text"]
-    assert "not sure the article answers this" in line and "*Marketing*" in line
-    assert card["text"].startswith("Not sure the article answers this")
+    assert "not sure the article answers this" in line and "*Probably Marketing*" in line
+    assert card["text"].startswith("Probably Marketing (not sure the article answers this).")
 
 
-def test_not_covered_suggests_questions_and_shows_no_quote():
-    examples = ["Who sets the quota?", "Who owns the brand?"]
+def test_a_refusal_offers_the_closest_questions_as_buttons_and_a_vote():
+    suggestions = ["Who sets the quota?", "Who owns the brand?", "Who runs ads?", "A fourth?"]
     card = blocks.answer_card(
-        "what is the capital of France?", "not_covered", None, [quote()], examples=examples
+        "what is the capital of France?", "not_covered", None, [quote()], suggestions=suggestions
     )
-    text = card["blocks"][0]["text"]["text"]
-    assert "doesn't cover that" in text
-    assert "• Who sets the quota?" in text and "• Who owns the brand?" in text
+    assert "doesn't cover that" in card["blocks"][0]["text"]["text"]
     assert "Marketing finds the opportunities." not in json.dumps(card)
-    assert button_ids(card) == []
-    assert card["text"].startswith("The article doesn't cover that. Try: Who sets the quota?")
+    assert button_ids(card) == ["ask_suggestion_0", "ask_suggestion_1", "ask_suggestion_2"]
+    buttons = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["text"]["text"] for b in buttons] == suggestions[:3]
+    assert [blocks.read_value(b["value"])["q"] for b in buttons] == suggestions[:3]
+    assert all(blocks.ASK_SUGGESTION_PATTERN.match(b["action_id"]) for b in buttons)
+    up = blocks.read_value(vote_control(card)["positive_button"]["value"])
+    assert up == {"q": "what is the capital of France?", "p": None, "k": "thread", "v": 1}
+    assert card["text"].startswith("The article doesn't cover that. Closest questions it answers: Who sets")
+    assert_within_limits(card)
+
+
+def test_a_vote_is_shown_on_the_card():
+    card = blocks.answer_card("q?", "answered", "sales", [quote()])
+    mine = blocks.with_votes(card, blocks.Votes(mine=False))
+    assert mine["blocks"][-1]["block_id"] == "votes"
+    assert "You found this not helpful" in mine["blocks"][-1]["elements"][0]["text"]
+    again = blocks.with_votes(mine, blocks.Votes(helpful=2, not_helpful=1))
+    lines = [b for b in again["blocks"] if b.get("block_id") == "votes"]
+    assert len(lines) == 1  # replaced, not stacked
+    assert lines[0]["elements"][0]["text"].endswith("2 found this helpful · 1 found it not helpful")
+    assert again["text"] == card["text"]
 
 
 def test_user_and_article_text_is_escaped_everywhere():
@@ -107,7 +150,7 @@ def test_user_and_article_text_is_escaped_everywhere():
         "answered",
         "sales",
         [quote(f"quote {nasty}", f"heading {nasty}", source_title=f"title {nasty}")],
-        ephemeral=True,
+        kind=blocks.PRIVATE,
     )
     assert_inert(card)
     context = card["blocks"][2]["elements"][0]["text"]
@@ -117,7 +160,8 @@ def test_user_and_article_text_is_escaped_everywhere():
     )
     for message in (
         blocks.more_passages(nasty, [quote(nasty, nasty)], offset=1, has_more=True),
-        blocks.not_covered(nasty, [nasty]),
+        blocks.not_covered(nasty, [nasty], kind=blocks.PRIVATE),
+        blocks.welcome_message([nasty]),
         blocks.help_message([nasty]),
     ):
         assert_inert(message)
@@ -125,7 +169,7 @@ def test_user_and_article_text_is_escaped_everywhere():
 
 def test_slack_escaped_user_text_is_shown_as_typed():
     # Slack sends a typed "<" as "&lt;": it must display as "<", not "&lt;".
-    card = blocks.answer_card("is 5 &lt; 6 &amp; true?", "answered", "sales", [quote()])
+    card = blocks.answer_card("is 5 &lt; 6 &amp; true?", "answered", "sales", [quote()], kind=blocks.SHARED)
     assert "*Q:* is 5 &lt; 6 &amp; true?" in card["blocks"][2]["elements"][0]["text"]
 
 
@@ -144,7 +188,7 @@ def test_huge_texts_are_cut_inside_limits():
         "both",
         [quote(long_quote, "H & <h> " * 300, source_title="T & <t> " * 100)],
         has_more=True,
-        ephemeral=True,
+        kind=blocks.PRIVATE,
     )
     assert_within_limits(card)
     assert_inert(card)
@@ -158,7 +202,7 @@ def test_many_passages_stay_within_message_limits():
     message = blocks.more_passages("q?", quotes, offset=1, has_more=True)
     assert_within_limits(message)
     assert message["blocks"][0]["block_id"] == "intro"
-    assert message["blocks"][-1]["type"] == "actions"  # the next-page button survives trimming
+    assert message["blocks"][-1]["type"] == "actions"  # the share and next-page buttons survive
     assert sum(b.get("block_id", "").startswith("passage_") for b in message["blocks"]) >= 1
 
 
@@ -166,26 +210,27 @@ def test_more_passages_pages_on():
     message = blocks.more_passages(
         "q?", [quote(passage_id="p_2"), quote(passage_id="p_3")], offset=1, has_more=True
     )
-    more = message["blocks"][-1]["elements"][0]
+    share, more = message["blocks"][-1]["elements"]
+    assert share["action_id"] == blocks.SHARE_PASSAGES and share["style"] == "primary"
+    assert blocks.read_value(share["value"]) == {"q": "q?", "o": 1, "t": None}
     assert blocks.read_value(more["value"]) == {"q": "q?", "o": 3}
-    assert "_Points to Marketing._" in message["blocks"][2]["text"]["text"]
+    assert message["blocks"][3]["elements"][0]["text"].startswith("Points to *Marketing*  ·  _Sell first")
+    private = blocks.more_passages("q?", [quote()], offset=1, has_more=False, shareable=False)
+    assert button_ids(private) == []
     last = blocks.more_passages("q?", [], offset=9, has_more=False)
     assert "That's everything" in last["text"] and button_ids(last) == []
 
 
-def test_not_helpful_page_apologises():
-    message = blocks.more_passages("q?", [quote()], offset=1, has_more=False, not_helpful=True)
-    assert message["text"].startswith("Sorry that didn't help.")
-
-
 def test_button_values_fit_with_a_long_question():
     question = "é" * 5000
-    card = blocks.answer_card(question, "answered", "sales", [quote()], has_more=True, ephemeral=True)
-    for block in card["blocks"]:
-        for element in block.get("elements", []):
-            if element.get("type") == "button":
-                assert len(element["value"]) <= blocks.MAX_BUTTON_VALUE
-                assert blocks.read_value(element["value"])["q"] == "é" * blocks.QUESTION_VALUE_CHARS
+    card = blocks.answer_card(question, "answered", "sales", [quote()], has_more=True, kind=blocks.PRIVATE)
+    values = [e["value"] for b in card["blocks"] for e in b.get("elements", []) if e.get("type") == "button"]
+    vote = vote_control(card)
+    values += [vote["positive_button"]["value"], vote["negative_button"]["value"]]
+    assert len(values) == 4
+    for value in values:
+        assert len(value) <= blocks.MAX_BUTTON_VALUE
+        assert blocks.read_value(value)["q"] == "é" * blocks.QUESTION_VALUE_CHARS
     assert blocks.read_value("not json") == {}
     assert blocks.read_value("[1]") == {}
 
@@ -198,29 +243,67 @@ def test_help_lists_usage_and_examples():
     assert_within_limits(message)
 
 
-def test_home_view_lists_sections_examples_tips_and_channels():
+def test_home_view_asks_first_and_says_things_in_words():
     view = blocks.home_view(
         title="The <article>",
         publisher="Pub & Co",
         date="2023-12-01",
         url="https://example.com/a",
-        sections=[SectionInfo("Sell first or market first?", "Marketing comes <first>.", "both")] * 3,
-        examples=["Who sets the quota?"],
+        sections=[
+            SectionInfo(
+                "Today or tomorrow?", "Sales is <today>.", "both", ("cash flow",), ("future demand",)
+            ),
+            SectionInfo("Behind the scenes", "Marketers do research.", "marketing"),
+        ],
+        examples=["Who sets the quota?", "Who runs ads?"],
         subscriptions=[
             ChannelTips("C123", "09:00", "Europe/Paris", "weekdays", True, None),
             ChannelTips("C456", "10:30", "Asia/Tokyo", "daily", True, "not_in_channel"),
+            ChannelTips("C555", "10:30", "Asia/Tokyo", "daily", True, "is_archived"),
+            ChannelTips("C666", "10:30", "Asia/Tokyo", "daily", True, "weird_error"),
             ChannelTips("C789", "10:30", "Asia/Tokyo", "daily", False, None),
         ],
+        admin_blocks=[{"type": "section", "block_id": "admin", "text": {"type": "mrkdwn", "text": "A"}}],
     )
     assert view["type"] == "home" and len(view["blocks"]) <= blocks.MAX_HOME_BLOCKS
+    assert view["blocks"][1]["elements"][0]["action_id"] == blocks.OPEN_ASK_MODAL  # the ask button first
+    examples = next(b for b in view["blocks"] if b.get("block_id") == "example_questions")
+    assert [e["text"]["text"] for e in examples["elements"]] == ["Who sets the quota?", "Who runs ads?"]
+    assert all(blocks.ASK_SUGGESTION_PATTERN.match(e["action_id"]) for e in examples["elements"])
+    assert blocks.read_value(examples["elements"][0]["value"]) == {"q": "Who sets the quota?", "k": "asked"}
     text = "\n".join(all_texts(view))
     assert "<https://example.com/a|The &lt;article&gt;> (Pub &amp; Co, 2023-12-01)" in text
-    assert "*Sell first or market first?* (Both Sales and Marketing)\nMarketing comes &lt;first&gt;." in text
-    assert "• <#C123> at 09:00 Europe/Paris, weekdays" in text
-    assert "• <#C456> at 10:30 Asia/Tokyo, daily — paused: not_in_channel" in text
+    assert (
+        "*Today or tomorrow?*\nSales is &lt;today&gt;.\n*Sales:* cash flow  ·  *Marketing:* future demand"
+        in text
+    )
+    assert "*Behind the scenes*\nMarketers do research.\n*Marketing's* job throughout" in text
+    assert "(Both Sales and Marketing)" not in text
+    assert "• <#C123>: on weekdays at 09:00 Europe/Paris" in text
+    assert (
+        "• <#C456>: *paused*: the bot was removed from <#C456>; invite it back with `/invite @advisor`"
+        in text
+    )
+    assert "• <#C555>: *paused*: <#C555> was archived" in text
+    assert "Slack refused the last tip (weird_error); run `/advisor tips on` in <#C666>" in text
     assert "C789" not in text  # unsubscribed
     assert "/advisor tips on" in text
-    assert "open_ask_modal" in json.dumps(view)
+    assert view["blocks"][-1]["block_id"] == "admin" and view["blocks"][-2]["type"] == "divider"
+
+
+def test_suggested_prompts_and_welcome():
+    prompts = blocks.suggested_prompts(["Who sets the quota?", "B?", "C?", "D?", "E?"])
+    assert prompts[0] == {"title": "Who sets the quota?", "message": "Who sets the quota?"}
+    assert len(prompts) == 4  # Slack shows up to four
+    welcome = blocks.welcome_message(["Who sets the quota?"])
+    assert welcome["text"].startswith("Hi! Ask me who should own a piece of work")
+    assert_within_limits(welcome)
+
+
+def test_tip_card_ends_with_the_footer():
+    card = blocks.tip_card("Title", quote(), footer="Daily tips here: stop with `/advisor tips off`")
+    assert [b["block_id"] for b in card["blocks"]] == ["tip_title", "tip_quote", "tip_source", "tip_footer"]
+    assert card["blocks"][-1]["elements"][0]["text"] == "Daily tips here: stop with `/advisor tips off`"
 
 
 def test_home_view_without_subscriptions():

@@ -33,7 +33,9 @@ from tests.slack_harness import (
     mention,
     message,
     message_ts,
+    source_text,
     unique_id,
+    vote_of,
 )
 
 INJECTION = "who pays for <!channel> <!here> <!subteam^S1> <@U1> <https://evil|x> & ads?"
@@ -94,21 +96,18 @@ def test_mention_is_answered_in_thread_quoting_the_section_within_a_second(fake,
     assert body["thread_ts"] == event["ts"]
     assert body["unfurl_links"] is False and body["unfurl_media"] is False
     assert_inert(body)
-    verdict, passage, context, actions = body["blocks"]
-    assert verdict["text"]["text"].startswith("*Verdict: ")
-    quote_lines = passage["text"]["text"].split("\n")
-    attribution = quote_lines[-1]
-    assert f"*{EFFICIENCY}*" in attribution
-    assert "<https://www.globalsources.com/knowledge/sales-and-market-who-is-more-important/|" in attribution
-    quoted = " ".join(line[1:] for line in quote_lines[:-1]).replace("&amp;", "&")
+    verdict, passage, source, actions, vote = body["blocks"]
+    assert verdict["text"]["text"] == "*Marketing* owns this, per the article:"
+    quoted = " ".join(line[1:] for line in passage["text"]["text"].split("\n")).replace("&amp;", "&")
     assert quoted and quoted in section_text(EFFICIENCY)
-    assert "next year's sales quota" in context["elements"][0]["text"]
-    assert [e["action_id"] for e in actions["elements"]] == [
-        "more_passages",
-        "feedback_helpful",
-        "feedback_not_helpful",
-    ]
-    assert body["text"].startswith("Verdict: ")
+    assert source["elements"][0]["text"] == (
+        f"_{EFFICIENCY}_ · "
+        "<https://www.globalsources.com/knowledge/sales-and-market-who-is-more-important/|globalsources.com>"
+    )
+    assert "quota" not in json.dumps(source)  # the question is right above: no echo
+    assert [e["action_id"] for e in actions["elements"]] == ["more_passages"]
+    assert vote["type"] == "context_actions" and vote["elements"][0]["type"] == "feedback_buttons"
+    assert body["text"].startswith("Marketing. “")
 
 
 def test_direct_message_is_answered_in_the_conversation(fake, slack):
@@ -116,7 +115,7 @@ def test_direct_message_is_answered_in_the_conversation(fake, slack):
     assert slack.event(event_body(message(QUOTA, channel=dm, channel_type="im"))).status == 200
     (post,) = wait_calls(fake, "chat.postMessage", channel=dm)
     assert "thread_ts" not in post.body or post.body["thread_ts"] is None
-    assert EFFICIENCY in post.body["blocks"][1]["text"]["text"]
+    assert EFFICIENCY in source_text(post.body["blocks"])
 
 
 def test_bare_mention_gets_help(fake, slack, channel):
@@ -176,7 +175,8 @@ def test_slash_command_acks_at_once_and_answers_privately_on_response_url(fake, 
     (answer,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
     body = answer.body
     assert body["response_type"] == "ephemeral"
-    assert EFFICIENCY in body["blocks"][1]["text"]["text"]
+    assert EFFICIENCY in source_text(body["blocks"])
+    assert "*Q:* who should set next year" in source_text(body["blocks"])  # away from the question
     share = button_of(body["blocks"], "share_answer")
 
     # "Share in channel" posts the same card publicly and removes the private copy.
@@ -236,83 +236,114 @@ def test_slash_question_starting_with_tips_is_a_question(fake, slack, channel):
     slack.command(command_form("tips for setting the sales quota?", fake.response_url(name), channel=channel))
     (answer,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
     assert answer.body["blocks"][0]["block_id"] == "verdict"
-    assert EFFICIENCY in answer.body["blocks"][1]["text"]["text"]
+    assert EFFICIENCY in source_text(answer.body["blocks"])
 
 
 # --- buttons ----------------------------------------------------------------------------------------
 
 
-def test_more_passages_go_to_the_cards_thread(fake, slack, channel):
+def test_more_passages_answer_the_clicker_privately_with_a_share(fake, slack, channel):
     top = mention(QUOTA, channel=channel)
     slack.event(event_body(top))
     (card,) = wait_calls(fake, "chat.postMessage", channel=channel)
     more = button_of(card.body["blocks"], "more_passages")
-    click = unique_id("more")
-    slack.interaction(
-        block_action(more, response_url=fake.response_url(click), channel=channel, thread_ts=top["ts"])
-    )
-    _, page = wait_calls(fake, "chat.postMessage", 2, channel=channel)
-    assert page.body["thread_ts"] == top["ts"]
+    pages = []
+    for user in ("U1", "U2", "U2"):  # three clicks by two people: three private pages, no post
+        click = unique_id("more")
+        slack.interaction(
+            block_action(
+                more, response_url=fake.response_url(click), channel=channel, user=user, thread_ts=top["ts"]
+            )
+        )
+        (page,) = wait_calls(fake, "response_url", path=f"/response_url/{click}")
+        pages.append(page)
+    page = pages[0]
+    assert page.body["response_type"] == "ephemeral" and page.body["replace_original"] is False
     passages = [b for b in page.body["blocks"] if b.get("block_id", "").startswith("passage_")]
     assert [b["block_id"] for b in passages] == ["passage_1", "passage_2"]
     assert all(b["text"]["text"] != card.body["blocks"][1]["text"]["text"] for b in passages)
-    next_page = button_of(page.body["blocks"], "more_passages")
-    assert json.loads(next_page["value"])["o"] == 3
+    assert json.loads(button_of(page.body["blocks"], "more_passages")["value"])["o"] == 3
 
-
-def test_more_passages_on_a_card_shared_where_the_bot_is_not_a_member_come_privately(fake, slack, channel):
-    name = unique_id("cmd")
-    slack.command(command_form(QUOTA, fake.response_url(name), channel=channel))
-    (card,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
-    fake.fail("chat.postMessage", "not_in_channel", channel=channel)
-    click = unique_id("more")
-    more = button_of(card.body["blocks"], "more_passages")
-    slack.interaction(block_action(more, response_url=fake.response_url(click), channel=channel))
-    (page,) = wait_calls(fake, "response_url", path=f"/response_url/{click}")
-    assert page.body["response_type"] == "ephemeral"
-    assert [b["block_id"] for b in page.body["blocks"] if b.get("block_id", "").startswith("passage_")] == [
+    # "Share in thread" posts those passages in the card's thread, saying who shared them.
+    share = button_of(page.body["blocks"], "share_passages")
+    click = unique_id("share")
+    slack.interaction(
+        block_action(share, response_url=fake.response_url(click), channel=channel, ephemeral=True)
+    )
+    _, shared = wait_calls(fake, "chat.postMessage", 2, channel=channel)
+    assert shared.body["thread_ts"] == top["ts"]
+    assert [b["block_id"] for b in shared.body["blocks"] if b.get("block_id", "").startswith("passage_")] == [
         "passage_1",
         "passage_2",
     ]
+    assert any("Shared by <@U1>" in t for t in all_texts(shared.body))
+    assert "share_passages" not in json.dumps(shared.body["blocks"])
+    (deleted,) = wait_calls(fake, "response_url", path=f"/response_url/{click}")
+    assert deleted.body.get("delete_original") is True
+    assert len(matching(fake, "chat.postMessage", channel=channel)) == 2
 
 
-def test_feedback_is_stored_last_vote_wins_and_not_helpful_offers_next_best(fake, slack, store, channel):
+def test_a_vote_updates_the_channel_card_and_posts_nothing(fake, slack, store, channel):
     top = mention(QUOTA, channel=channel)
     slack.event(event_body(top))
     (card,) = wait_calls(fake, "chat.postMessage", channel=channel)
     card_ts = message_ts()
-    helpful = unique_id("fb")
-    slack.interaction(
-        block_action(
-            button_of(card.body["blocks"], "feedback_helpful"),
-            response_url=fake.response_url(helpful),
-            channel=channel,
-            message_ts=card_ts,
-            thread_ts=top["ts"],
+    for user, helpful, expected in (
+        ("U1", True, "1 found this helpful"),
+        ("U2", False, "1 found it not helpful"),
+    ):
+        click = unique_id("vote")
+        slack.interaction(
+            block_action(
+                vote_of(card.body["blocks"], helpful),
+                response_url=fake.response_url(click),
+                channel=channel,
+                user=user,
+                message_ts=card_ts,
+                thread_ts=top["ts"],
+            )
         )
-    )
-    (thanks,) = wait_calls(fake, "response_url", path=f"/response_url/{helpful}")
-    assert thanks.body["response_type"] == "ephemeral" and "Thanks" in thanks.body["text"]
-    (vote,) = store.feedback_for(TEAM, channel, card_ts)
-    assert vote.helpful is True and vote.question == QUOTA and vote.passage_id
+        update = wait_until(
+            lambda expected=expected: [
+                c
+                for c in matching(fake, "chat.update", channel=channel, ts=card_ts)
+                if expected in json.dumps(c.body)
+            ],
+            what="the card updated with the vote",
+        )[0]
+        assert update.body["blocks"][0] == card.body["blocks"][0]  # the same card
+    votes = {v.user: v.helpful for v in store.feedback_for(TEAM, channel, card_ts)}
+    assert votes == {"U1": True, "U2": False}
+    last = matching(fake, "chat.update", channel=channel, ts=card_ts)[-1]
+    line = next(b for b in last.body["blocks"] if b.get("block_id") == "votes")
+    assert line["elements"][0]["text"].endswith("1 found this helpful · 1 found it not helpful")
+    assert len(matching(fake, "chat.postMessage", channel=channel)) == 1  # no "Thanks!" post
+    assert matching(fake, "response_url", path=f"/response_url/{click}") == []
 
-    not_helpful = unique_id("fb")
+
+def test_a_vote_on_a_private_card_replaces_it(fake, slack, store, channel):
+    name = unique_id("cmd")
+    slack.command(command_form(QUOTA, fake.response_url(name), channel=channel))
+    (card,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
+    click, card_ts = unique_id("vote"), message_ts()
     slack.interaction(
         block_action(
-            button_of(card.body["blocks"], "feedback_not_helpful"),
-            response_url=fake.response_url(not_helpful),
+            vote_of(card.body["blocks"], helpful=False),
+            response_url=fake.response_url(click),
             channel=channel,
             message_ts=card_ts,
-            thread_ts=top["ts"],
+            ephemeral=True,
         )
     )
-    (offer,) = wait_calls(fake, "response_url", path=f"/response_url/{not_helpful}")
-    assert offer.body["response_type"] == "ephemeral" and offer.body["replace_original"] is False
-    assert offer.body["text"].startswith("Sorry that didn't help.")
-    passages = [b for b in offer.body["blocks"] if b.get("block_id", "").startswith("passage_")]
-    assert passages and all(b["text"]["text"] != card.body["blocks"][1]["text"]["text"] for b in passages)
+    (replaced,) = wait_calls(fake, "response_url", path=f"/response_url/{click}")
+    assert replaced.body["replace_original"] is True
+    assert "share_answer" in json.dumps(replaced.body["blocks"])  # still the private card
+    line = next(b for b in replaced.body["blocks"] if b.get("block_id") == "votes")
+    assert "You found this not helpful" in line["elements"][0]["text"]
     (vote,) = store.feedback_for(TEAM, channel, card_ts)
-    assert vote.helpful is False
+    assert vote.helpful is False and vote.question == QUOTA
+    assert matching(fake, "chat.postMessage", channel=channel) == []
+    assert matching(fake, "chat.update", channel=channel) == []
 
 
 # --- App Home, modal, workspace events ------------------------------------------------------------------
@@ -329,7 +360,7 @@ def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, s
     assert view["type"] == "home"
     text = "\n".join(all_texts({"blocks": view["blocks"]}))
     assert EFFICIENCY in text
-    assert f"<#{sub}> at 08:30 Asia/Tokyo, weekdays" in text
+    assert f"<#{sub}>: on weekdays at 08:30 Asia/Tokyo" in text
     assert "/advisor tips on" in text
 
 
@@ -358,7 +389,7 @@ def test_ask_modal_answers_by_direct_message(fake, slack):
     assert empty.status == 200 and json.loads(empty.body)["response_action"] == "errors"
     assert slack.interaction(submission(QUOTA)).status == 200
     (answer,) = wait_calls(fake, "chat.postMessage", channel=user)
-    assert EFFICIENCY in answer.body["blocks"][1]["text"]["text"]
+    assert EFFICIENCY in source_text(answer.body["blocks"])
 
 
 @pytest.mark.parametrize(
@@ -404,11 +435,6 @@ def test_injection_strings_reach_slack_escaped(fake, slack, channel):
     slack.event(event_body(mention(INJECTION, channel=channel)))
     (post,) = wait_calls(fake, "chat.postMessage", channel=channel)
     assert_inert(post.body)
-    echoed = "\n".join(all_texts(post.body))
-    assert (
-        "&lt;!channel&gt; &lt;!here&gt; &lt;!subteam^S1&gt; &lt;@U1&gt; &lt;https://evil|x&gt; &amp; ads?"
-        in echoed
-    )
 
     dm = unique_id("D")
     slack.event(event_body(message(INJECTION, channel=dm, channel_type="im")))
@@ -419,14 +445,23 @@ def test_injection_strings_reach_slack_escaped(fake, slack, channel):
     slack.command(command_form(INJECTION, fake.response_url(name), channel=channel))
     (private,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
     assert_inert(private.body)
+    echoed = "\n".join(all_texts(private.body))  # a slash-command card echoes the question
+    assert (
+        "&lt;!channel&gt; &lt;!here&gt; &lt;!subteam^S1&gt; &lt;@U1&gt; &lt;https://evil|x&gt; &amp; ads?"
+        in echoed
+    )
     shared = "share_answer" in json.dumps(private.body["blocks"])
-    for button in ("more_passages", "feedback_not_helpful", "share_answer"):
-        if button not in json.dumps(private.body["blocks"]):
-            continue
+    clicks = [vote_of(private.body["blocks"], helpful=False)]
+    clicks += [
+        button_of(private.body["blocks"], button)
+        for button in ("more_passages", "share_answer", "ask_suggestion_0")
+        if button in json.dumps(private.body["blocks"])
+    ]
+    for action in clicks:
         click = unique_id("click")
         slack.interaction(
             block_action(
-                button_of(private.body["blocks"], button),
+                action,
                 response_url=fake.response_url(click),
                 channel=channel,
                 user="U2SHARER",

@@ -5,6 +5,7 @@ that expects *no* reply asserts right after it, on what reached the fake and on 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
@@ -14,6 +15,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.slack import blocks
 from bot.slack.cards import Cards
 from bot.slack.client import SingleWorkspace, make_client
 from bot.slack.jobs import JobQueue, JobWorkers
@@ -30,13 +32,14 @@ from tests.slack_harness import (
     TEAM,
     all_texts,
     block_action,
-    button_of,
     command_form,
     event_body,
     mention,
     message,
     message_ts,
+    source_text,
     unique_id,
+    vote_of,
 )
 
 QUOTA = "who should set next year's sales quota?"
@@ -141,7 +144,7 @@ def test_follow_ups_from_the_asker_only_until_someone_else_joins(
     )
     first, follow_up = posts_in(fake, channel)
     assert follow_up.body["thread_ts"] == thread
-    assert follow_up.body["blocks"][0]["text"]["text"].startswith("*Verdict")
+    assert follow_up.body["blocks"][0]["block_id"] == "verdict"
 
     deliver(
         questions,
@@ -308,7 +311,7 @@ def test_slash_question_starting_with_tips_is_answered_as_a_question(fake, comma
     assert acks.calls == [{}]  # acknowledged empty: the answer follows on response_url
     (answer,) = fake.matching("response_url", path=f"/response_url/{name}")
     assert answer.body["blocks"][0]["block_id"] == "verdict"
-    assert EFFICIENCY in answer.body["blocks"][1]["text"]["text"]
+    assert EFFICIENCY in source_text(answer.body["blocks"])
 
 
 def test_slash_command_failure_is_logged_and_the_user_told(fake, command, client, context, channel, caplog):
@@ -329,7 +332,7 @@ def test_slash_command_failure_is_logged_and_the_user_told(fake, command, client
 # --- buttons, Home, modal, workspace -------------------------------------------------------------
 
 
-def test_feedback_buttons_store_the_vote_last_one_wins(
+def test_votes_are_stored_last_one_wins_and_update_the_card_in_place(
     fake, cards, store, questions, context, client, channel
 ):
     top = mention(QUOTA, channel=channel)
@@ -337,30 +340,78 @@ def test_feedback_buttons_store_the_vote_last_one_wins(
     (card,) = posts_in(fake, channel)
     buttons = AnswerButtons(cards, store)
     card_ts = message_ts()
-    for action, helpful in (("feedback_helpful", True), ("feedback_not_helpful", False)):
+    for helpful in (True, False):
         name = unique_id("fb")
         body = block_action(
-            button_of(card.body["blocks"], action),
+            vote_of(card.body["blocks"], helpful),
             response_url=fake.response_url(name),
             channel=channel,
             message_ts=card_ts,
             thread_ts=top["ts"],
         )
-        listener = buttons.helpful if helpful else buttons.not_helpful
-        listener(
-            ack=Acks(), body=body, action=body["actions"][0], respond=respond_to(fake, name), context=context
+        buttons.vote(
+            ack=Acks(),
+            body=body,
+            action=body["actions"][0],
+            respond=respond_to(fake, name),
+            client=client,
+            context=context,
         )
-        (reply,) = fake.matching("response_url", path=f"/response_url/{name}")
-        assert reply.body["response_type"] == "ephemeral"
+        assert fake.matching("response_url", path=f"/response_url/{name}") == []  # nothing sent
         (vote,) = store.feedback_for(TEAM, channel, card_ts)
         assert vote.helpful is helpful and vote.question == QUOTA and vote.passage_id
+        update = fake.matching("chat.update", channel=channel, ts=card_ts)[-1]
+        votes = next(b for b in update.body["blocks"] if b.get("block_id") == "votes")
+        counted = "1 found this helpful" if helpful else "1 found it not helpful"
+        assert votes["elements"][0]["text"].endswith(counted)
+    assert len(posts_in(fake, channel)) == 1  # the card only; no "Thanks!" message
 
 
-def test_app_home_ignores_the_messages_tab(fake, cards, store, context, client):
-    other = unique_id("U")
-    event = {"type": "app_home_opened", "user": other, "channel": unique_id("D"), "tab": "messages"}
-    AppHome(cards, store).on_home_opened(event=event, context=context, client=client)
-    assert fake.matching("views.publish", user_id=other) == []
+def test_old_cards_helpful_buttons_still_record_a_vote(fake, cards, store, context, client, channel):
+    name, card_ts = unique_id("old"), message_ts()
+    value = json.dumps({"q": QUOTA, "p": "p_1"})  # what the old Not helpful button carried
+    action = {"type": "button", "action_id": blocks.FEEDBACK_NOT_HELPFUL, "value": value}
+    body = block_action(action, response_url=fake.response_url(name), channel=channel, message_ts=card_ts)
+    AnswerButtons(cards, store).vote(
+        ack=Acks(), body=body, action=action, respond=respond_to(fake, name), client=client, context=context
+    )
+    (vote,) = store.feedback_for(TEAM, channel, card_ts)
+    assert vote.helpful is False and vote.passage_id == "p_1"
+    assert fake.matching("chat.update", channel=channel, ts=card_ts)
+
+
+def test_the_messages_tab_sets_prompts_and_welcomes_once(fake, cards, store, context, client):
+    other, dm = unique_id("U"), unique_id("D")
+    event = {"type": "app_home_opened", "user": other, "channel": dm, "tab": "messages"}
+    home = AppHome(cards, store)
+    home.on_home_opened(event=event, context=context, client=client)
+    assert fake.matching("views.publish", user_id=other) == []  # the Home tab is not published
+    (prompts,) = fake.matching("assistant.threads.setSuggestedPrompts", channel_id=dm)
+    assert [p["message"] for p in prompts.body["prompts"]] == cards.examples()[:4]
+    assert len(fake.matching("chat.postMessage", channel=dm)) == 1  # the welcome
+    home.on_home_opened(event=event, context=context, client=client)  # opened again at once
+    assert len(fake.matching("assistant.threads.setSuggestedPrompts", channel_id=dm)) == 2
+    assert len(fake.matching("chat.postMessage", channel=dm)) == 1  # claimed: never welcomed twice
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks!", "ok", ":+1:", "👍", "got it, cool", "cool", "Perfect, thank you"]
+)
+def test_small_talk_in_a_followed_thread_posts_nothing(
+    fake, questions, store, context, client, channel, text
+):
+    top = mention(QUOTA, channel=channel, user="U1")
+    deliver(questions, context, client, top)
+    deliver(questions, context, client, message(text, channel=channel, user="U1", thread_ts=top["ts"]))
+    assert len(posts_in(fake, channel)) == 1  # the listener returned: nothing was posted
+    assert store.thread_asker(TEAM, channel, top["ts"]) == "U1"  # still followed
+    deliver(
+        questions,
+        context,
+        client,
+        message("ok, and who runs the ads?", channel=channel, user="U1", thread_ts=top["ts"]),
+    )
+    assert len(posts_in(fake, channel)) == 2  # a question still gets its answer
 
 
 def test_app_home_says_when_it_cannot_load_the_subscriptions(fake, cards, store, client, caplog):

@@ -11,6 +11,7 @@ from tests.slack_harness import REPO
 
 REQUIRED_SCOPES = {
     "app_mentions:read",
+    "assistant:write",  # assistant.threads.setSuggestedPrompts (the agent view's Messages tab)
     "chat:write",
     "im:history",
     "im:read",
@@ -61,3 +62,9 @@ def test_every_conversation_with_follow_ups_has_its_event_and_history_scope():
         history = {"message.channels": "channels:history", "message.groups": "groups:history"}[event]
         assert history in scopes, f"{event} needs the {history} scope"
     assert "message.im" in events and "im:history" in scopes  # questions by DM
+
+
+def test_the_agent_view_is_on_with_a_description():
+    agent = manifest()["features"]["agent_view"]
+    assert agent["agent_description"].strip()
+    assert "assistant_view" not in manifest()["features"]  # one messaging experience, the new one

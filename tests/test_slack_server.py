@@ -291,9 +291,13 @@ def test_mention_and_message_for_one_message_on_two_processes_give_one_post(fake
 # --- Socket Mode ----------------------------------------------------------------------------------
 
 
-def test_socket_mode_loads_first_then_opens_a_connection_with_the_app_token(
+def test_socket_mode_checks_the_app_token_loads_then_keeps_trying_to_connect(
     fake_slack, bundled_index, tmp_path
 ):
+    """The token is checked before the model loads; a first connection that fails (nothing
+    listens at the URL) is retried with a fresh URL, not fatal, and SIGTERM still stops the
+    process cleanly. (Connections that work: tests/test_slack_socket_mode.py.)"""
+    fake_slack.answers["apps.connections.open"] = lambda body: {"ok": True, "url": "ws://127.0.0.1:9/"}
     shutil.copytree(bundled_index, tmp_path / "index")
     env = bot_env(fake_slack.url, tmp_path, SLACK_APP_TOKEN="xapp-test-app-token")
     process = subprocess.Popen(
@@ -305,11 +309,12 @@ def test_socket_mode_loads_first_then_opens_a_connection_with_the_app_token(
         text=True,
     )
     try:
-        (call,) = fake_slack.wait_for("apps.connections.open", 1, timeout=120)[:1]
-        assert call.headers["Authorization"] == "Bearer xapp-test-app-token"
+        check, first, retry = fake_slack.wait_for("apps.connections.open", 3, timeout=120)[:3]
+        assert all(c.headers["Authorization"] == "Bearer xapp-test-app-token" for c in (check, first, retry))
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0  # SIGTERM: a clean stop, even while still connecting
     assert "advisor ready: model and index loaded; connecting to Slack in Socket Mode" in output
     assert BOT_TOKEN not in output and "xapp-test-app-token" not in output
 

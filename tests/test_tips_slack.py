@@ -38,14 +38,24 @@ def new_channel() -> str:
 
 
 def posts_to(fake, channel: str) -> list:
-    return [c for c in fake.posts() if c.body.get("channel") == channel]
+    """The tips posted in ``channel`` (not the notice that tips were turned on)."""
+    return [
+        c
+        for c in fake.posts()
+        if c.body.get("channel") == channel and c.body["text"].startswith("Tip of the day: ")
+    ]
+
+
+def tip_rows(store, channel: str) -> list:
+    """The channel's post rows for tips (not a day skipped because tips were turned on late)."""
+    return [p for p in store.posts(TEAM, channel) if p.status != "skipped"]
 
 
 def test_slash_subscription_is_listed_and_posted_by_run_due_at_its_time(bot, fake, bot_environment, store):
     channel = new_channel()
     fake.users["U1"] = {"id": "U1", "tz": "Asia/Tokyo"}
     reply = slash(bot, fake, "tips on", channel)
-    assert reply["text"].startswith(f"Daily tips are *on* for <#{channel}>: 09:00 Asia/Tokyo, weekdays.")
+    assert reply["text"].startswith(f"Daily tips are *on* for <#{channel}>: weekdays at 09:00 Asia/Tokyo.")
     listed = cli(bot_environment, "list", "--team", TEAM)
     assert listed.exit_code == 0, listed.output
     row = next(line.split() for line in listed.stdout.splitlines() if channel in line)
@@ -60,24 +70,30 @@ def test_slash_subscription_is_listed_and_posted_by_run_due_at_its_time(bot, fak
     assert post is not None and post.status == "sent" and post.message_ts
     texts = [c.body["text"] for c in posts_to(fake, channel)]
     assert any(t.startswith("Tip of the day: ") for t in texts)
-    assert len(posts_to(fake, channel)) == len(store.posts(TEAM, channel))  # one post per row
+    assert len(posts_to(fake, channel)) == len(tip_rows(store, channel))  # one post per row
     again = cli(bot_environment, "run-due", "--now", "2024-05-15T03:00:00Z")
     assert again.exit_code == 0
     assert store.post_for(TEAM, channel, date(2024, 5, 15)).message_ts == post.message_ts
-    assert len(posts_to(fake, channel)) == len(store.posts(TEAM, channel))
+    assert len(posts_to(fake, channel)) == len(tip_rows(store, channel))
 
 
 def test_the_servers_scheduler_posts_a_due_tip_once(bot, fake, store):
+    # Turned on with /advisor after today's time (00:00 UTC has always passed): tomorrow's first.
+    waiting = new_channel()
+    reply = slash(bot, fake, "tips on 00:00 UTC --daily", waiting)
+    assert "First tip: tomorrow at 00:00 UTC." in reply["text"]
+    # Subscribed earlier today by an operator (the store, as `advisor tips subscribe` does): due.
     channel = new_channel()
-    reply = slash(bot, fake, "tips on 00:00 UTC --daily", channel)  # due from midnight UTC on
-    assert "*on*" in reply["text"]
+    store.subscribe(team=TEAM, channel=channel, local_time="00:00", tz="UTC", days="daily")
     fake.wait_for_call("chat.postMessage", timeout=15, channel=channel)
-    # A channel subscribed now is posted by a later check, one that also saw this one as sent.
+    # A channel subscribed now is posted by a later check, one that also saw these two.
     later = new_channel()
-    slash(bot, fake, "tips on 00:00 UTC --daily", later)
+    store.subscribe(team=TEAM, channel=later, local_time="00:00", tz="UTC", days="daily")
     fake.wait_for_call("chat.postMessage", timeout=15, channel=later)
     assert len(posts_to(fake, channel)) == 1
     (post,) = store.posts(TEAM, channel)
     assert post.status == "sent"
+    assert posts_to(fake, waiting) == []  # never the same evening
+    assert [p.status for p in store.posts(TEAM, waiting)] == ["skipped"]
     status = slash(bot, fake, "tips status", channel)
     assert "Next tip:" in status["text"] and "within a minute" not in status["text"]

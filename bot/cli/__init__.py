@@ -249,13 +249,28 @@ def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) 
     show_default=True,
     help="gunicorn worker class (asgi buffers requests on an event loop; gthread is for comparison).",
 )
-def serve(mode: str | None, host: str, port: int, http_worker: str) -> None:
+@click.option(
+    "--health-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Socket Mode: serve GET /health (the socket's state) on this port (0: any free port).",
+)
+def serve(mode: str | None, host: str, port: int, http_worker: str, health_port: int | None) -> None:
     """Run the Slack bot (Socket Mode or HTTP at /slack/events)."""
     if mode is None:
         raise click.UsageError("choose --socket or --http")
+    if health_port is not None and mode != "socket":
+        raise click.UsageError("--health-port is for --socket (over HTTP, /slack/events answers)")
     from ..serve import serve as run
 
-    run(_settings(), socket=mode == "socket", host=host, port=port, http_worker=http_worker)
+    run(
+        _settings(),
+        socket=mode == "socket",
+        host=host,
+        port=port,
+        http_worker=http_worker,
+        health_port=health_port,
+    )
 
 
 @main.group()

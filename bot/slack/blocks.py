@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote as percent_encode
+from urllib.parse import urlsplit
 
 from .escape import escape, unescape
 
@@ -33,11 +34,24 @@ COMMAND = "/advisor"
 
 VERDICTS = {"sales": "Sales", "marketing": "Marketing", "both": "Both Sales and Marketing"}
 
+# Where a card is shown; it decides the question echo and the buttons (carried in the values,
+# so a vote can rebuild the card it was cast on).
+THREAD = "thread"  # a mention, a follow-up, a DM: the question is right above the card
+PRIVATE = "private"  # /advisor QUESTION: only the asker sees it; its primary action is Share
+SHARED = "shared"  # a private card shared in the channel
+ASKED = "asked"  # asked by a button or the ask form, answered by DM: the question is not above
+KINDS = (THREAD, PRIVATE, SHARED, ASKED)
+ECHOED = (PRIVATE, SHARED, ASKED)
+
 # Action and callback ids the listeners register.
 SHARE_ANSWER = "share_answer"
 MORE_PASSAGES = "more_passages"
-FEEDBACK_HELPFUL = "feedback_helpful"
+FEEDBACK = "answer_feedback"  # the feedback_buttons element (one vote control per card)
+FEEDBACK_HELPFUL = "feedback_helpful"  # the old full buttons, still on cards posted before
 FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
+SHARE_PASSAGES = "share_passages"
+ASK_SUGGESTION = "ask_suggestion"  # action ids ask_suggestion_0.. (refusals, App Home)
+ASK_SUGGESTION_PATTERN = re.compile(rf"^{ASK_SUGGESTION}_\d+$")
 OPEN_ASK_MODAL = "open_ask_modal"
 ASK_MODAL = "ask_question"
 ASK_INPUT_BLOCK = "question"
@@ -63,6 +77,8 @@ class SectionInfo:
     heading: str
     takeaway: str
     owner: str
+    sales: tuple[str, ...] = ()  # the jobs the section gives Sales, in our words
+    marketing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,38 +185,101 @@ def question_echo(question: str) -> str:
     return f"*Q:* {safe(' '.join(user_text(question).split()), QUESTION_ECHO_CHARS)}"
 
 
-def quote_block(quote: Quote, *, block_id: str | None = None, with_owner: bool = False) -> dict:
-    """The quoted guidance as a Slack quote, with its section heading and a link to the source."""
-    attribution = f"— *{safe(quote.section, HEADING_CHARS)}* · {link(quote.source_url, quote.source_title)}"
-    lines = [slack_quote(quote.text, QUOTE_CHARS), attribution]
-    if with_owner and quote.owner:
-        lines.append(f"_Points to {verdict_name(quote.owner)}._")
-    return _section("\n".join(lines), block_id)
+def source_line(quote: Quote) -> str:
+    """One context line: the section, then a short link to the source (never the full title)."""
+    where = f"_{safe(quote.section, HEADING_CHARS)}_"
+    if quote.source_url:
+        where += " · " + link(quote.source_url, source_label(quote.source_url))
+    return where
+
+
+def source_label(url: str) -> str:
+    """A link's short label: the site's name (``globalsources.com``), which fits on one line."""
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or "source"
+
+
+def quote_block(quote: Quote, *, block_id: str | None = None) -> dict:
+    """The article's words as a Slack quote, alone in its block (the source goes under it)."""
+    return _section(slack_quote(quote.text, QUOTE_CHARS), block_id)
+
+
+def feedback_block(question: str, *, kind: str, passage_id: str | None, block_id: str = "vote") -> dict:
+    """The compact vote control: Block Kit's feedback buttons in a context_actions block."""
+    value = {"q": question, "p": passage_id, "k": kind}
+    return {
+        "type": "context_actions",
+        "block_id": block_id,
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK,
+                "positive_button": {
+                    "text": {"type": "plain_text", "text": "Helpful"},
+                    "accessibility_label": "Mark this answer as helpful",
+                    "value": _value(**value, v=1),
+                },
+                "negative_button": {
+                    "text": {"type": "plain_text", "text": "Not helpful"},
+                    "accessibility_label": "Mark this answer as not helpful",
+                    "value": _value(**value, v=0),
+                },
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class Votes:
+    """The votes cast on one card so far, and (on a private card) the viewer's own."""
+
+    helpful: int = 0
+    not_helpful: int = 0
+    mine: bool | None = None  # the viewer's vote, shown on cards only they see
+
+
+def votes_line(votes: Votes) -> str:
+    if votes.mine is not None:
+        if votes.mine:
+            return ":white_check_mark: You found this helpful. Thanks for telling us."
+        return ":memo: You found this not helpful. Thanks, it is recorded so the answer can improve."
+    parts = []
+    if votes.helpful:
+        parts.append(f"{votes.helpful} found this helpful")
+    if votes.not_helpful:
+        parts.append(f"{votes.not_helpful} found it not helpful")
+    return ":ballot_box_with_ballot: " + (" · ".join(parts) or "No votes yet")
+
+
+def with_votes(card: dict, votes: Votes) -> dict:
+    """``card`` with its votes shown in a context line right under the vote control."""
+    blocks = [b for b in card["blocks"] if b.get("block_id") != "votes"]
+    at = next((i + 1 for i, b in enumerate(blocks) if b.get("type") == "context_actions"), len(blocks))
+    blocks.insert(at, {**_context(votes_line(votes)), "block_id": "votes"})
+    return fit({"text": card["text"], "blocks": blocks})
 
 
 # --- messages -------------------------------------------------------------------------------
 
 
 def _verdict_line(status: str, owner: str | None) -> str:
+    """The verdict, said once."""
     if status == "low_confidence":
         return (
-            ":thinking_face: *I'm not sure the article answers this.* "
-            f"The closest guidance it has points to *{verdict_name(owner)}*, "
-            "but check that it fits your question."
+            f":thinking_face: *Probably {verdict_name(owner)}*, but I'm not sure the article "
+            "answers this. Check that the quote fits your question."
         )
-    if owner == "sales":
-        return "*Verdict: Sales.* Per the article, this is the sales department's job."
-    if owner == "marketing":
-        return "*Verdict: Marketing.* Per the article, this is the marketing department's job."
+    if owner in ("sales", "marketing"):
+        return f"*{verdict_name(owner)}* owns this, per the article:"
     if owner == "both":
-        return "*Verdict: Both Sales and Marketing.* The article gives each department a part."
-    return "*Verdict:* the article names no single owner for this."
+        return "*Both Sales and Marketing*: the article gives each a part."
+    return "*No single owner*: the article doesn't give this to one department."
 
 
 def _fallback_verdict(status: str, owner: str | None) -> str:
     if status == "low_confidence":
-        return f"Not sure the article answers this; the closest guidance points to {verdict_name(owner)}."
-    return f"Verdict: {verdict_name(owner)}."
+        return f"Probably {verdict_name(owner)} (not sure the article answers this)."
+    return f"{verdict_name(owner)}."
 
 
 def answer_card(
@@ -209,32 +288,34 @@ def answer_card(
     owner: str | None,
     quotes: Sequence[Quote],
     *,
-    examples: Sequence[str] = (),
+    suggestions: Sequence[str] = (),
     has_more: bool = False,
-    ephemeral: bool = False,
+    kind: str = THREAD,
 ) -> dict:
-    """The answer card: verdict, the best quote, the question, and its buttons.
+    """The answer card: the verdict once, the quote, one source line, the actions, the vote.
 
     ``question`` is the user's text as Slack sent it; ``quotes`` are best first (only the first
-    is shown; "More passages" shows the rest). For ``not_covered`` no quote is shown: the card
-    says so and suggests ``examples`` the article does answer.
+    is shown; "More passages" shows the rest). ``kind`` says where the card is shown
+    (``THREAD``, ``PRIVATE``, ``SHARED``, ``ASKED``): only cards away from the question echo
+    it, and only a private card has "Share in channel" (its primary action, first). For
+    ``not_covered`` the card is a refusal offering ``suggestions`` as buttons.
     """
     if status == "not_covered" or not quotes:
-        return not_covered(question, examples)
+        return not_covered(question, suggestions, kind=kind)
     best = quotes[0]
-    blocks = [
-        _section(_verdict_line(status, owner), "verdict"),
-        quote_block(best, block_id="passage_0"),
-        _context(question_echo(question)),
-    ]
+    blocks = [_section(_verdict_line(status, owner), "verdict"), quote_block(best, block_id="passage_0")]
+    context = source_line(best)
+    if kind in ECHOED:
+        context = question_echo(question) + "  ·  " + context
+    blocks.append({**_context(context), "block_id": "source"})
     buttons = []
+    if kind == PRIVATE:
+        buttons.append(_button("Share in channel", SHARE_ANSWER, _value(q=question), "primary"))
     if has_more:
         buttons.append(_button("More passages", MORE_PASSAGES, _value(q=question, o=1)))
-    buttons.append(_button(":+1: Helpful", FEEDBACK_HELPFUL, _value(q=question, p=best.passage_id)))
-    buttons.append(_button(":-1: Not helpful", FEEDBACK_NOT_HELPFUL, _value(q=question, p=best.passage_id)))
-    if ephemeral:
-        buttons.append(_button("Share in channel", SHARE_ANSWER, _value(q=question), "primary"))
-    blocks.append({"type": "actions", "block_id": "answer_actions", "elements": buttons})
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "answer_actions", "elements": buttons})
+    blocks.append(feedback_block(question, kind=kind, passage_id=best.passage_id))
     text = (
         f"{_fallback_verdict(status, owner)} “{plain(best.text, 2000)}” "
         f"({plain(best.section, HEADING_CHARS)})"
@@ -242,13 +323,30 @@ def answer_card(
     return fit({"text": text, "blocks": blocks})
 
 
-def not_covered(question: str, examples: Sequence[str]) -> dict:
-    """The article does not cover the question: say so, suggest questions it does cover."""
-    lines = ["*The article doesn't cover that.* It answers questions like these:"]
-    lines += [f"• {safe(q, 200)}" for q in list(examples)[:5]]
-    blocks = [_section("\n".join(lines), "not_covered"), _context(question_echo(question))]
-    suggestions = "; ".join(plain(q, 200) for q in list(examples)[:3])
-    text = "The article doesn't cover that." + (f" Try: {suggestions}" if suggestions else "")
+def not_covered(question: str, suggestions: Sequence[str], *, kind: str = THREAD) -> dict:
+    """A refusal: say so, offer the closest covered questions as buttons, take a vote."""
+    suggestions = [q for q in suggestions if q][:3]
+    intro = "*The article doesn't cover that.*"
+    if suggestions:
+        intro += " The closest questions it does answer:"
+    blocks = [_section(intro, "not_covered")]
+    if kind in ECHOED:
+        blocks.append({**_context(question_echo(question)), "block_id": "question"})
+    if suggestions:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "suggestions",
+                "elements": [
+                    _button(plain(q, 75), f"{ASK_SUGGESTION}_{i}", _value(q=q, k=kind))
+                    for i, q in enumerate(suggestions)
+                ],
+            }
+        )
+    blocks.append(feedback_block(question, kind=kind, passage_id=None))
+    text = "The article doesn't cover that."
+    if suggestions:
+        text += " Closest questions it answers: " + "; ".join(plain(q, 200) for q in suggestions)
     return fit({"text": text, "blocks": blocks})
 
 
@@ -258,29 +356,35 @@ def more_passages(
     *,
     offset: int,
     has_more: bool,
-    not_helpful: bool = False,
+    shareable: bool = True,
+    thread_ts: str | None = None,
 ) -> dict:
-    """Further passages for a question, from ``offset``, with a button for the next page."""
-    if not_helpful:
-        intro = "Sorry that didn't help. Here are the next-best passages from the article:"
-    else:
-        intro = "More from the article on this question:"
+    """Further passages for a question, from ``offset``: shown to the clicker only, with a
+    button for the next page and (``shareable``) one to post them in the thread."""
+    intro = "More from the article on this question:"
     if not quotes:
         intro = "That's everything the article says that fits this question."
     blocks = [_section(intro, "intro"), _context(question_echo(question))]
     for i, quote in enumerate(quotes):
-        blocks.append(quote_block(quote, block_id=f"passage_{offset + i}", with_owner=True))
+        blocks.append(quote_block(quote, block_id=f"passage_{offset + i}"))
+        owner = f"Points to *{verdict_name(quote.owner)}*  ·  " if quote.owner else ""
+        blocks.append({**_context(owner + source_line(quote)), "block_id": f"source_{offset + i}"})
+    buttons = []
+    if shareable and quotes:
+        value = _value(q=question, o=offset, t=thread_ts)
+        buttons.append(_button("Share in thread", SHARE_PASSAGES, value, "primary"))
     if has_more and quotes:
-        next_offset = offset + len(quotes)
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "more_actions",
-                "elements": [_button("More passages", MORE_PASSAGES, _value(q=question, o=next_offset))],
-            }
-        )
+        buttons.append(_button("More passages", MORE_PASSAGES, _value(q=question, o=offset + len(quotes))))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "more_actions", "elements": buttons})
     text = intro + "".join(f" “{plain(q.text, 600)}” ({plain(q.section, HEADING_CHARS)})" for q in quotes)
     return fit({"text": text, "blocks": blocks})
+
+
+def without_actions(message: dict) -> dict:
+    """``message`` with its buttons taken off (what is posted when it is shared)."""
+    blocks = [b for b in message["blocks"] if b.get("type") not in ("actions", "context_actions")]
+    return {"text": message["text"], "blocks": blocks}
 
 
 def help_message(examples: Sequence[str]) -> dict:
@@ -292,8 +396,8 @@ def help_message(examples: Sequence[str]) -> dict:
         "(I reply in the thread; ask follow-ups there without mentioning me)\n"
         "• Send me a direct message\n"
         f"• `{COMMAND} QUESTION`: a private answer you can share in the channel\n"
-        f"• `{COMMAND} tips on [HH:MM] [Area/City] [--daily]`, `{COMMAND} tips off`, "
-        f"`{COMMAND} tips status`: a daily tip in this channel\n"
+        f"• `{COMMAND} tips on [TIME] [ZONE] [--daily]` (e.g. `{COMMAND} tips on 9am Paris`), "
+        f"`{COMMAND} tips off`, `{COMMAND} tips status`: a daily tip in this channel\n"
         f"• `{COMMAND} tip`: one tip now"
     )
     blocks = [_section(usage, "usage")]
@@ -330,12 +434,59 @@ def shared_by(card: dict, user_id: str) -> dict:
     """A card shared in the channel, with who shared it (a user id from Slack's payload)."""
     who = f"<@{user_id}>" if _SLACK_ID.match(user_id or "") else "Someone"
     blocks = list(card["blocks"])
-    at = next((i for i, b in enumerate(blocks) if b.get("type") == "actions"), len(blocks))
-    blocks.insert(at, _context(f"Shared by {who} with `{COMMAND}`"))
+    at = next(
+        (i for i, b in enumerate(blocks) if b.get("type") in ("actions", "context_actions")), len(blocks)
+    )
+    blocks.insert(at, {**_context(f"Shared by {who} with `{COMMAND}`"), "block_id": "shared_by"})
     return fit({"text": card["text"], "blocks": blocks})
 
 
 # --- App Home and the ask modal ---------------------------------------------------------------
+
+
+def _channel_ref(channel: str) -> str:
+    return f"<#{channel}>" if _SLACK_ID.match(channel or "") else safe(channel, 40)
+
+
+# Why a subscription was paused (the Slack error its last post got), in words, with the fix.
+PAUSED_BECAUSE = {
+    "not_in_channel": "the bot was removed from {channel}; invite it back with `/invite @advisor`",
+    "channel_not_found": "I can't see {channel} any more; invite me back with `/invite @advisor`",
+    "is_archived": "{channel} was archived; unarchive it, then run `/advisor tips on` there",
+}
+
+
+def subscription_state(sub: ChannelTips) -> str:
+    """One line saying what a channel's tips do now, in words (never a raw error code alone)."""
+    channel = _channel_ref(sub.channel)
+    days = "every day" if sub.days == "daily" else "on weekdays"
+    when = f"{days} at {safe(sub.local_time, 10)} {safe(sub.tz, 60)}"
+    if not sub.active:
+        return f"{channel}: off"
+    if sub.paused_reason:
+        reason = PAUSED_BECAUSE.get(sub.paused_reason)
+        if reason is None:
+            reason = (
+                f"Slack refused the last tip ({safe(sub.paused_reason, 60)}); "
+                f"run `{COMMAND} tips on` in {{channel}} once that is fixed"
+            )
+        return f"{channel}: *paused*: " + reason.format(channel=channel)
+    return f"{channel}: {when}"
+
+
+def section_summary(s: SectionInfo) -> str:
+    """A section on the Home tab: its heading, its takeaway, and who gets which jobs."""
+    lines = [f"*{safe(s.heading, HEADING_CHARS)}*", safe(s.takeaway, 600)]
+    jobs = []
+    if s.sales:
+        jobs.append("*Sales:* " + safe(", ".join(s.sales), 300))
+    if s.marketing:
+        jobs.append("*Marketing:* " + safe(", ".join(s.marketing), 300))
+    if not jobs and s.owner in ("sales", "marketing"):
+        jobs.append(f"*{verdict_name(s.owner)}'s* job throughout")
+    if jobs:
+        lines.append("  ·  ".join(jobs))
+    return "\n".join(lines)
 
 
 def home_view(
@@ -347,61 +498,87 @@ def home_view(
     sections: Sequence[SectionInfo],
     examples: Sequence[str],
     subscriptions: Sequence[ChannelTips] | None = (),
+    admin_blocks: Sequence[dict] = (),
 ) -> dict:
-    """The App Home tab: what the advisor knows, example questions, daily tips.
+    """The App Home tab: the ask button first, example questions as buttons (answered by
+    DM), what each section says, and the workspace's daily tips in words.
 
     ``subscriptions`` None means they could not be loaded: the tab says so instead of
-    claiming that no channel gets tips.
+    claiming that no channel gets tips. ``admin_blocks`` (built elsewhere, e.g. for workspace
+    admins) go at the end, after a divider.
     """
     source = ", ".join(safe(p, 100) for p in (publisher, date) if p)
     about = (
-        "I answer how a company should split work between *Sales* and *Marketing*, quoting one "
-        f"article: {link(url, title)}" + (f" ({source})" if source else "") + "."
+        "Ask who should own a piece of work, *Sales* or *Marketing*: I answer with a verdict and "
+        f"a quote from {link(url, title)}" + (f" ({source})" if source else "") + ". "
+        f"Mention me in a channel, message me, or type `{COMMAND} QUESTION`."
     )
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Sales & Marketing advisor"}},
-        _section(about, "about"),
-        {"type": "divider"},
-        _section("*What the article covers*", "covers"),
-    ]
-    for i, s in enumerate(list(sections)[:30]):
-        text = f"*{safe(s.heading, HEADING_CHARS)}* ({verdict_name(s.owner)})\n{safe(s.takeaway, 1500)}"
-        blocks.append(_section(text, f"section_{i}"))
-    blocks.append({"type": "divider"})
-    ask = ["*Ask me*, by mention, DM or `/advisor QUESTION`. For example:"]
-    ask += [f"• {safe(q, 200)}" for q in list(examples)[:6]]
-    blocks.append(_section("\n".join(ask), "ask"))
-    blocks.append(
         {
             "type": "actions",
             "block_id": "home_actions",
             "elements": [_button("Ask a question", OPEN_ASK_MODAL, "ask", "primary")],
-        }
-    )
+        },
+        _section(about, "about"),
+    ]
+    examples = list(examples)[:5]
+    if examples:
+        blocks.append(_section("*Try one of these* (I answer in our messages):", "examples"))
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "example_questions",
+                "elements": [
+                    _button(plain(q, 75), f"{ASK_SUGGESTION}_{i}", _value(q=q, k=ASKED))
+                    for i, q in enumerate(examples)
+                ],
+            }
+        )
+    blocks += [{"type": "divider"}, _section("*What the article says*", "covers")]
+    for i, s in enumerate(list(sections)[:30]):
+        blocks.append(_section(section_summary(s), f"section_{i}"))
     blocks.append({"type": "divider"})
     tips = (
-        "*Daily tips*: one quoted tip a day in a channel. Invite me to the channel "
-        "(`/invite @advisor`), then type `/advisor tips on 09:00 Europe/Paris` there "
-        "(`--daily` includes weekends). `/advisor tips status` shows the schedule, "
-        "`/advisor tips off` stops it."
+        "*Daily tips*: one quoted tip a day in a channel. Invite me there (`/invite @advisor`), "
+        f"then type `{COMMAND} tips on 9am Paris` (`--daily` includes weekends); "
+        f"`{COMMAND} tips off` stops them."
     )
     blocks.append(_section(tips, "tips"))
-    lines = []
-    for sub in list(subscriptions or ())[:40]:
-        if not sub.active:
-            continue
-        channel = f"<#{sub.channel}>" if _SLACK_ID.match(sub.channel) else safe(sub.channel, 40)
-        state = f" — paused: {safe(sub.paused_reason, 100)}" if sub.paused_reason else ""
-        lines.append(
-            f"• {channel} at {safe(sub.local_time, 10)} {safe(sub.tz, 60)}, {safe(sub.days, 20)}{state}"
-        )
+    lines = [f"• {subscription_state(sub)}" for sub in list(subscriptions or ())[:40] if sub.active]
     if subscriptions is None:
         blocks.append(_context("I couldn't load the channels subscribed to daily tips right now."))
     elif lines:
-        blocks.append(_section("*Subscribed channels*\n" + "\n".join(lines), "subscriptions"))
+        blocks.append(_section("*Channels getting tips*\n" + "\n".join(lines), "subscriptions"))
     else:
         blocks.append(_context("No channel in this workspace gets daily tips yet."))
+    if admin_blocks:
+        blocks.append({"type": "divider"})
+        blocks += list(admin_blocks)
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
+
+
+# --- the agent surface (the Messages tab of an agent app) -------------------------------------
+
+THINKING = "is reading the article..."
+LOADING_MESSAGES = ("Reading the article...", "Finding the passage that answers this...")
+
+
+def suggested_prompts(examples: Sequence[str]) -> list[dict]:
+    """Suggested prompts for the Messages tab (Slack shows up to four): example questions."""
+    return [{"title": plain(q, 75), "message": plain(q, 500)} for q in list(examples)[:4]]
+
+
+def welcome_message(examples: Sequence[str]) -> dict:
+    """The first message a new user gets in the Messages tab."""
+    text = (
+        "Hi! Ask me who should own a piece of work, Sales or Marketing, and I'll answer with a "
+        "verdict and a quote from the article. Pick a suggested prompt or type your question."
+    )
+    blocks = [_section(":wave: " + text, "welcome")]
+    if examples:
+        blocks.append(_context("For example: " + " · ".join(safe(q, 150) for q in list(examples)[:2])))
+    return fit({"text": text, "blocks": blocks})
 
 
 def ask_modal() -> dict:
@@ -433,16 +610,16 @@ def ask_modal() -> dict:
     }
 
 
-def tip_card(title: str, quote: Quote, *, heading: str = "Tip of the day") -> dict:
-    """A tip: our title, the article's words as a quote, its section and a link to the source."""
-    source = f"From “{safe(quote.section, HEADING_CHARS)}”"
-    if quote.source_url:
-        source += " · " + link(quote.source_url, quote.source_title)
+def tip_card(title: str, quote: Quote, *, heading: str = "Tip of the day", footer: str | None = None) -> dict:
+    """A tip: our title, the article's words as a quote, one source line, and ``footer`` (ours:
+    how to stop or change the channel's tips) as the last line."""
     blocks = [
-        _section(f":bulb: *{safe(heading, HEADING_CHARS)}: {safe(title, HEADING_CHARS)}*"),
-        _section(slack_quote(quote.text, QUOTE_CHARS)),
-        _context(source),
+        _section(f":bulb: *{safe(heading, HEADING_CHARS)}: {safe(title, HEADING_CHARS)}*", "tip_title"),
+        _section(slack_quote(quote.text, QUOTE_CHARS), "tip_quote"),
+        {**_context(source_line(quote)), "block_id": "tip_source"},
     ]
+    if footer:
+        blocks.append({**_context(footer), "block_id": "tip_footer"})
     text = plain(f"{heading}: {title} — “{quote.text}” ({quote.section})", MAX_FALLBACK_TEXT)
     return fit({"text": text, "blocks": blocks})
 
@@ -467,13 +644,14 @@ def fit(message: dict) -> dict:
         if amp >= 0 and ";" not in text[amp:]:
             text = text[:amp]
         text += "…"
-    actions = [b for b in blocks if b.get("type") == "actions"]
+    actions = [b for b in blocks if b.get("type") in ("actions", "context_actions")]
 
-    def removable() -> list[int]:
+    def removable() -> list[int]:  # later passages and their source lines
         return [
             i
             for i, b in enumerate(blocks)
-            if str(b.get("block_id", "")).startswith("passage_") and b.get("block_id") != "passage_0"
+            if re.match(r"^(passage|source)_\d+$", str(b.get("block_id", "")))
+            and b.get("block_id") not in ("passage_0", "source_0")
         ]
 
     while len(blocks) > MAX_BLOCKS:

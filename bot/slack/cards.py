@@ -16,6 +16,23 @@ def is_question(text: str) -> bool:
     return has_words(clean_question(text))
 
 
+def section_info(section) -> SectionInfo:
+    """A section for the Home tab: its takeaway and the jobs it gives each department (the
+    first topic of each curated assignment, in the article's order, without repeats)."""
+    jobs: dict[str, list[str]] = {"sales": [], "marketing": []}
+    for assignment in section.assignments:
+        listed = jobs.get(assignment.owner)
+        if listed is not None and assignment.topics and assignment.topics[0] not in listed:
+            listed.append(assignment.topics[0])
+    return SectionInfo(
+        heading=section.heading,
+        takeaway=section.takeaway,
+        owner=section.owner,
+        sales=tuple(jobs["sales"][:3]),
+        marketing=tuple(jobs["marketing"][:3]),
+    )
+
+
 class Cards:
     """Builds every message the bot sends about the article, from one loaded ``Advisor``."""
 
@@ -47,25 +64,46 @@ class Cards:
             )
         return result
 
-    def answer(self, question: str, *, ephemeral: bool = False) -> dict:
-        """The answer card for ``question`` (Slack's text, mentions already removed)."""
-        return self.answered(question, ephemeral=ephemeral)[0]
+    def answer(self, question: str, *, kind: str = blocks.THREAD, ephemeral: bool = False) -> dict:
+        """The answer card for ``question`` (Slack's text, mentions already removed), laid out
+        for where it is shown (``blocks.THREAD``, ``PRIVATE``, ``SHARED`` or ``ASKED``); a
+        refusal offers the three covered questions closest to it. ``ephemeral`` means
+        ``kind=PRIVATE``."""
+        return self.answered(question, kind=kind, ephemeral=ephemeral)[0]
 
-    def answered(self, question: str, *, ephemeral: bool = False) -> tuple[dict, Answer]:
+    def answered(
+        self, question: str, *, kind: str = blocks.THREAD, ephemeral: bool = False
+    ) -> tuple[dict, Answer]:
         """The answer card for ``question`` and the core's answer it shows (for the log)."""
+        kind = blocks.PRIVATE if ephemeral else kind
         answer = self.ask(question, self.top_k)
+        covered = answer.status != "not_covered"
         card = blocks.answer_card(
             question,
             answer.status,
             answer.owner,
-            self.quotes(answer.hits[:1]) if answer.status != "not_covered" else [],
-            examples=self.advisor.example_questions(),
+            self.quotes(answer.hits[:1]) if covered else [],
+            suggestions=() if covered else self.closest_questions(question),
             has_more=len(answer.hits) > 1,
-            ephemeral=ephemeral,
+            kind=kind,
         )
         return card, answer
 
-    def more(self, question: str, offset: int, *, not_helpful: bool = False) -> dict:
+    def closest_questions(self, question: str, n: int = 3) -> list[str]:
+        with self._lock:
+            return self.advisor.closest_questions(question, n)
+
+    def examples(self) -> list[str]:
+        return self.advisor.example_questions()
+
+    def more(
+        self,
+        question: str,
+        offset: int,
+        *,
+        shareable: bool = True,
+        thread_ts: str | None = None,
+    ) -> dict:
         """Passages ``offset`` onwards (a page of them), with a button for the next page."""
         offset = max(1, min(int(offset), blocks.MAX_PASSAGES))
         end = min(offset + blocks.PAGE, blocks.MAX_PASSAGES)
@@ -76,15 +114,16 @@ class Cards:
             self.quotes(hits),
             offset=offset,
             has_more=len(answer.hits) > end and end < blocks.MAX_PASSAGES,
-            not_helpful=not_helpful,
+            shareable=shareable,
+            thread_ts=thread_ts,
         )
 
     def help(self) -> dict:
         return blocks.help_message(self.advisor.example_questions())
 
-    def home(self, subscriptions: Sequence | None = ()) -> dict:
+    def home(self, subscriptions: Sequence | None = (), *, admin_blocks: Sequence[dict] = ()) -> dict:
         """The App Home view; ``subscriptions`` are the workspace's tip subscriptions (None:
-        they could not be loaded)."""
+        they could not be loaded); ``admin_blocks`` go at the end."""
         document = self.advisor.knowledge.documents[0]
         source = document.source
         return blocks.home_view(
@@ -92,10 +131,8 @@ class Cards:
             publisher=source.publisher if source else None,
             date=source.date if source else None,
             url=source.url if source else None,
-            sections=[
-                SectionInfo(heading=s.heading, takeaway=s.takeaway, owner=s.owner)
-                for s in self.advisor.knowledge.sections()
-            ],
+            sections=[section_info(s) for s in self.advisor.knowledge.sections()],
+            admin_blocks=admin_blocks,
             examples=self.advisor.example_questions(),
             subscriptions=None
             if subscriptions is None

@@ -23,8 +23,15 @@ PAUSE_ERRORS = NOT_IN_CHANNEL | {"is_archived"}
 REVOKED_ERRORS = frozenset({"token_revoked", "invalid_auth", "account_inactive"})
 
 
-def tip_card(tip: Tip, *, heading: str = "Tip of the day") -> dict:
-    """``{"text": fallback, "blocks": [...]}`` for a tip, posted or sent ephemerally."""
+# The last line of every tip posted in a channel: how to change or stop them.
+TIP_FOOTER = f"Daily tip · stop: `{blocks.COMMAND} tips off` · move: `{blocks.COMMAND} tips on 10am`"
+# The last line of a tip sent to one person with ``/advisor tip``.
+ONE_TIP_FOOTER = f"Only you can see this · get one every day in a channel with `{blocks.COMMAND} tips on`"
+
+
+def tip_card(tip: Tip, *, heading: str = "Tip of the day", footer: str | None = TIP_FOOTER) -> dict:
+    """``{"text": fallback, "blocks": [...]}`` for a tip, posted or sent ephemerally; it ends
+    with ``footer``."""
     quote = blocks.Quote(
         text=tip.quote,
         section=tip.section_heading,
@@ -33,7 +40,7 @@ def tip_card(tip: Tip, *, heading: str = "Tip of the day") -> dict:
         source_title=tip.document_title,
         source_url=tip.source_url,
     )
-    return blocks.tip_card(tip.title, quote, heading=heading)
+    return blocks.tip_card(tip.title, quote, heading=heading, footer=footer)
 
 
 class SlackTipPoster:

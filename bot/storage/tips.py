@@ -114,6 +114,28 @@ class TipStore(AreaStore):
             )
 
     # --- posts and tip order ----------------------------------------------------------------
+    def skip_day(self, team: str, channel: str, local_date: date) -> bool:
+        """Mark ``local_date`` as having no tip for a channel (status ``skipped``): tips turned
+        on after that day's time start the next day, never the same evening. False if the day
+        already has a post row (which is left as it is)."""
+        now = utcnow()
+        statement = (
+            self._insert(Post)
+            .values(
+                team=team,
+                channel=channel,
+                local_date=local_date,
+                status="skipped",
+                attempts=0,
+                claimed_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["team", "channel", "local_date"])
+            .returning(Post.__table__.c.id)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(statement).scalar() is not None
+
     def claim_post(
         self,
         *,

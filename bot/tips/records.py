@@ -39,7 +39,7 @@ class PostRecord:
     local_date: date
     tip_id: str | None
     message_ts: str | None
-    status: str  # claimed | sent | failed | gave_up | unknown
+    status: str  # claimed | sent | failed | gave_up | unknown | skipped (tips turned on too late)
     attempts: int
     error: str | None
     claimed_at: datetime

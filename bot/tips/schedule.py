@@ -9,9 +9,11 @@ first 01:30 makes it due and the post row stops the second.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ..errors import AdvisorError
 
@@ -135,3 +137,156 @@ def first_local_moment(day: date, clock: time, zone: ZoneInfo) -> datetime:
         if candidate.date() > day or (candidate.date() == day and candidate.time() >= clock):
             return candidate
     return moment
+
+
+# --- forgiving input (the /advisor tips command) ------------------------------------------------
+
+_CLOCK = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*([ap])?\.?m?\.?$")
+
+# Abbreviations people type for a zone. None of them is safe to guess (CST is Chicago or
+# Shanghai, IST is India, Ireland or Israel, and the fixed-offset "EST" in the tz database
+# ignores daylight saving time), so they are refused with the zones they usually mean.
+ABBREVIATIONS = {
+    "pst": "America/Los_Angeles",
+    "pdt": "America/Los_Angeles",
+    "pt": "America/Los_Angeles",
+    "mst": "America/Denver (or America/Phoenix)",
+    "mdt": "America/Denver",
+    "cst": "America/Chicago (or Asia/Shanghai)",
+    "cdt": "America/Chicago",
+    "est": "America/New_York",
+    "edt": "America/New_York",
+    "et": "America/New_York",
+    "bst": "Europe/London",
+    "cet": "Europe/Paris (or Europe/Berlin)",
+    "cest": "Europe/Paris (or Europe/Berlin)",
+    "eet": "Europe/Athens",
+    "eest": "Europe/Athens",
+    "ist": "Asia/Kolkata (or Europe/Dublin, Asia/Jerusalem)",
+    "jst": "Asia/Tokyo",
+    "kst": "Asia/Seoul",
+    "aest": "Australia/Sydney",
+    "aedt": "Australia/Sydney",
+    "hst": "Pacific/Honolulu",
+    "akst": "America/Anchorage",
+}
+
+# Cities people name that are not the city of their zone in the tz database.
+CITIES = {
+    "san francisco": "America/Los_Angeles",
+    "sf": "America/Los_Angeles",
+    "seattle": "America/Los_Angeles",
+    "boston": "America/New_York",
+    "washington": "America/New_York",
+    "nyc": "America/New_York",
+    "miami": "America/New_York",
+    "atlanta": "America/New_York",
+    "austin": "America/Chicago",
+    "dallas": "America/Chicago",
+    "houston": "America/Chicago",
+    "montreal": "America/Toronto",
+    "munich": "Europe/Berlin",
+    "frankfurt": "Europe/Berlin",
+    "hamburg": "Europe/Berlin",
+    "milan": "Europe/Rome",
+    "barcelona": "Europe/Madrid",
+    "geneva": "Europe/Zurich",
+    "lyon": "Europe/Paris",
+    "manchester": "Europe/London",
+    "edinburgh": "Europe/London",
+    "bangalore": "Asia/Kolkata",
+    "bengaluru": "Asia/Kolkata",
+    "mumbai": "Asia/Kolkata",
+    "delhi": "Asia/Kolkata",
+    "new delhi": "Asia/Kolkata",
+    "beijing": "Asia/Shanghai",
+    "shenzhen": "Asia/Shanghai",
+    "osaka": "Asia/Tokyo",
+    "kyoto": "Asia/Tokyo",
+    "melbourne": "Australia/Melbourne",
+    "canberra": "Australia/Sydney",
+    "tel aviv": "Asia/Jerusalem",
+}
+
+
+def parse_clock(value: str) -> str:
+    """A time as people type it -> ``HH:MM``: ``9``, ``09``, ``9am``, ``9:30pm``, ``21:30``,
+    ``9.30``, ``12am`` (midnight); ScheduleError otherwise."""
+    text = "".join((value or "").lower().split())
+    match = _CLOCK.match(text)
+    hours = int(match.group(1)) if match else -1
+    minutes = int(match.group(2) or 0) if match else -1
+    half = match.group(3) if match else None
+    if half and not 1 <= hours <= 12:
+        hours = -1
+    elif half:
+        hours = hours % 12 + (12 if half == "p" else 0)
+    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+        raise ScheduleError(f"I can't read {value!r} as a time: try 9, 9am, 9:30pm or 21:30")
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def looks_like_clock(value: str) -> bool:
+    return bool(_CLOCK.match("".join((value or "").lower().split())))
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every zone name and every zone's city, lowercased (``europe/paris``, ``paris``,
+    ``new york``), mapped to the zone. A city several names share is the longest name when
+    they all keep the same time (an old alias: ``America/Buenos_Aires`` is
+    ``America/Argentina/Buenos_Aires``), and left out when they do not (ambiguous)."""
+    names: dict[str, str] = {}
+    cities: dict[str, set[str]] = {}
+    for zone in available_timezones():
+        names[zone.lower()] = zone
+        if "/" in zone and not zone.startswith(("Etc/", "SystemV/", "US/")):
+            city = zone.rsplit("/", 1)[1].replace("_", " ").lower()
+            cities.setdefault(city, set()).add(zone)
+    for city, zones in cities.items():
+        if city not in names and (len(zones) == 1 or _same_clock(zones)):
+            names[city] = max(zones, key=lambda z: (z.count("/"), z))
+    for city, zone in CITIES.items():
+        names.setdefault(city, zone)
+    names["gmt"] = names["utc"] = "UTC"
+    return names
+
+
+def _same_clock(zones: set[str]) -> bool:
+    """True when the zones keep the same time in winter and in summer."""
+    moments = (datetime(2025, 1, 15, 12, tzinfo=UTC), datetime(2025, 7, 15, 12, tzinfo=UTC))
+    return len({tuple(m.astimezone(ZoneInfo(z)).utcoffset() for m in moments) for z in zones}) == 1
+
+
+def resolve_zone(value: str) -> str:
+    """A time zone as people type it -> its IANA name: ``Europe/Paris`` in any case, a city
+    (``Paris``, ``Tokyo``, ``New York``), or UTC. Abbreviations such as PST are refused with
+    the zone to use instead; anything else is refused with the closest names."""
+    text = " ".join((value or "").replace("_", " ").split()).lower()
+    if text in ABBREVIATIONS:
+        raise ScheduleError(
+            f"I don't guess abbreviations like {value!r} (they can mean several places and hide "
+            f"daylight saving time): use a city or zone, e.g. {ABBREVIATIONS[text]}"
+        )
+    names = _zone_names()
+    zone = names.get(text) or names.get(text.replace(" ", "_"))
+    if zone is None:
+        close = difflib.get_close_matches(text, list(names), n=1, cutoff=0.75)
+        hint = f" (did you mean {names[close[0]]}?)" if close else ", e.g. Paris or Europe/Paris"
+        raise ScheduleError(f"I don't know the time zone {value!r}: use a city or Area/City{hint}")
+    return parse_tz(zone)
+
+
+def first_tip(*, local_time: str, tz: str, days: str, now: datetime) -> datetime:
+    """When the first tip of a subscription made at ``now`` comes: today at ``local_time`` if
+    that is still ahead, else the next day it runs (never "now", the same evening)."""
+    passed_today = due_date(local_time=local_time, tz=tz, days=days, now=now) is not None
+    return next_due(local_time=local_time, tz=tz, days=days, now=now, posted_today=passed_today)
+
+
+def describe_moment(moment: datetime, now: datetime, tz: str) -> str:
+    """``today at 08:30 Europe/Paris``, ``tomorrow at ...``, or ``on Mon 7 Dec at ...``."""
+    local_now = now.astimezone(moment.tzinfo)
+    days = (moment.date() - local_now.date()).days
+    when = "today" if days == 0 else "tomorrow" if days == 1 else f"on {moment:%a} {moment.day} {moment:%b}"
+    return f"{when} at {moment:%H:%M} {tz}"

@@ -27,10 +27,14 @@ def register(app: App, *, cards: Cards, store: Store, queue: JobQueue) -> None:
     """The answer buttons' work is queued (``JobQueue.deferred``) before the click is acked;
     opening the ask form is not (its trigger_id expires in 3 seconds)."""
     buttons = AnswerButtons(cards, store)
-    app.action(blocks.MORE_PASSAGES)(
-        queue.deferred("more_passages", buttons.more_passages, where=in_reply_thread)
+    app.action(blocks.MORE_PASSAGES)(queue.deferred("more_passages", buttons.more_passages))
+    app.action(blocks.SHARE_PASSAGES)(
+        queue.deferred("share_passages", buttons.share_passages, where=in_reply_thread)
     )
-    app.action(blocks.FEEDBACK_HELPFUL)(queue.deferred("helpful", buttons.helpful))
-    app.action(blocks.FEEDBACK_NOT_HELPFUL)(queue.deferred("not_helpful", buttons.not_helpful))
+    vote = queue.deferred("vote", buttons.vote)
+    app.action(blocks.FEEDBACK)(vote)
+    app.action(blocks.FEEDBACK_HELPFUL)(vote)  # cards posted before the vote control
+    app.action(blocks.FEEDBACK_NOT_HELPFUL)(vote)
     app.action(blocks.SHARE_ANSWER)(queue.deferred("share", buttons.share, where=at_top_level))
+    app.action(blocks.ASK_SUGGESTION_PATTERN)(queue.deferred("ask_suggestion", buttons.ask_suggestion))
     app.action(blocks.OPEN_ASK_MODAL)(open_ask_modal)

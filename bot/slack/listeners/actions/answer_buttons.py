@@ -1,4 +1,5 @@
-"""The answer card's buttons: More passages, Helpful / Not helpful, Share in channel."""
+"""The buttons on cards: More passages (and sharing them), the vote, Share in channel, and the
+suggested questions of a refusal or the Home tab."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from ....storage import Store
-from ...blocks import notice, read_value, shared_by
+from ... import blocks
+from ...blocks import Votes, read_value, shared_by, with_votes, without_actions
 from ...cards import Cards
 from ...messaging import NOT_IN_CHANNEL, post, reply_privately, report_failure, slack_error
 
@@ -46,6 +48,10 @@ class Clicked:
         )
 
     @property
+    def in_dm(self) -> bool:
+        return self.channel.startswith("D")
+
+    @property
     def reply_thread(self) -> str | None:
         """The thread replies go to: the card's thread, or a new one under it (not in DMs)."""
         if self.thread_ts:
@@ -54,49 +60,74 @@ class Clicked:
 
 
 class AnswerButtons:
+    """The buttons on cards: every reply goes to the clicker only, except a share."""
+
     def __init__(self, cards: Cards, store: Store):
         self.cards = cards
         self.store = store
 
     def more_passages(
-        self, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient, context: BoltContext
+        self, ack: Ack, body: dict, action: dict, respond: Respond, context: BoltContext
     ) -> None:
-        """Next passages: in the card's thread, or privately for a private card."""
+        """Next passages, for the clicker only, with a button to share them in the thread."""
         ack()
         clicked = Clicked.of(body, action, context)
         try:
-            message = self.cards.more(clicked.question, int(clicked.value.get("o") or 1))
-            if clicked.ephemeral:
-                reply_privately(respond, message)
-                return
-            try:
-                post(client, clicked.channel, message, thread_ts=clicked.reply_thread)
-            except Exception as exc:
-                if slack_error(exc) not in NOT_IN_CHANNEL:
-                    raise
-                reply_privately(respond, message)  # a card shared where the bot is not a member
+            message = self.cards.more(
+                clicked.question,
+                int(clicked.value.get("o") or 1),
+                shareable=not clicked.in_dm,
+                thread_ts=clicked.reply_thread,
+            )
+            reply_privately(respond, message, thread_ts=clicked.thread_ts)
         except Exception:
             report_failure(lambda m: reply_privately(respond, m), "show more passages in %s", clicked.channel)
 
-    def helpful(self, ack: Ack, body: dict, action: dict, respond: Respond, context: BoltContext) -> None:
+    def share_passages(
+        self, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient, context: BoltContext
+    ) -> None:
+        """Post passages someone was shown privately in the card's thread, saying who shared them."""
         ack()
         clicked = Clicked.of(body, action, context)
         try:
-            self._record(clicked, helpful=True)
-            reply_privately(respond, notice("Thanks! Glad it helped."), thread_ts=clicked.thread_ts)
+            page = self.cards.more(clicked.question, int(clicked.value.get("o") or 1))
+            message = shared_by(without_actions(page), clicked.user)
+            self._post_or_respond(client, respond, clicked, message, thread_ts=clicked.value.get("t"))
+            respond(delete_original=True)
         except Exception:
-            report_failure(lambda m: reply_privately(respond, m), "record feedback in %s", clicked.channel)
+            report_failure(lambda m: reply_privately(respond, m), "share passages in %s", clicked.channel)
 
-    def not_helpful(self, ack: Ack, body: dict, action: dict, respond: Respond, context: BoltContext) -> None:
-        """Record the vote, then offer the next-best passages to the voter at once."""
+    def vote(
+        self, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient, context: BoltContext
+    ) -> None:
+        """Record a vote and show it on the card itself (no new message): ``chat.update`` of a
+        card in a conversation, ``replace_original`` of a card only the voter sees."""
         ack()
         clicked = Clicked.of(body, action, context)
+        helpful = _helpful(action, clicked.value)
+        kind = clicked.value.get("k") if clicked.value.get("k") in blocks.KINDS else blocks.THREAD
         try:
-            self._record(clicked, helpful=False)
-            message = self.cards.more(clicked.question, 1, not_helpful=True)
-            reply_privately(respond, message, thread_ts=clicked.thread_ts)
+            self._record(clicked, helpful=helpful)
+            card = self._card(body, clicked, kind)
+            if clicked.ephemeral or clicked.in_dm or not clicked.message_ts:
+                card = with_votes(card, Votes(mine=helpful))
+                respond(text=card["text"], blocks=card["blocks"], replace_original=True)
+                return
+            votes = self.store.feedback_for(clicked.team, clicked.channel, clicked.message_ts)
+            card = with_votes(
+                card,
+                Votes(helpful=sum(v.helpful for v in votes), not_helpful=sum(not v.helpful for v in votes)),
+            )
+            try:
+                client.chat_update(
+                    channel=clicked.channel, ts=clicked.message_ts, text=card["text"], blocks=card["blocks"]
+                )
+            except Exception as exc:
+                if slack_error(exc) not in NOT_IN_CHANNEL | {"cant_update_message", "message_not_found"}:
+                    raise
+                respond(text=card["text"], blocks=card["blocks"], replace_original=True)
         except Exception:
-            report_failure(lambda m: reply_privately(respond, m), "record feedback in %s", clicked.channel)
+            report_failure(lambda m: reply_privately(respond, m), "record a vote in %s", clicked.channel)
 
     def share(
         self, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient, context: BoltContext
@@ -105,23 +136,57 @@ class AnswerButtons:
         ack()
         clicked = Clicked.of(body, action, context)
         try:
-            card = shared_by(self.cards.answer(clicked.question), clicked.user)
-            try:
-                post(client, clicked.channel, card)
-            except Exception as exc:
-                if slack_error(exc) not in NOT_IN_CHANNEL:
-                    raise
-                respond(
-                    text=card["text"],
-                    blocks=card["blocks"],
-                    response_type="in_channel",
-                    replace_original=False,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
+            card = shared_by(self.cards.answer(clicked.question, kind=blocks.SHARED), clicked.user)
+            self._post_or_respond(client, respond, clicked, card)
             respond(delete_original=True)
         except Exception:
             report_failure(lambda m: reply_privately(respond, m), "share an answer in %s", clicked.channel)
+
+    def ask_suggestion(
+        self, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient, context: BoltContext
+    ) -> None:
+        """A suggested question (on a refusal, or on the Home tab) was clicked: answer it. From
+        Home or a DM the answer comes by DM; in a channel, privately, with a Share button."""
+        ack()
+        clicked = Clicked.of(body, action, context)
+        from_home = (body.get("container") or {}).get("type") == "view" or not clicked.channel
+        try:
+            if from_home or clicked.in_dm:
+                card = self.cards.answer(clicked.question, kind=blocks.ASKED)
+                where = clicked.channel if clicked.in_dm else clicked.user
+                post(client, where, card, thread_ts=clicked.thread_ts)
+            else:
+                card = self.cards.answer(clicked.question, kind=blocks.PRIVATE)
+                reply_privately(respond, card, thread_ts=clicked.thread_ts)
+        except Exception:
+            if from_home:
+                report_failure(lambda m: post(client, clicked.user, m), "answer a suggested question")
+            else:
+                report_failure(lambda m: reply_privately(respond, m), "answer a suggested question")
+
+    def _card(self, body: dict, clicked: Clicked, kind: str) -> dict:
+        """The card voted on: as Slack sent it with the click (who shared it included), or
+        built again from its question when Slack did not send it (an ephemeral card)."""
+        message = body.get("message") or {}
+        if message.get("blocks"):
+            return {"text": message.get("text") or "", "blocks": message["blocks"]}
+        return self.cards.answer(clicked.question, kind=kind)
+
+    def _post_or_respond(self, client, respond, clicked: Clicked, message: dict, *, thread_ts=None) -> None:
+        try:
+            post(client, clicked.channel, message, thread_ts=thread_ts)
+        except Exception as exc:
+            if slack_error(exc) not in NOT_IN_CHANNEL:
+                raise
+            respond(  # a channel the bot is not in: the response_url can still post there
+                text=message["text"],
+                blocks=message["blocks"],
+                response_type="in_channel",
+                replace_original=False,
+                unfurl_links=False,
+                unfurl_media=False,
+                thread_ts=thread_ts,
+            )
 
     def _record(self, clicked: Clicked, *, helpful: bool) -> None:
         self.store.record_feedback(
@@ -133,3 +198,10 @@ class AnswerButtons:
             passage_id=clicked.value.get("p"),
             helpful=helpful,
         )
+
+
+def _helpful(action: dict, value: dict) -> bool:
+    """The vote a click casts: feedback buttons carry it in the value, old buttons in their id."""
+    if "v" in value:
+        return bool(value["v"])
+    return action.get("action_id") != blocks.FEEDBACK_NOT_HELPFUL

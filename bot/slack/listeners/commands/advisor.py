@@ -19,7 +19,7 @@ from ...cards import Cards, is_question
 from ...jobs import RESPONSE_URL_LIFETIME, Handler, JobQueue, busy_message
 from ...messaging import reply_privately
 from ...question_log import QuestionLog, job_started
-from .tips import handle_tip_now, handle_tips_command
+from .tips import handle_tip_now, handle_tips_command, tips_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +85,8 @@ class AdvisorCommand:
         text = " ".join((command.get("text") or "").split())
         word, _, rest = text.partition(" ")
         word = word.lower()
-        if word == "tips" and (not rest or rest.split()[0].lower() in TIPS_ACTIONS):
-            message = self._tips(rest, command, client, job.team)
+        if (tips_args := tips_arguments(text)) is not None:  # typos forgiven: "tipps on"
+            message = self._tips(tips_args, command, client, job.team)
         elif word == "tip" and not rest:
             message = self._tip_now(command, client, job.team)
         else:

@@ -1,12 +1,19 @@
 """``/advisor tips on|off|status`` and ``/advisor tip``: the daily tips' Slack surface.
 
-The ``/advisor`` listener (``advisor.py``) calls these with the command's text after ``tips``
-(a leading ``tips`` is accepted too) and sends the returned ``{"text", "blocks"}`` payload
-ephemerally. Anything that goes wrong becomes a plain message; nothing here raises.
+The ``/advisor`` listener (``advisor.py``) asks ``tips_arguments`` whether its text is a tips
+command (typos forgiven: ``tipps on``, ``tips of``) and calls these with the text after
+``tips``; it sends the returned ``{"text", "blocks"}`` payload ephemerally. Times and zones
+are read forgivingly (``9am Paris``, ``21:30 europe/paris``; ``bot.tips.schedule``), every
+error is one line with a pointer to ``/advisor help``, and nothing here raises.
+
+Turning tips on says exactly when the first tip comes, and tells the channel who turned them
+on and how to stop them. When today's time has already passed, today is marked as skipped,
+so the first tip comes on the next day and never the same evening.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import random
@@ -20,29 +27,76 @@ from ....config import Settings
 from ....storage import Store
 from ....tips.catalog import TipCatalog, load_tips
 from ....tips.records import SubscriptionRecord
-from ....tips.schedule import ScheduleError, next_due, parse_local_time, parse_tz
+from ....tips.schedule import (
+    ScheduleError,
+    check_subscription,
+    describe_moment,
+    due_date,
+    first_tip,
+    looks_like_clock,
+    next_due,
+    parse_clock,
+    parse_tz,
+    resolve_zone,
+)
+from ...blocks import COMMAND, PAUSED_BECAUSE, notice
 from ...escape import escape
-from ...messaging import NOT_IN_CHANNEL
-from ...tips import tip_card
+from ...messaging import NOT_IN_CHANNEL, post
+from ...tips import ONE_TIP_FOOTER, tip_card
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIME = "09:00"
+TIPS_ACTIONS = ("on", "off", "status", "help")
+HELP = f"See `{COMMAND} help`."
 _CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]+$")
-_TIME_LIKE = re.compile(r"^\d{1,2}:\d{2}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_DAILY = ("--daily", "daily", "-d", "everyday")
+_WEEKDAYS = ("--weekdays", "weekdays", "-w")
+_FILLER = ("at", "in", "every", "day", "days", "tz", "zone", "time")
 
 USAGE = (
     "*Daily tips* \u2014 one quoted piece of the article in this channel each day:\n"
-    "\u2022 `/advisor tips on [HH:MM] [Area/City] [--daily]` \u2014 subscribe this channel "
+    f"\u2022 `{COMMAND} tips on [TIME] [ZONE] [--daily]` \u2014 subscribe this channel, e.g. "
+    f"`{COMMAND} tips on 9am Paris` or `{COMMAND} tips on 21:30 America/New_York --daily` "
     "(default 09:00 in your time zone, weekdays)\n"
-    "\u2022 `/advisor tips off` \u2014 stop\n"
-    "\u2022 `/advisor tips status` \u2014 what is set up here\n"
-    "\u2022 `/advisor tip` \u2014 one tip now, just for you"
+    f"\u2022 `{COMMAND} tips off` \u2014 stop\n"
+    f"\u2022 `{COMMAND} tips status` \u2014 what is set up here\n"
+    f"\u2022 `{COMMAND} tip` \u2014 one tip now, just for you"
 )
+
+
+def tips_arguments(text: str) -> str | None:
+    """The text after ``tips`` when ``/advisor TEXT`` is a tips command, typos in ``tips`` or
+    in its action forgiven (``tipps on``, ``tips of``); None when it is a question
+    (``tips for setting the quota?``)."""
+    words = (text or "").split()
+    if not words or "?" in text:
+        return None
+    first = words[0].lower()
+    if first != "tips" and not difflib.get_close_matches(first, ["tips"], n=1, cutoff=0.8):
+        return None
+    if len(words) == 1:
+        return "" if first == "tips" else None
+    action = words[1].lower()
+    if action in TIPS_ACTIONS or _close_action(action):
+        return " ".join(words[1:])
+    return None
+
+
+def _close_action(word: str) -> str | None:
+    close = difflib.get_close_matches(word.lower(), TIPS_ACTIONS, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _reply(text: str) -> dict:
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def _error(text: str) -> dict:
+    """One line saying what is wrong, and where the full usage is."""
+    text = text.rstrip(".")
+    return _reply(f"{text}{'' if text.endswith('?') else '.'} {HELP}")
 
 
 def _channel(channel_id: str) -> str:
@@ -54,33 +108,41 @@ def _catalog(knowledge_dir: str) -> TipCatalog:
     return load_tips(knowledge_dir)
 
 
+def _schedule_words(s: SubscriptionRecord) -> str:
+    days = "every day" if s.days == "daily" else "weekdays"
+    return f"{days} at {s.local_time} {escape(s.tz)}"
+
+
+def _paused_words(s: SubscriptionRecord) -> str:
+    where = _channel(s.channel)
+    reason = PAUSED_BECAUSE.get(s.paused_reason or "")
+    if reason is None:
+        return (
+            f"Slack refused the last tip ({escape(s.paused_reason or '')}); "
+            f"run `{COMMAND} tips on` here again once that is fixed"
+        )
+    return reason.format(channel=where) + f", then run `{COMMAND} tips on` again"
+
+
+def _next_tip(subscription: SubscriptionRecord, store: Store, now: datetime) -> str:
+    s = subscription
+    today = now.astimezone(ZoneInfo(s.tz)).date()
+    post_today = store.post_for(s.team, s.channel, today)
+    posted_today = post_today is not None and post_today.status != "failed"
+    when = next_due(local_time=s.local_time, tz=s.tz, days=s.days, now=now, posted_today=posted_today)
+    if when <= now.astimezone(when.tzinfo):
+        return "within a minute"  # today's tip is due and not posted yet (catching up)
+    return describe_moment(when, now, s.tz)
+
+
 def _describe(subscription: SubscriptionRecord, store: Store, now: datetime) -> str:
     s = subscription
-    days = "every day" if s.days == "daily" else "weekdays"
     where = _channel(s.channel)
     if not s.active:
-        reason = f" ({escape(s.paused_reason)})" if s.paused_reason else ""
-        return f"Daily tips are *off* for {where}{reason}. Turn them on with `/advisor tips on`."
+        return f"Daily tips are *off* for {where}. Turn them on with `{COMMAND} tips on`."
     if s.paused_reason:
-        how = (
-            "Invite me with `/invite @advisor`, then run `/advisor tips on` again."
-            if s.paused_reason in NOT_IN_CHANNEL
-            else "Run `/advisor tips on` again once that is fixed."
-        )
-        return (
-            f"Daily tips for {where} are *paused*: Slack said `{escape(s.paused_reason)}` "
-            f"when I tried to post. {how}"
-        )
-    today = now.astimezone(ZoneInfo(s.tz)).date()
-    post = store.post_for(s.team, s.channel, today)
-    posted_today = post is not None and post.status != "failed"
-    when = next_due(local_time=s.local_time, tz=s.tz, days=s.days, now=now, posted_today=posted_today)
-    next_text = (
-        "within a minute"
-        if when <= now.astimezone(when.tzinfo)
-        else f"{when:%a %d %b, %H:%M} ({escape(s.tz)})"
-    )
-    return f"Daily tips are *on* for {where}: {s.local_time} {escape(s.tz)}, {days}. Next tip: {next_text}."
+        return f"Daily tips for {where} are *paused*: {_paused_words(s)}."
+    return f"Daily tips are *on* for {where}: {_schedule_words(s)}. Next tip: {_next_tip(s, store, now)}."
 
 
 def _bot_is_member(client, channel_id: str) -> bool:
@@ -104,20 +166,30 @@ def _user_tz(client, user_id: str) -> str | None:
         return None
 
 
-def _parse_on(tokens: list[str]) -> tuple[str | None, str | None, str]:
-    local_time, tz, days = None, None, "weekdays"
-    for token in tokens:
-        lowered = token.lower()
-        if lowered in ("--daily", "daily", "-d"):
+def parse_on(tokens: list[str]) -> tuple[str | None, str | None, str]:
+    """``tips on`` arguments -> (HH:MM or None, IANA zone or None, days); ScheduleError
+    naming what could not be read. ``9 am`` may be two words, a zone several (``New York``)."""
+    local_time, days, zone_words = None, "weekdays", []
+    words = [t for t in tokens if t]
+    i = 0
+    while i < len(words):
+        word, lowered = words[i], words[i].lower()
+        following = words[i + 1].lower().rstrip(".") if i + 1 < len(words) else ""
+        if lowered in _DAILY:
             days = "daily"
-        elif lowered in ("--weekdays", "weekdays"):
+        elif lowered in _WEEKDAYS:
             days = "weekdays"
-        elif _TIME_LIKE.match(token):
-            local_time = parse_local_time(token)
-        elif "/" in token or token.upper() == "UTC":
-            tz = parse_tz("UTC" if token.upper() == "UTC" else token)
-        else:
-            raise ScheduleError(f"I don't understand {token!r}")
+        elif following in ("am", "pm", "a.m", "p.m") and looks_like_clock(word + following):
+            local_time = parse_clock(word + following)
+            i += 1
+        elif looks_like_clock(word):
+            if local_time is not None:
+                raise ScheduleError(f"two times given ({local_time} and {word!r}): give one")
+            local_time = parse_clock(word)
+        elif lowered not in _FILLER:
+            zone_words.append(word)
+        i += 1
+    tz = resolve_zone(" ".join(zone_words)) if zone_words else None
     return local_time, tz, days
 
 
@@ -137,52 +209,87 @@ def handle_tips_command(
     tokens = args.split()
     if tokens and tokens[0].lower() == "tips":
         tokens = tokens[1:]
-    action = tokens[0].lower() if tokens else "help"
+    word = tokens[0].lower() if tokens else "help"
+    action = word if word in TIPS_ACTIONS else None
     try:
+        if action is None:
+            close = _close_action(word)
+            rest = " ".join(tokens[1:])
+            if close:
+                suggestion = f"`{COMMAND} tips {close}{' ' + escape(rest) if rest else ''}`"
+                return _error(f"Did you mean {suggestion}?")
+            return _error(f"I don't know `tips {escape(word)}`: use tips on, tips off or tips status")
         if action == "on":
             return _tips_on(tokens[1:], team_id, channel_id, user_id, client, store, now)
         if action == "off":
             if store.unsubscribe(team_id, channel_id):
-                return _reply(f"Daily tips are off for {_channel(channel_id)}.")
+                return _reply(
+                    f"Daily tips are off for {_channel(channel_id)}. "
+                    f"Turn them back on with `{COMMAND} tips on`."
+                )
             return _reply(f"{_channel(channel_id)} was not subscribed to daily tips.")
         if action == "status":
             subscription = store.get_subscription(team_id, channel_id)
             if subscription is None:
                 return _reply(
                     f"{_channel(channel_id)} is not subscribed to daily tips. "
-                    "Subscribe with `/advisor tips on`."
+                    f"Subscribe with `{COMMAND} tips on 9am Paris` (your time and city)."
                 )
             return _reply(_describe(subscription, store, now))
         return _reply(USAGE)
     except ScheduleError as exc:
-        return _reply(f"{escape(str(exc))}.\n\n{USAGE}")
+        return _error(escape(str(exc)))
     except Exception:
-        logger.exception("/advisor tips %s failed in %s/%s", action, team_id, channel_id)
-        return _reply("Sorry, something went wrong with daily tips. Please try again later.")
+        logger.exception("/advisor tips %s failed in %s/%s", word, team_id, channel_id)
+        return _error("Sorry, something went wrong with daily tips; please try again later")
 
 
 def _tips_on(tokens, team_id, channel_id, user_id, client, store, now) -> dict:
-    local_time, tz, days = _parse_on(tokens)
+    local_time, tz, days = parse_on(tokens)
     if not _bot_is_member(client, channel_id):
-        return _reply(
-            f"I'm not in {_channel(channel_id)} yet, so I can't post tips there. "
-            "Invite me with `/invite @advisor`, then run `/advisor tips on` again."
+        return _error(
+            f"I'm not in {_channel(channel_id)} yet, so I can't post tips there: invite me with "
+            f"`/invite @advisor`, then run `{COMMAND} tips on` again"
         )
     note = ""
     if tz is None:
         tz = _user_tz(client, user_id)
         if tz is None:
             tz = "UTC"
-            note = " (I couldn't read your time zone; add one, e.g. `Europe/Paris`, to change it)"
+            note = " I couldn't read your time zone, so it is UTC; add a city (e.g. `Paris`) to change it."
+    local_time = local_time or DEFAULT_TIME
+    check_subscription(local_time, tz, days, canonical=True)
+    if due_date(local_time=local_time, tz=tz, days=days, now=now) is not None:
+        # Today's time has passed: no catch-up post this evening, the first tip is the next
+        # one. Marked before the subscription goes live, so the scheduler never sees it due.
+        store.skip_day(team_id, channel_id, now.astimezone(ZoneInfo(tz)).date())
     subscription = store.subscribe(
-        team=team_id,
-        channel=channel_id,
-        local_time=local_time or DEFAULT_TIME,
-        tz=tz,
-        days=days,
-        created_by=user_id,
+        team=team_id, channel=channel_id, local_time=local_time, tz=tz, days=days, created_by=user_id
     )
-    return _reply(_describe(subscription, store, now) + note + " Stop with `/advisor tips off`.")
+    when = describe_moment(first_tip(local_time=local_time, tz=tz, days=days, now=now), now, tz)
+    told = _tell_channel(client, channel_id, user_id, subscription, when)
+    reply = (
+        f"Daily tips are *on* for {_channel(channel_id)}: {_schedule_words(subscription)}. "
+        f"First tip: {when}.{note} Stop with `{COMMAND} tips off`."
+    )
+    if not told:
+        reply += " (I couldn't post the notice in the channel.)"
+    return _reply(reply)
+
+
+def _tell_channel(client, channel_id: str, user_id: str, subscription: SubscriptionRecord, when: str) -> bool:
+    """The public notice: who turned tips on, when they come, how to stop them."""
+    who = f"<@{user_id}>" if _USER_ID.match(user_id or "") else "Someone"
+    text = (
+        f":bulb: {who} turned on daily tips here: {_schedule_words(subscription)}, the first one "
+        f"{when}. Anyone can stop them with `{COMMAND} tips off`."
+    )
+    try:
+        post(client, channel_id, notice(text))
+        return True
+    except Exception:
+        logger.exception("could not post the tips notice in %s", channel_id)
+        return False
 
 
 def handle_tip_now(
@@ -200,5 +307,5 @@ def handle_tip_now(
         catalog = _catalog(str(settings.knowledge_dir))
     except Exception:
         logger.exception("cannot load tips for /advisor tip")
-        return _reply("Sorry, the tips are not available right now.")
-    return tip_card(random.choice(catalog.tips), heading="Tip")
+        return _error("Sorry, the tips are not available right now")
+    return tip_card(random.choice(catalog.tips), heading="Tip", footer=ONE_TIP_FOOTER)

@@ -1,5 +1,7 @@
-"""The App Home tab: published each time someone opens it, with the workspace's tip channels
-(and, for its admins and owners, this week's figures: ``bot.slack.admin_home``)."""
+"""``app_home_opened``: the Home tab is published each time someone opens it (with the
+workspace's tip channels and, for its admins and owners, this week's figures:
+``bot.slack.admin_home``); opening the Messages tab sets the suggested prompts of the agent
+surface and welcomes a user whose conversation with the bot is still empty."""
 
 from __future__ import annotations
 
@@ -9,10 +11,14 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from ....storage import Store
-from ...admin_home import admin_section, with_admin_section
+from ... import blocks
+from ...admin_home import admin_section
 from ...cards import Cards
+from ...messaging import post
 
 logger = logging.getLogger(__name__)
+
+PROMPTS_TITLE = "Try asking"
 
 
 class AppHome:
@@ -21,19 +27,54 @@ class AppHome:
         self.store = store
 
     def on_home_opened(self, event: dict, context: BoltContext, client: WebClient) -> None:
-        if event.get("tab", "home") != "home" or not event.get("user"):
-            logger.debug("ignoring app_home_opened for the %s tab of %s", event.get("tab"), event.get("user"))
+        if not event.get("user"):
+            logger.debug("ignoring app_home_opened without a user")
             return
+        tab = event.get("tab", "home")
+        if tab == "messages":
+            self._messages_tab(event, context, client)
+        elif tab == "home":
+            self._home_tab(event, context, client)
+        else:
+            logger.debug("ignoring app_home_opened for the %s tab of %s", tab, event["user"])
+
+    def _home_tab(self, event: dict, context: BoltContext, client: WebClient) -> None:
         try:
             subscriptions = self.store.list_subscriptions(context.team_id)
         except Exception:
             logger.exception("could not list tip subscriptions for the Home tab")
             subscriptions = None  # the tab says it couldn't load them, not that there are none
         try:
-            view = self.cards.home(subscriptions)
             admin = admin_section(self.store, client, event["user"], context.team_id)
-            if admin:
-                view = with_admin_section(view, admin)
+            view = self.cards.home(subscriptions, admin_blocks=admin)
             client.views_publish(user_id=event["user"], view=view)
         except Exception:
             logger.exception("could not publish the Home tab for %s", event["user"])
+
+    def _messages_tab(self, event: dict, context: BoltContext, client: WebClient) -> None:
+        channel, user = event.get("channel"), event["user"]
+        if not channel:
+            logger.debug("ignoring app_home_opened (messages) without a channel for %s", user)
+            return
+        examples = self.cards.examples()
+        try:
+            # No thread_ts: in the agent messaging experience the prompts belong to the
+            # conversation (a thread_ts there makes Slack drop the call silently).
+            client.assistant_threads_setSuggestedPrompts(
+                channel_id=channel, title=PROMPTS_TITLE, prompts=blocks.suggested_prompts(examples)
+            )
+        except Exception:
+            logger.exception("could not set the suggested prompts for %s", user)
+        try:
+            # A first-time user has an empty conversation with the bot; the claim keeps two
+            # tabs opened at once from welcoming twice.
+            empty = not client.conversations_history(channel=channel, limit=1).get("messages")
+            first_time = empty and self.store.claim_event(f"welcome:{context.team_id or ''}:{user}")
+        except Exception:
+            logger.exception("could not tell whether %s was welcomed already", user)
+            return
+        if first_time:
+            try:
+                post(client, channel, blocks.welcome_message(examples))
+            except Exception:
+                logger.exception("could not welcome %s", user)

@@ -33,6 +33,8 @@ from ...cards import Cards, is_question
 from ...jobs import Handler, JobQueue, busy_message
 from ...messaging import post
 from ...question_log import QuestionLog, job_started
+from ...small_talk import is_small_talk
+from ...status import thinking
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +117,9 @@ class Questions:
         if asker != user:
             _ignore(event, f"not a follow-up by the asker of thread {thread_ts}")
             return
+        if is_small_talk(event.get("text", "")):
+            _ignore(event, "small talk in a followed thread (no reply)")
+            return
         self._reply(body, event, context, client, thread_ts=thread_ts)
 
     # --- steps --------------------------------------------------------------------------------
@@ -167,8 +172,10 @@ class Questions:
         question = without_mention(payload.get("text", ""), payload.get("bot_user_id"))
         if not is_question(question):
             return post(client, job.channel, self.cards.help(), thread_ts=job.thread_ts).get("ts")
-        message, answer = self.cards.answered(question)
-        ts = post(client, job.channel, message, thread_ts=job.thread_ts).get("ts")
+        where = {**event, "channel": job.channel, "channel_type": payload.get("channel_type")}
+        with thinking(client, where):  # the agent surface's status, in DMs
+            message, answer = self.cards.answered(question)
+            ts = post(client, job.channel, message, thread_ts=job.thread_ts).get("ts")
         self.question_log.record(
             team=job.team,
             channel=job.channel,

@@ -51,7 +51,7 @@ class AskModal:
         ack()
 
     def answer(self, job: JobRecord, client: WebClient) -> str | None:
-        message, answer = self.cards.answered(job.payload["question"])
+        message, answer = self.cards.answered(job.payload["question"], kind=blocks.ASKED)
         ts = post(client, job.channel, message).get("ts")
         if self.question_log is not None:
             self.question_log.record(
