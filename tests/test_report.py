@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import text as sql
 
 from bot.report import build_report, group_questions, to_html
-from bot.slack import blocks
 from bot.slack.client import make_client
 from bot.slack.tips import SlackTipPoster
 from bot.tips.scheduler import start_scheduler_thread
@@ -28,12 +27,12 @@ from tests.slack_harness import (
     SIGNING_SECRET,
     WSGIBot,
     block_action,
-    button_of,
     command_form,
     event_body,
     mention,
     message,
     unique_id,
+    vote_of,
 )
 
 pytest_plugins = ["tests.pg"]
@@ -86,12 +85,13 @@ def scripted_session(bot, fake) -> None:
     # A helpful vote on the first answer.
     vote = unique_id("vote")
     click = block_action(
-        button_of(first.body["blocks"], blocks.FEEDBACK_HELPFUL),
+        vote_of(first.body["blocks"], helpful=True),
         response_url=fake.response_url(vote),
         channel=first.body["channel"],
         message_ts=first.answer["ts"],
     )
     assert bot.interaction(click).status == 200
+    fake.wait_for_call("chat.update", channel=first.body["channel"])  # the vote, shown on the card
 
 
 def test_the_report_counts_exactly_what_was_asked(bot, fake_slack, settings, store):

@@ -152,6 +152,9 @@ def test_socket_mode_with_oauth_serves_the_install_pages_over_http(fake, bundled
         SLACK_CLIENT_SECRET=CLIENT_SECRET,
     )
     del env["SLACK_BOT_TOKEN"], env["SLACK_SIGNING_SECRET"]
+    # The app token checks out, but nothing listens at the socket URL: the runner keeps
+    # retrying the connection while the install pages are served.
+    fake.answers["apps.connections.open"] = lambda body: {"ok": True, "url": "ws://127.0.0.1:9/link"}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--socket", "--host", "127.0.0.1", "--port", "0"],
         cwd=REPO,
@@ -175,6 +178,7 @@ def test_socket_mode_with_oauth_serves_the_install_pages_over_http(fake, bundled
         assert start.status == 302
         assert parse_qs(urlparse(header(start, "Location")).query)["client_id"] == [CLIENT_ID]
     finally:
+        fake.answers.pop("apps.connections.open", None)
         process.terminate()
         process.wait(30)
     assert CLIENT_SECRET not in "".join(lines) and "xapp-oauth-app-token" not in "".join(lines)

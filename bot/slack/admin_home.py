@@ -2,7 +2,7 @@
 
 Shown only to the workspace's admins and owners (``users.info``: ``is_admin`` / ``is_owner``),
 built from the same ``bot.report.Report`` as ``advisor report``. ``admin_blocks`` is a pure
-builder (plain data in, Block Kit out); ``with_admin_section`` puts it under the Home's header;
+builder (plain data in, Block Kit out), which ``blocks.home_view`` puts at the end of the Home;
 ``admin_section`` is the one call the Home listener makes.
 """
 
@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from ..report import Report, build_report
 from ..storage import Store
-from .blocks import MAX_HOME_BLOCKS, MAX_SECTION_TEXT, plain, safe
+from .blocks import MAX_SECTION_TEXT, plain, safe
 
 logger = logging.getLogger(__name__)
 
@@ -81,15 +81,6 @@ def admin_blocks(report: Report) -> list[dict]:
         }
     )
     return blocks
-
-
-def with_admin_section(view: dict, admin: list[dict]) -> dict:
-    """``view`` with ``admin`` under its header, within Slack's 100 blocks (the Home's own
-    blocks lose their tail first)."""
-    blocks = view["blocks"]
-    head, rest = blocks[:1], blocks[1:]
-    room = MAX_HOME_BLOCKS - len(head) - len(admin)
-    return {**view, "blocks": head + admin + rest[: max(room, 0)]}
 
 
 def is_admin(client: WebClient, user: str) -> bool:

@@ -147,7 +147,7 @@ class JobQueue:
             team = context.team_id or (body.get("team") or {}).get("id") or body.get("team_id") or ""
             channel, thread_ts = where(body) if where else (_channel_of(body), None)
             job = NewJob(
-                key=f"{kind}:{team}:{body.get('trigger_id') or uuid.uuid4().hex}",
+                key=f"{kind}:{team}:{body.get('trigger_id') or body.get('event_id') or uuid.uuid4().hex}",
                 kind=kind,
                 team=team,
                 enterprise=context.enterprise_id,
@@ -172,6 +172,7 @@ class JobQueue:
             available = {
                 "ack": lambda *args, **kwargs: None,
                 "body": body,
+                "event": body.get("event"),
                 "payload": (body.get("actions") or [body])[0],
                 "action": (body.get("actions") or [None])[0],
                 "command": body,
@@ -191,7 +192,11 @@ class JobQueue:
 def _channel_of(body: dict) -> str:
     container = body.get("container") or {}
     return (
-        container.get("channel_id") or (body.get("channel") or {}).get("id") or body.get("channel_id") or ""
+        container.get("channel_id")
+        or (body.get("channel") or {}).get("id")
+        or body.get("channel_id")
+        or (body.get("event") or {}).get("channel")
+        or ""
     )
 
 

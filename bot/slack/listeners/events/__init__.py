@@ -30,7 +30,8 @@ def register(
     workspace = Workspace(store, installations=app.installation_store, clients=clients)
     app.event("app_mention")(questions.on_mention)
     app.event("message")(questions.on_message)
-    app.event("app_home_opened")(home.on_home_opened)
+    # Publishing Home, the prompts and the welcome are Slack calls: queued, so the ack never waits.
+    app.event("app_home_opened")(queue.deferred("app_home", home.on_home_opened))
     app.event("app_uninstalled")(workspace.on_app_uninstalled)
     app.event("tokens_revoked")(workspace.on_tokens_revoked)
     app.event(re.compile(".*"))(workspace.on_other_event)  # last: anything else gets a 200
