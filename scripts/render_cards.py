@@ -211,6 +211,7 @@ def block_html(block: dict) -> str:
     return f"<pre>{html.escape(json.dumps(block, indent=1))}</pre>"
 
 
+STYLESHEET = "cards.css"
 STYLE = """
 body {
   margin: 0;
@@ -319,7 +320,7 @@ def page(name: str, payload: dict) -> str:
         inner = f"<pre>{html.escape(json.dumps(payload, indent=2, ensure_ascii=False))}</pre>"
     return (
         f'<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-        f"<title>{html.escape(name)}</title><style>{STYLE}</style>"
+        f'<title>{html.escape(name)}</title><link rel="stylesheet" href="{STYLESHEET}">'
         f'<div class="frame"><p class="note">{html.escape(name)}: an approximation of Slack\'s rendering '
         f"(the JSON beside this file is what the bot sends)</p>{inner}</div>"
     )
@@ -364,6 +365,7 @@ def main() -> None:
 
     rendered = build_all()
     args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / STYLESHEET).write_text(STYLE)  # one stylesheet for every page
     links = []
     for name, payload in rendered.items():
         (args.out / f"{name}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
