@@ -264,6 +264,13 @@ class Advisor:
         self._keys_of_section = np.array(
             [np.pad(k, (0, width - len(k)), constant_values=-1) for k in keys_of]
         )
+        self._last_embedded: tuple[str, np.ndarray] | None = None
+        # The sections' curated questions and their vectors, for a refusal's suggestions.
+        rows = [i for i, key in enumerate(index.section_keys) if key.kind == "question"]
+        self._curated_questions = (
+            [index.section_keys[i].text for i in rows],
+            index.section_key_vectors[rows],
+        )
         self._assignment_keys: dict[tuple[int, int], list[int]] = {}
         for i, key in enumerate(index.assignment_keys):
             self._assignment_keys.setdefault((key.passage, key.span), []).append(i)
@@ -291,14 +298,13 @@ class Advisor:
             return self.example_questions()[:n]
         # The sections' curated questions: whole questions a reader would ask (the sentences'
         # questions are narrower keys, some of them terse paraphrases).
-        pairs = zip(self.index.section_keys, self.index.section_key_vectors, strict=True)
-        questions = [(k.text, v) for k, v in pairs if k.kind == "question"]
-        if not questions:
+        texts, vectors = self._curated_questions
+        if not texts:
             return self.example_questions()[:n]
-        similarity = np.vstack([v for _t, v in questions]) @ self.embed(text)[0]
+        similarity = vectors @ self.embed(text)[0]
         result: list[str] = []
         for row in np.argsort(-similarity, kind="stable"):
-            candidate = questions[row][0]
+            candidate = texts[row]
             if candidate.casefold() not in {q.casefold() for q in result}:
                 result.append(candidate)
             if len(result) == n:
@@ -380,10 +386,18 @@ class Advisor:
         )
 
     def embed(self, text: str) -> np.ndarray:
-        """Vectors of the question and of its focus, in one call to the model (2 x dimension)."""
+        """Vectors of the question and of its focus, in one call to the model (2 x dimension).
+
+        The last text's vectors are kept: a refusal's suggestions (:meth:`closest_questions`)
+        reuse the vectors its answer was scored with instead of running the model again."""
+        last = self._last_embedded
+        if last is not None and last[0] == text:
+            return last[1]
         part = focus(text)
         vectors = self.embedder.encode([text] if part == text else [text, part])
-        return vectors if len(vectors) == 2 else np.vstack([vectors, vectors])
+        vectors = vectors if len(vectors) == 2 else np.vstack([vectors, vectors])
+        self._last_embedded = (text, vectors)
+        return vectors
 
     def beyond_scope(self, signals: Signals, top_row: int) -> float:
         """How far past its off-scope threshold a question is whose best sentence is ``top_row``.
