@@ -24,7 +24,13 @@ from bot.retrieval import Advisor
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 # The sets with quote_has, but the one scored once at the end.
-SETS = ["blind_tune_a.yaml", "blind_tune_b.yaml", "blind_final.yaml", "playbook_questions.yaml"]
+SETS = [
+    "blind_tune_a.yaml",
+    "blind_tune_b.yaml",
+    "blind_final.yaml",
+    "blind_final_2.yaml",
+    "playbook_questions.yaml",
+]
 VARIANTS = {
     "ranker.json": {},
     "neighbour 2.0": {"neighbour_margin": 2.0},
