@@ -36,7 +36,9 @@ def load_model_and_index(
                 f"ADVISOR_BACKEND=onnx: {why}, and sentence-transformers is not installed to rebuild it"
             )
         logger.warning("not serving with ONNX: %s; loading sentence-transformers (torch)", why)
-    embedder = load_embedder(settings.model, expected_sha256=settings.model_sha256)
+    embedder = load_embedder(
+        settings.model, expected_sha256=settings.model_sha256, threads=settings.model_threads
+    )
     index = ensure_index(knowledge, embedder, settings.index_dir, progress=progress)
     if settings.backend != "onnx":
         return embedder, index
@@ -46,7 +48,9 @@ def load_model_and_index(
     if onnx_file is None or embedder.location is None:
         why = (index.manifest.onnx or {}).get("unavailable", "the index has no ONNX export")
         raise ModelError(f"ADVISOR_BACKEND=onnx: {why} (use ADVISOR_BACKEND=auto or torch)")
-    return load_onnx_embedder(embedder.model_id, embedder.location, settings.index_dir / onnx_file), index
+    onnx_path = settings.index_dir / onnx_file
+    threads = settings.model_threads
+    return load_onnx_embedder(embedder.model_id, embedder.location, onnx_path, threads=threads), index
 
 
 def _serve_onnx(
@@ -70,6 +74,7 @@ def _serve_onnx(
     if not isinstance(location, Path):
         return None, f"model {settings.model} is not a local directory"
     try:
-        return (load_onnx_embedder(identity, location, directory / onnx_file), index), ""
+        onnx = load_onnx_embedder(identity, location, directory / onnx_file, threads=settings.model_threads)
+        return (onnx, index), ""
     except ModelError as exc:
         return None, str(exc)

@@ -40,6 +40,8 @@ _FILE_KEYS = {
     "tips_pace_seconds": "ADVISOR_TIPS_PACE_SECONDS",
     "run_scheduler": "ADVISOR_RUN_SCHEDULER",
     "question_retention_days": "ADVISOR_QUESTION_RETENTION_DAYS",
+    "model_threads": "ADVISOR_MODEL_THREADS",
+    "socket_ping_seconds": "ADVISOR_SOCKET_PING_SECONDS",
     "slack_client_id": "SLACK_CLIENT_ID",
     "slack_redirect_uri": "SLACK_REDIRECT_URI",
 }
@@ -72,6 +74,12 @@ class Settings:
     run_scheduler: bool = True
     # Days the question log keeps a question's text (its counts stay); 0 keeps no text at all.
     question_retention_days: int = 30
+    # Threads the model runs a question on; None: two, or one on a one-core machine. Set 1 where
+    # several serving processes share the cores (each would otherwise contend for all of them).
+    model_threads: int | None = None
+    # Seconds between Socket Mode pings: a connection that died without a close frame is found
+    # stale after four pings without a pong, and replaced.
+    socket_ping_seconds: float = 5.0
     # OAuth (multi-workspace) mode: the app's client id (with SLACK_CLIENT_SECRET, and no
     # SLACK_BOT_TOKEN), and the redirect URL when the app lists several.
     slack_client_id: str | None = None
@@ -131,6 +139,16 @@ def _coerce(name: str, value, source: str):
             number = int(value)
             if number < 0:
                 raise ValueError("must not be negative (0 keeps no question text)")
+            return number
+        if name == "model_threads":
+            number = int(value)
+            if not 1 <= number <= 64:
+                raise ValueError("must be between 1 and 64")
+            return number
+        if name == "socket_ping_seconds":
+            number = float(value)
+            if not 0.5 <= number <= 60:
+                raise ValueError("must be between 0.5 and 60")
             return number
         if name in ("tips_check_seconds", "tips_pace_seconds"):
             number = float(value)

@@ -9,7 +9,8 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,12 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 class ModelError(AdvisorError):
     """The model cannot be found, or its weights are not the expected ones."""
+
+
+# Each model's parity-checked ONNX export, made once in a process and copied for every later
+# index build (an export takes seconds): (model id, directory) -> (graph file, what it records).
+_EXPORTS: dict[tuple[str, str], tuple[Path, dict]] = {}
+_EXPORTS_LOCK = threading.Lock()
 
 
 def resolve_model(name: str) -> Path | str:
@@ -76,7 +83,6 @@ class Embedder:
     model: object
     location: Path | None = None  # the model directory (what an ONNX export reads its config from)
     backend: str = "torch"
-    _onnx_export: tuple[Path, dict] | None = field(default=None, repr=False, compare=False)
 
     @property
     def dimension(self) -> int:
@@ -107,19 +113,22 @@ class Embedder:
     def export_onnx(self, target: Path) -> dict:
         """Write this model's parity-checked ONNX export to ``target``; what the manifest records.
 
-        The export is made once per embedder and copied for later builds (it takes seconds).
-        Raises ModelError when the model cannot be exported faithfully.
+        The export is made once per model in a process (the model id names its weights) and
+        copied for later builds: it takes seconds. Raises ModelError when the model cannot be
+        exported faithfully (nothing is kept then, so the next build tries again).
         """
         from .onnx_embedding import ONNX_FILE, export_onnx
 
         if self.location is None:
             raise ModelError(f"model {self.model_id} is not a local directory; it cannot be exported")
-        if self._onnx_export is None:
-            cache = Path(tempfile.mkdtemp(prefix="advisor-onnx-"))
-            atexit.register(shutil.rmtree, cache, True)
-            info = export_onnx(self, self.location, cache / ONNX_FILE)
-            self._onnx_export = (cache / ONNX_FILE, info)
-        cached, info = self._onnx_export
+        key = (self.model_id, str(self.location))
+        with _EXPORTS_LOCK:
+            if key not in _EXPORTS:
+                cache = Path(tempfile.mkdtemp(prefix="advisor-onnx-"))
+                atexit.register(shutil.rmtree, cache, True)
+                info = export_onnx(self, self.location, cache / ONNX_FILE)
+                _EXPORTS[key] = (cache / ONNX_FILE, info)
+            cached, info = _EXPORTS[key]
         # The graph names its weights file; both keep their names, beside each other.
         shutil.copyfile(cached, target.with_name(cached.name))
         shutil.copyfile(cached.with_name(info["data"]), target.with_name(info["data"]))
@@ -145,14 +154,20 @@ def model_id(name: str, *, expected_sha256: str | None, verify: bool = True) -> 
     return f"{name}@{digest[:16]}" if digest else name
 
 
-def load_embedder(name: str, *, expected_sha256: str | None) -> Embedder:
-    """Load a model from disk, checking its weights first when ``expected_sha256`` is given."""
+def default_threads() -> int:
+    """Threads for the model when the setting leaves it open: two, or one on a one-core machine."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def load_embedder(name: str, *, expected_sha256: str | None, threads: int | None = None) -> Embedder:
+    """Load a model from disk, checking its weights first when ``expected_sha256`` is given;
+    it runs on ``threads`` threads (None: :func:`default_threads`)."""
     identity = model_id(name, expected_sha256=expected_sha256)
     location = resolve_model(name)
     import torch
     from sentence_transformers import SentenceTransformer
 
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(threads or default_threads())
     with contextlib.suppress(ImportError):
         from transformers.utils import logging as hf_logging
 

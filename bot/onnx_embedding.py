@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .embedding import ModelError
+from .embedding import ModelError, default_threads
 
 logger = logging.getLogger(__name__)
 
@@ -155,12 +154,11 @@ class OnnxEmbedder:
         return {w for w in self.tokenizer.get_vocab(with_added_tokens=True) if w.isalpha()}
 
 
-def _threads() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
-
-
-def load_onnx_embedder(model_id: str, location: Path, onnx_path: Path) -> OnnxEmbedder:
-    """An embedder over an exported graph and the model directory's tokenizer."""
+def load_onnx_embedder(
+    model_id: str, location: Path, onnx_path: Path, *, threads: int | None = None
+) -> OnnxEmbedder:
+    """An embedder over an exported graph and the model directory's tokenizer, running on
+    ``threads`` threads (None: :func:`bot.embedding.default_threads`)."""
     config = read_model_config(location)
     try:
         import onnxruntime as ort
@@ -173,7 +171,7 @@ def load_onnx_embedder(model_id: str, location: Path, onnx_path: Path) -> OnnxEm
     pad = tokenizer.padding or {}
     tokenizer.enable_padding(pad_id=pad.get("pad_id", 0), pad_token=pad.get("pad_token", "[PAD]"))
     options = ort.SessionOptions()
-    options.intra_op_num_threads = _threads()
+    options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only
     try:

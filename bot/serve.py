@@ -345,7 +345,9 @@ def _serve_socket(
     check_app_token(make_client(settings), settings.slack_app_token)  # before the model loads
     runtime = _start_runtime(settings)
     runtime.start()
-    runner = SocketModeRunner(runtime.app, settings.slack_app_token or "")
+    runner = SocketModeRunner(
+        runtime.app, settings.slack_app_token or "", ping_interval=settings.socket_ping_seconds
+    )
     runner.install_signal_handlers()
     health = HealthServer(runner, host, health_port).start() if health_port is not None else None
     # OAuth in Socket Mode: events arrive over the socket, but installing still takes a browser

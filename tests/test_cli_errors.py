@@ -57,6 +57,16 @@ def test_an_unparseable_database_url_never_echoes_it(tmp_path):
             {"ADVISOR_TOP_K": "many"},
             "Error: invalid setting top_k from ADVISOR_TOP_K",
         ),
+        (
+            ("ask", "who sets quotas?"),
+            {"ADVISOR_MODEL_THREADS": "0"},
+            "Error: invalid setting model_threads from ADVISOR_MODEL_THREADS: must be between 1 and 64",
+        ),
+        (
+            ("serve", "--socket"),
+            {"ADVISOR_SOCKET_PING_SECONDS": "0"},
+            "Error: invalid setting socket_ping_seconds from ADVISOR_SOCKET_PING_SECONDS: must be between",
+        ),
         (("index", "info"), {"ADVISOR_KNOWLEDGE_DIR": "/nonexistent/knowledge"}, "Error: "),
         (
             ("tips", "subscribe", "--team", "T1", "--channel", "C1", "--tz", "Mars/Olympus"),

@@ -146,7 +146,9 @@ def index_build() -> None:
 
     settings = _settings()
     knowledge = load_knowledge(settings.knowledge_dir)
-    embedder = load_embedder(settings.model, expected_sha256=settings.model_sha256)
+    embedder = load_embedder(
+        settings.model, expected_sha256=settings.model_sha256, threads=settings.model_threads
+    )
     built = rebuild_index(knowledge, embedder, settings.index_dir, progress=sys.stderr.isatty())
     m = built.manifest
     click.echo(

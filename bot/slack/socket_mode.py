@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 20.0  # at most this long for in-flight answers after a stop signal
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-# Seconds between the client's pings: a connection that died without a close frame is noticed
-# (no pong) and replaced within a few of these. slack_sdk's own default; Bolt's handler uses 10.
+# Seconds between the client's pings (ADVISOR_SOCKET_PING_SECONDS): a connection that died
+# without a close frame is stale after four pings without a pong, and replaced. slack_sdk's own
+# default; Bolt's handler uses 10.
 PING_INTERVAL = 5.0
 MAX_CONNECT_DELAY = 30.0  # seconds between attempts at the first connection, at most
 
@@ -67,9 +68,16 @@ def check_app_token(client, app_token: str | None) -> None:
 class SocketModeRunner:
     """One Socket Mode connection for ``app``, stopped by ``stop()`` or a stop signal."""
 
-    def __init__(self, app: App, app_token: str, *, drain_seconds: float = DRAIN_SECONDS):
+    def __init__(
+        self,
+        app: App,
+        app_token: str,
+        *,
+        drain_seconds: float = DRAIN_SECONDS,
+        ping_interval: float = PING_INTERVAL,
+    ):
         self.app = app
-        self.handler = SocketModeHandler(app, app_token, ping_interval=PING_INTERVAL)
+        self.handler = SocketModeHandler(app, app_token, ping_interval=ping_interval)
         self.drain_seconds = drain_seconds
         self._stop = threading.Event()
         self.draining = False
