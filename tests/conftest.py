@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -134,8 +135,10 @@ def core_embedder():
     however many indexes the tests build from them (building is embedding, nearly all of it)."""
     from bot.config import BUNDLED_MODEL, BUNDLED_MODEL_SHA256
     from bot.embedding import load_embedder
+    from tests.helpers import WORKER_SETTINGS
 
-    loaded = load_embedder(BUNDLED_MODEL, expected_sha256=BUNDLED_MODEL_SHA256)
+    threads = int(WORKER_SETTINGS.get("ADVISOR_MODEL_THREADS", 0)) or None
+    loaded = load_embedder(BUNDLED_MODEL, expected_sha256=BUNDLED_MODEL_SHA256, threads=threads)
     return _remembering(loaded)
 
 
@@ -187,12 +190,36 @@ def core_knowledge(core_knowledge_dir):
 
 @pytest.fixture(scope="session")
 def core_data_dir(tmp_path_factory, core_knowledge, core_embedder):
-    """A data dir whose index/ is built once a session (the only build of the bundled
-    knowledge in a run); copy it before changing anything."""
-    from bot.index import build_index
+    """A data dir whose index/ is built once a run (the only build of the bundled knowledge);
+    copy it before changing anything.
 
-    data_dir = tmp_path_factory.mktemp("core-data")
-    build_index(core_knowledge, core_embedder, data_dir / "index")
+    With pytest-xdist the workers share it: the first to take the lock builds it in the run's
+    common temporary directory, the others wait for the lock and read what it built (the
+    knowledge hash is of the content, so each worker's copy of the knowledge matches it).
+    """
+    from filelock import FileLock
+
+    from bot.index import build_index, read_manifest
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's directory, above each worker's own
+    data_dir = root / "core-data"
+    with FileLock(str(root / "core-data.lock")):
+        manifest = data_dir / "index" / "manifest.json"
+        if not manifest.exists():
+            import torch
+
+            from bot.embedding import default_threads
+
+            # The other workers wait for this build: it may use every thread the model would.
+            threads = torch.get_num_threads()
+            torch.set_num_threads(default_threads())
+            try:
+                build_index(core_knowledge, core_embedder, data_dir / "index")
+            finally:
+                torch.set_num_threads(threads)
+    assert read_manifest(data_dir / "index").knowledge_hash == core_knowledge.content_hash
     return data_dir
 
 

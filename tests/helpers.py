@@ -17,10 +17,16 @@ def ours(key: str) -> bool:
     return key.startswith(PREFIXES) or key in PLATFORM
 
 
+# Under pytest-xdist the workers share the cores: a model started by a test runs on one thread,
+# or every process's threads contend for both cores (a tenth of the run's time, measured).
+WORKER_SETTINGS = {"ADVISOR_MODEL_THREADS": "1"} if os.environ.get("PYTEST_XDIST_WORKER") else {}
+
+
 def clean_env(**settings: str) -> dict[str, str]:
     """This process's environment without any of the bot's settings, plus ``settings``
     (for a subprocess)."""
     env = {k: v for k, v in os.environ.items() if not ours(k)}
+    env.update(WORKER_SETTINGS)
     env.update(settings)
     return env
 
@@ -28,5 +34,6 @@ def clean_env(**settings: str) -> dict[str, str]:
 def invoke(*args: str, env: dict[str, str], stdin: str | None = None) -> Result:
     """``advisor ARGS`` in this process with exactly the bot settings found in ``env``."""
     overrides: dict[str, str | None] = {k: None for k in os.environ if ours(k)}
+    overrides.update(WORKER_SETTINGS)
     overrides.update({k: v for k, v in env.items() if ours(k)})
     return CliRunner().invoke(main, list(args), env=overrides, input=stdin, prog_name="advisor")

@@ -138,7 +138,12 @@ def tune_questions(core_advisor):
         load_eval_set(DATA / name, core_advisor.knowledge)
         for name in ("blind_tune_a.yaml", "blind_tune_b.yaml")
     ]
-    return [item.question for s in sets for item in s.in_domain]
+    questions = [item.question for s in sets for item in s.in_domain]
+    # The session's embedder remembers each text's vector: embed every question (and its focus)
+    # in one batch, so the tests' asks are the ranking, quoting and verdict alone.
+    prepared = [core_advisor.prepare(q) for q in questions]
+    core_advisor.embedder.encode(prepared + [focus(text) for text in prepared])
+    return questions
 
 
 def test_quotes_are_verbatim_whole_sentences_and_never_cross_a_paragraph(core_advisor, tune_questions):

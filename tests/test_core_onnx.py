@@ -86,19 +86,28 @@ def test_onnx_knows_the_same_whole_words_as_the_torch_tokenizer(core_embedder, o
     assert onnx_embedder.dimension == core_embedder.dimension == 384
 
 
-def test_eval_figures_are_the_same_with_onnx_and_torch(core_knowledge_dir, core_data_dir):
+def test_eval_figures_are_the_same_with_onnx_and_torch(core_knowledge_dir, core_data_dir, tmp_path):
+    # The parity sets as one file: one model load per backend. The report lists every missed
+    # question, so equal reports mean the same outcome question by question.
+    loaded = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in PARITY_SETS]
+    merged = {
+        part: [item for data in loaded for item in data.get(part, [])] for part in ("in_domain", "off_topic")
+    }
+    assert len(merged["in_domain"]) > 100 and len(merged["off_topic"]) > 40
+    path = tmp_path / "parity.yaml"
+    path.write_text(yaml.safe_dump(merged, allow_unicode=True), encoding="utf-8")
     env = clean_env(ADVISOR_KNOWLEDGE_DIR=str(core_knowledge_dir), ADVISOR_DATA_DIR=str(core_data_dir))
-    for path in PARITY_SETS:
-        reports = {}
-        for backend in ("onnx", "torch"):
-            result = invoke("eval", str(path), "--json", env={**env, "ADVISOR_BACKEND": backend})
-            assert result.exit_code == 0, result.output
-            reports[backend] = json.loads(result.stdout)
-        rounded = {
-            b: [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in reports[b]]
-            for b in reports
-        }
-        assert rounded["onnx"] == rounded["torch"], path.name
+    reports = {}
+    for backend in ("onnx", "torch"):
+        result = invoke("eval", str(path), "--json", env={**env, "ADVISOR_BACKEND": backend})
+        assert result.exit_code == 0, result.output
+        reports[backend] = json.loads(result.stdout)
+    rounded = {
+        b: [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in reports[b]]
+        for b in reports
+    }
+    assert rounded["onnx"][0]["misses"], "a set the advisor gets all right would not compare outcomes"
+    assert rounded["onnx"] == rounded["torch"]
 
 
 # --- backend choice and fallback -----------------------------------------------------------------
@@ -116,6 +125,14 @@ def warnings_of(caplog) -> list[str]:
     return [
         r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name == "bot.backend"
     ]
+
+
+def test_the_model_threads_setting_reaches_the_onnx_session(mini):
+    settings, knowledge = mini
+    for threads in (1, 2):
+        embedder, _index = load_model_and_index(settings.with_overrides(model_threads=threads), knowledge)
+        assert isinstance(embedder, OnnxEmbedder)
+        assert embedder.session.get_session_options().intra_op_num_threads == threads
 
 
 def test_auto_serves_a_fresh_index_with_onnx_without_rebuilding(caplog, mini):
@@ -395,9 +412,11 @@ def test_load_onnx_embedder_names_an_unreadable_file(tmp_path):
 def test_an_export_that_misses_parity_is_not_kept(
     monkeypatch, tmp_path, core_mini_knowledge_dir, core_embedder
 ):
+    import bot.embedding as embedding
     import bot.onnx_embedding as onnx_embedding
 
     monkeypatch.setattr(onnx_embedding, "PARITY_TOLERANCE", 0.0)  # no export can be that close
+    monkeypatch.setattr(embedding, "_EXPORTS", {})  # this process's export is made again
     fresh = Embedder(
         model_id=core_embedder.model_id, model=core_embedder.model, location=core_embedder.location
     )
@@ -407,6 +426,28 @@ def test_an_export_that_misses_parity_is_not_kept(
     assert manifest.onnx_file is None
     assert "differs from sentence-transformers by" in manifest.onnx["unavailable"]
     assert not list(directory.glob("model.onnx*"))
+
+
+def test_a_process_exports_a_model_once_however_many_indexes_it_builds(
+    monkeypatch, tmp_path, core_mini_knowledge_dir, core_embedder
+):
+    import bot.embedding as embedding
+    import bot.onnx_embedding as onnx_embedding
+
+    monkeypatch.setattr(embedding, "_EXPORTS", {})
+    exports = []
+    real = onnx_embedding.export_onnx
+    monkeypatch.setattr(onnx_embedding, "export_onnx", lambda *a, **k: exports.append(a) or real(*a, **k))
+    knowledge = load_knowledge(core_mini_knowledge_dir)
+    for name in ("first", "second"):
+        fresh = Embedder(
+            model_id=core_embedder.model_id, model=core_embedder.model, location=core_embedder.location
+        )
+        build_index(knowledge, fresh, tmp_path / name)
+    assert len(exports) == 1
+    first, second = read_manifest(tmp_path / "first"), read_manifest(tmp_path / "second")
+    assert first.onnx == second.onnx and first.onnx_file == "model.onnx"
+    assert first.files["model.onnx.data"] == second.files["model.onnx.data"]
 
 
 def test_only_mean_or_cls_pooling_is_read_as_onnx_ready(tmp_path):

@@ -113,6 +113,8 @@ def socket_env(fake, tmp_path, bundled_index):
         tmp_path,
         SLACK_APP_TOKEN=APP_TOKEN,
         DATABASE_URL=f"sqlite:///{tmp_path / 'advisor.sqlite3'}",
+        # A dropped connection is found stale after four pings without a pong: 8 s, not 20.
+        ADVISOR_SOCKET_PING_SECONDS="2",
     )
 
 
