@@ -4,7 +4,7 @@
 
 Each article set is scored against the bundled knowledge. The playbook set is scored with
 tests/data/playbook/ dropped beside the article (a company playbook with no curated
-questions or topics), as a user would add one. ``tests/data/blind_final_3.yaml`` is the set
+questions or topics), as a user would add one. ``tests/data/blind_final_4.yaml`` is the set
 scored once, at the end: it is left out unless ``--final`` is given.
 """
 
@@ -28,10 +28,11 @@ ARTICLE_SETS = [
     "final_questions.yaml",
     "blind_tune_a.yaml",
     "blind_tune_b.yaml",
-    "blind_final.yaml",  # scored once two rounds ago, a tuning set since
-    "blind_final_2.yaml",  # scored once in the previous round, a tuning set since
+    "blind_final.yaml",  # each scored once, at the end of a round; tuning sets since
+    "blind_final_2.yaml",
+    "blind_final_3.yaml",
 ]
-FINAL = "blind_final_3.yaml"
+FINAL = "blind_final_4.yaml"
 PLAYBOOK_SET = "playbook_questions.yaml"
 
 

@@ -29,6 +29,7 @@ SETS = [
     "blind_tune_b.yaml",
     "blind_final.yaml",
     "blind_final_2.yaml",
+    "blind_final_3.yaml",
     "playbook_questions.yaml",
 ]
 VARIANTS = {

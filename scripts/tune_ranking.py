@@ -1,7 +1,8 @@
 """Fit the sentence ranker and the answer thresholds on question sets, honestly.
 
     .venv/bin/python scripts/tune_ranking.py tests/data/blind_tune_a.yaml tests/data/blind_tune_b.yaml \
-        tests/data/blind_final.yaml tests/data/blind_final_2.yaml tests/data/questions.yaml \
+        tests/data/blind_final.yaml tests/data/blind_final_2.yaml tests/data/blind_final_3.yaml \
+        tests/data/questions.yaml \
         tests/data/check_questions.yaml tests/data/holdout_questions.yaml \
         tests/data/final_questions.yaml [--write]
 
@@ -15,7 +16,7 @@
 3. Thresholds: with the weights fitted on all sets, the scope penalty and the confidence
    threshold that best separate in-domain from off-topic questions over all the sets.
 
-Keep one set out of all of this (tests/data/blind_final_3.yaml) and score it once, at the end.
+Keep one set out of all of this (tests/data/blind_final_4.yaml) and score it once, at the end.
 ``--write`` stores the fit in bot/ranker.json.
 """
 

@@ -185,11 +185,16 @@ def test_a_question_that_ends_in_a_question_mark_runs_on_to_its_answer(core_advi
 
 
 def test_the_takeaway_lines_are_quoted_too(core_advisor):
+    # The takeaway restates the section's paragraph sentence, which the ranker prefers (fitted):
+    # the line is still indexed and quoted whole, as the section's next hit.
     answer = core_advisor.ask(
-        "The sales department is the army combat unit and the marketing department is the air force?", k=3
+        "The sales department is the army combat unit and the marketing department is the air force?", k=12
     )
     takeaways = [h for h in answer.hits if h.passage.paragraph == TAKEAWAY]
     assert takeaways, [h.quote for h in answer.hits]
+    heading = takeaways[0].passage.section
+    section = next(s for s in core_advisor.knowledge.sections() if s.heading == heading)
+    assert takeaways[0].quote == section.takeaway
 
 
 # --- long messages, the ranker file -------------------------------------------------------------
