@@ -141,11 +141,17 @@ def _coerce(name: str, value, source: str):
                 raise ValueError("must not be negative (0 keeps no question text)")
             return number
         if name == "model_threads":
+            if value is None or str(value).strip().lower() in ("", "auto"):
+                return None  # two, or one on a one-core machine
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError("must be a whole number between 1 and 64 (or auto)")
             number = int(value)
             if not 1 <= number <= 64:
-                raise ValueError("must be between 1 and 64")
+                raise ValueError("must be between 1 and 64 (or auto)")
             return number
         if name == "socket_ping_seconds":
+            if isinstance(value, bool):
+                raise ValueError("must be a number of seconds")
             number = float(value)
             if not 0.5 <= number <= 60:
                 raise ValueError("must be between 0.5 and 60")

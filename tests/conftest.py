@@ -131,8 +131,8 @@ def bundled_index(core_data_dir):
 @pytest.fixture(scope="session")
 def core_embedder():
     """The bundled all-MiniLM-L6-v2, weights checked, remembering each text's vector: the
-    model is a pure function of the text, so the session embeds the article's sentences once
-    however many indexes the tests build from them (building is embedding, nearly all of it)."""
+    model is a pure function of the text, so a worker embeds the article's sentences once
+    however many indexes its tests build from them (building is embedding, nearly all of it)."""
     from bot.config import BUNDLED_MODEL, BUNDLED_MODEL_SHA256
     from bot.embedding import load_embedder
     from tests.helpers import WORKER_SETTINGS

@@ -24,7 +24,7 @@ WORKER_SETTINGS = {"ADVISOR_MODEL_THREADS": "1"} if os.environ.get("PYTEST_XDIST
 
 def clean_env(**settings: str) -> dict[str, str]:
     """This process's environment without any of the bot's settings, plus ``settings``
-    (for a subprocess)."""
+    (for a subprocess); under pytest-xdist also WORKER_SETTINGS, unless ``settings`` say otherwise."""
     env = {k: v for k, v in os.environ.items() if not ours(k)}
     env.update(WORKER_SETTINGS)
     env.update(settings)
@@ -32,7 +32,8 @@ def clean_env(**settings: str) -> dict[str, str]:
 
 
 def invoke(*args: str, env: dict[str, str], stdin: str | None = None) -> Result:
-    """``advisor ARGS`` in this process with exactly the bot settings found in ``env``."""
+    """``advisor ARGS`` in this process with exactly the bot settings found in ``env`` (and, under
+    pytest-xdist, WORKER_SETTINGS where ``env`` does not set them)."""
     overrides: dict[str, str | None] = {k: None for k in os.environ if ours(k)}
     overrides.update(WORKER_SETTINGS)
     overrides.update({k: v for k, v in env.items() if ours(k)})

@@ -142,3 +142,18 @@ def test_ask_json_batch_survives_lines_that_are_not_utf8(tmp_path, core_knowledg
         answers = [json.loads(line.decode("utf-8")) for line in lines[:3]]
         assert answers[1]["question"] == "\ufffd\ufffd caf\ufffd quota?"
         assert answers[0]["question"] == "who sets the sales quota?"
+
+
+def test_model_threads_takes_a_whole_number_or_auto(tmp_path):
+    from bot.config import ConfigError, load_settings
+
+    assert load_settings({"ADVISOR_MODEL_THREADS": "auto"}).model_threads is None
+    assert load_settings({"ADVISOR_MODEL_THREADS": "1"}).model_threads == 1
+    config = tmp_path / "advisor.yaml"
+    for value in ("1.9", "true"):
+        config.write_text(f"model_threads: {value}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="model_threads from .*: must be a whole number"):
+            load_settings({}, config)
+    config.write_text("model_threads: null\nsocket_ping_seconds: 2\n", encoding="utf-8")
+    settings = load_settings({}, config)
+    assert settings.model_threads is None and settings.socket_ping_seconds == 2.0

@@ -127,12 +127,21 @@ def warnings_of(caplog) -> list[str]:
     ]
 
 
-def test_the_model_threads_setting_reaches_the_onnx_session(mini):
+def test_the_model_threads_setting_reaches_the_onnx_session_and_torch(mini):
+    import torch
+
     settings, knowledge = mini
     for threads in (1, 2):
         embedder, _index = load_model_and_index(settings.with_overrides(model_threads=threads), knowledge)
         assert isinstance(embedder, OnnxEmbedder)
         assert embedder.session.get_session_options().intra_op_num_threads == threads
+    before = torch.get_num_threads()
+    try:
+        for threads in (2, 1):
+            load_model_and_index(settings.with_overrides(backend="torch", model_threads=threads), knowledge)
+            assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_auto_serves_a_fresh_index_with_onnx_without_rebuilding(caplog, mini):
@@ -426,6 +435,7 @@ def test_an_export_that_misses_parity_is_not_kept(
     assert manifest.onnx_file is None
     assert "differs from sentence-transformers by" in manifest.onnx["unavailable"]
     assert not list(directory.glob("model.onnx*"))
+    assert embedding._EXPORTS == {}, "a failed export is not kept for the next build"
 
 
 def test_a_process_exports_a_model_once_however_many_indexes_it_builds(
