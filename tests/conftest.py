@@ -98,6 +98,20 @@ def bot(bot_environment):
     assert BOT_TOKEN not in server.log, "the bot token leaked into the log"
 
 
+@pytest.fixture(scope="module")
+def slack(bot):
+    """A signed sender of Slack's requests to the session bot."""
+    return bot.sender()
+
+
+@pytest.fixture
+def channel():
+    """A channel id no other test uses."""
+    from tests.slack_harness import unique_id
+
+    return unique_id("C")
+
+
 @pytest.fixture(scope="session")
 def bot_store(bot_database_url):
     """The session bot's store, opened by the tests to set up and check rows."""

@@ -34,21 +34,6 @@ QUOTA = "who should set next year's sales quota?"
 WEATHER = "what will the weather be like in Paris tomorrow?"
 
 
-@pytest.fixture(scope="module")
-def slack(bot):
-    return bot.sender()
-
-
-@pytest.fixture(scope="module")
-def store(bot_store):
-    return bot_store
-
-
-@pytest.fixture
-def channel():
-    return unique_id("C")
-
-
 def posts(fake, channel):
     return fake.matching("chat.postMessage", channel=channel)
 
@@ -67,7 +52,7 @@ def test_small_talk_in_a_followed_thread_gets_no_reply_but_a_question_does(fake,
     assert len(posts(fake, channel)) == 2  # the card and the question's answer, nothing for the small talk
 
 
-def test_a_refusal_offers_clickable_questions_that_answer_and_takes_a_vote(fake, slack, store, channel):
+def test_a_refusal_offers_clickable_questions_that_answer_and_takes_a_vote(fake, slack, bot_store, channel):
     top = mention(WEATHER, channel=channel)
     slack.event(event_body(top))
     (refusal,) = fake.wait_for_call("chat.postMessage", channel=channel)
@@ -100,7 +85,7 @@ def test_a_refusal_offers_clickable_questions_that_answer_and_takes_a_vote(fake,
     )
     (update,) = fake.wait_for_call("chat.update", channel=channel, ts=card_ts)
     assert "suggestions" in json.dumps(update.body["blocks"])  # still the refusal, now with the vote
-    (recorded,) = store.feedback_for(TEAM, channel, card_ts)
+    (recorded,) = bot_store.feedback_for(TEAM, channel, card_ts)
     assert recorded.helpful is False and recorded.question == WEATHER and recorded.passage_id is None
     assert len(posts(fake, channel)) == 1
 
@@ -161,16 +146,18 @@ def test_home_example_questions_are_buttons_answered_in_the_dm(fake, slack):
     assert json.loads(example["value"])["q"] in json.dumps(answer.body["blocks"])
 
 
-def test_tips_on_9am_paris_subscribes_nine_in_europe_paris(fake, slack, store, channel):
+def test_tips_on_9am_paris_subscribes_nine_in_europe_paris(fake, slack, bot_store, channel):
     name = unique_id("cmd")
     slack.command(command_form("tips on 9am Paris", fake.response_url(name), channel=channel))
     (reply,) = fake.wait_for_call("response_url", path=f"/response_url/{name}")
-    subscription = store.get_subscription(TEAM, channel)
+    subscription = bot_store.get_subscription(TEAM, channel)
     assert (subscription.local_time, subscription.tz) == ("09:00", "Europe/Paris")
     assert "weekdays at 09:00 Europe/Paris" in reply.body["text"]
 
 
-def test_tips_on_after_todays_time_starts_tomorrow_and_the_channel_is_told_who(fake, slack, store, channel):
+def test_tips_on_after_todays_time_starts_tomorrow_and_the_channel_is_told_who(
+    fake, slack, bot_store, channel
+):
     # A zone where it is at least 01:00 now, and a time an hour ago there: today's has passed.
     zone = next(
         z for z in ("Europe/Paris", "Asia/Tokyo", "America/New_York") if datetime.now(ZoneInfo(z)).hour >= 1
@@ -186,7 +173,7 @@ def test_tips_on_after_todays_time_starts_tomorrow_and_the_channel_is_told_who(f
     assert notice.body["text"].startswith(":bulb: <@U42> turned on daily tips here")
     assert "/advisor tips off" in notice.body["text"]
     today = datetime.now(ZoneInfo(zone)).date()
-    assert store.post_for(TEAM, channel, today).status == "skipped"  # no post this evening
+    assert bot_store.post_for(TEAM, channel, today).status == "skipped"  # no post this evening
 
 
 def test_a_mistyped_tips_command_gets_a_did_you_mean(fake, slack, channel):

@@ -43,25 +43,7 @@ QUOTA = "who should set next year's sales quota?"
 EFFICIENCY = "Which is more important between efficiency and stability?"
 
 
-# --- fixtures --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def slack(bot):
-    return bot.sender()
-
-
-@pytest.fixture(scope="module")
-def store(bot_store):
-    return bot_store
-
-
-@pytest.fixture
-def channel():
-    return unique_id("C")
-
-
-# --- helpers ---------------------------------------------------------------------------------
+# --- helpers (the slack sender, bot_store and channel fixtures are in conftest.py) -----------
 
 
 def matching(fake, method, *, path=None, **where):
@@ -124,12 +106,12 @@ def test_bare_mention_gets_help(fake, slack, channel):
     assert "/advisor QUESTION" in post.body["blocks"][0]["text"]["text"]
 
 
-def test_a_follow_up_sent_while_the_answer_is_being_posted_is_answered(fake, slack, store, channel):
+def test_a_follow_up_sent_while_the_answer_is_being_posted_is_answered(fake, slack, bot_store, channel):
     fake.delay("chat.postMessage", 1.0, channel=channel)  # Slack has the answer; its reply is slow
     top = mention(QUOTA, channel=channel, user="U1")
     slack.event(event_body(top))
     wait_calls(fake, "chat.postMessage", channel=channel)  # the bot is still waiting for Slack
-    assert store.thread_asker(TEAM, channel, top["ts"]) == "U1"
+    assert bot_store.thread_asker(TEAM, channel, top["ts"]) == "U1"
     slack.event(
         event_body(message("and who generates leads?", channel=channel, user="U1", thread_ts=top["ts"]))
     )
@@ -283,7 +265,7 @@ def test_more_passages_answer_the_clicker_privately_with_a_share(fake, slack, ch
     assert len(matching(fake, "chat.postMessage", channel=channel)) == 2
 
 
-def test_a_vote_updates_the_channel_card_and_posts_nothing(fake, slack, store, channel):
+def test_a_vote_updates_the_channel_card_and_posts_nothing(fake, slack, bot_store, channel):
     top = mention(QUOTA, channel=channel)
     slack.event(event_body(top))
     (card,) = wait_calls(fake, "chat.postMessage", channel=channel)
@@ -312,7 +294,7 @@ def test_a_vote_updates_the_channel_card_and_posts_nothing(fake, slack, store, c
             what="the card updated with the vote",
         )[0]
         assert update.body["blocks"][0] == card.body["blocks"][0]  # the same card
-    votes = {v.user: v.helpful for v in store.feedback_for(TEAM, channel, card_ts)}
+    votes = {v.user: v.helpful for v in bot_store.feedback_for(TEAM, channel, card_ts)}
     assert votes == {"U1": True, "U2": False}
     last = matching(fake, "chat.update", channel=channel, ts=card_ts)[-1]
     line = next(b for b in last.body["blocks"] if b.get("block_id") == "votes")
@@ -321,7 +303,7 @@ def test_a_vote_updates_the_channel_card_and_posts_nothing(fake, slack, store, c
     assert matching(fake, "response_url", path=f"/response_url/{click}") == []
 
 
-def test_a_vote_on_a_private_card_replaces_it(fake, slack, store, channel):
+def test_a_vote_on_a_private_card_replaces_it(fake, slack, bot_store, channel):
     name = unique_id("cmd")
     slack.command(command_form(QUOTA, fake.response_url(name), channel=channel))
     (card,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
@@ -340,7 +322,7 @@ def test_a_vote_on_a_private_card_replaces_it(fake, slack, store, channel):
     assert "share_answer" in json.dumps(replaced.body["blocks"])  # still the private card
     line = next(b for b in replaced.body["blocks"] if b.get("block_id") == "votes")
     assert "You found this not helpful" in line["elements"][0]["text"]
-    (vote,) = store.feedback_for(TEAM, channel, card_ts)
+    (vote,) = bot_store.feedback_for(TEAM, channel, card_ts)
     assert vote.helpful is False and vote.question == QUOTA
     assert matching(fake, "chat.postMessage", channel=channel) == []
     assert matching(fake, "chat.update", channel=channel) == []
@@ -349,9 +331,9 @@ def test_a_vote_on_a_private_card_replaces_it(fake, slack, store, channel):
 # --- App Home, modal, workspace events ------------------------------------------------------------------
 
 
-def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, store):
+def test_app_home_shows_sections_examples_and_subscribed_channels(fake, slack, bot_store):
     sub = unique_id("C")
-    store.subscribe(team=TEAM, channel=sub, local_time="08:30", tz="Asia/Tokyo")
+    bot_store.subscribe(team=TEAM, channel=sub, local_time="08:30", tz="Asia/Tokyo")
     user = unique_id("U")
     home = {"type": "app_home_opened", "user": user, "channel": unique_id("D"), "tab": "home"}
     assert slack.event(event_body(home)).status == 200
@@ -399,12 +381,12 @@ def test_ask_modal_answers_by_direct_message(fake, slack):
         ({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [BOT_USER]}}, "tokens_revoked"),
     ],
 )
-def test_uninstall_and_revoked_tokens_deactivate_the_workspace(slack, store, event, reason):
+def test_uninstall_and_revoked_tokens_deactivate_the_workspace(slack, bot_store, event, reason):
     team = unique_id("T")
-    store.subscribe(team=team, channel="C1", local_time="09:00", tz="UTC")
+    bot_store.subscribe(team=team, channel="C1", local_time="09:00", tz="UTC")
     assert slack.event(event_body(event, team=team)).status == 200
-    wait_until(lambda: not store.get_subscription(team, "C1").active, what="deactivation")
-    subscription = store.get_subscription(team, "C1")
+    wait_until(lambda: not bot_store.get_subscription(team, "C1").active, what="deactivation")
+    subscription = bot_store.get_subscription(team, "C1")
     assert subscription.active is False and subscription.paused_reason == reason
 
 
@@ -518,7 +500,7 @@ def test_same_event_delivered_four_times_gives_one_post(fake, slack, channel):
     assert post.body["thread_ts"] == body["event"]["ts"]
 
 
-def test_mention_and_message_events_for_one_message_give_one_post(fake, slack, store):
+def test_mention_and_message_events_for_one_message_give_one_post(fake, slack, bot_store):
     dm = unique_id("D")
     ts = message_ts()
     both = [
@@ -531,7 +513,7 @@ def test_mention_and_message_events_for_one_message_give_one_post(fake, slack, s
     for thread in threads:
         thread.join()
     wait_calls(fake, "chat.postMessage", channel=dm)
-    assert store.claim_event(f"message:{TEAM}:{dm}:{ts}") is False  # the message was claimed once
+    assert bot_store.claim_event(f"message:{TEAM}:{dm}:{ts}") is False  # the message was claimed once
 
 
 # --- Slack misbehaving -------------------------------------------------------------------------------------

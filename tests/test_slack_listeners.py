@@ -90,11 +90,6 @@ def context():
     return BoltContext(team_id=TEAM, bot_user_id=BOT_USER)
 
 
-@pytest.fixture
-def channel():
-    return unique_id("C")
-
-
 class Acks:
     """Bolt's ``ack``: records what it was called with."""
 

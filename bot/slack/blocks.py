@@ -165,6 +165,18 @@ def _context(text: str) -> dict:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]}]}
 
 
+def _question_buttons(block_id: str, questions, kind: str) -> dict:
+    """One button per question; a click asks it (answered as a card of ``kind``)."""
+    return {
+        "type": "actions",
+        "block_id": block_id,
+        "elements": [
+            _button(plain(q, 75), f"{ASK_SUGGESTION}_{i}", _value(q=q, k=kind))
+            for i, q in enumerate(questions)
+        ],
+    }
+
+
 def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict:
     button = {
         "type": "button",
@@ -333,16 +345,7 @@ def not_covered(question: str, suggestions: Sequence[str], *, kind: str = THREAD
     if kind in ECHOED:
         blocks.append({**_context(question_echo(question)), "block_id": "question"})
     if suggestions:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "suggestions",
-                "elements": [
-                    _button(plain(q, 75), f"{ASK_SUGGESTION}_{i}", _value(q=q, k=kind))
-                    for i, q in enumerate(suggestions)
-                ],
-            }
-        )
+        blocks.append(_question_buttons("suggestions", suggestions, kind))
     blocks.append(feedback_block(question, kind=kind, passage_id=None))
     text = "The article doesn't cover that."
     if suggestions:
@@ -525,16 +528,7 @@ def home_view(
     examples = list(examples)[:5]
     if examples:
         blocks.append(_section("*Try one of these* (I answer in our messages):", "examples"))
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "example_questions",
-                "elements": [
-                    _button(plain(q, 75), f"{ASK_SUGGESTION}_{i}", _value(q=q, k=ASKED))
-                    for i, q in enumerate(examples)
-                ],
-            }
-        )
+        blocks.append(_question_buttons("example_questions", examples, ASKED))
     blocks += [{"type": "divider"}, _section("*What the article says*", "covers")]
     for i, s in enumerate(list(sections)[:30]):
         blocks.append(_section(section_summary(s), f"section_{i}"))
