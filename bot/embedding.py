@@ -75,6 +75,25 @@ def verify_weights(directory: Path, expected_sha256: str) -> None:
         )
 
 
+def normalised(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (a zero row stays zero), float32."""
+    norms = np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """One text's word-piece vectors out of the model (before pooling), special tokens left
+    out, each scaled to unit length, with the word pieces' vocabulary ids."""
+
+    vectors: np.ndarray  # (pieces x dimension) float32
+    ids: np.ndarray  # (pieces,) int64
+
+    @classmethod
+    def of(cls, hidden: np.ndarray, ids: np.ndarray) -> Tokens:
+        return cls(normalised(hidden), np.asarray(ids, dtype=np.int64))
+
+
 @dataclass
 class Embedder:
     """Wraps a SentenceTransformer; returns L2-normalised float32 vectors."""
@@ -102,6 +121,24 @@ class Embedder:
 
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+    def encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[Tokens]]:
+        """Sentence vectors (as :meth:`encode`) and each text's word-piece vectors, in one pass."""
+        outputs = self.model.encode(list(texts), output_value=None, convert_to_numpy=False)
+        # [CLS], [SEP] and padding, as the fast tokenizer's special_tokens_mask marks them on the
+        # ONNX path ([UNK] stays: it stands for a word).
+        tokenizer = self.model.tokenizer
+        special = {tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id} - {None}
+        pooled, tokens = [], []
+        for out in outputs:
+            pooled.append(out["sentence_embedding"].float().cpu().numpy())
+            mask = out["attention_mask"].bool().cpu().numpy()
+            ids = out["input_ids"].cpu().numpy()[mask]
+            hidden = out["token_embeddings"].float().cpu().numpy()[mask]
+            keep = ~np.isin(ids, list(special))
+            tokens.append(Tokens.of(hidden[keep], ids[keep]))
+        vectors = np.array(pooled, dtype=np.float32).reshape(len(pooled), self.dimension)
+        return normalised(vectors), tokens
 
     def known_words(self) -> set[str]:
         """Whole words in the model's word-piece vocabulary (words it reads as they are)."""

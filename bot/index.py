@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import Embedder, ModelError, file_sha256
+from .embedding import Embedder, ModelError, file_sha256, normalised
 from .errors import AdvisorError
 from .knowledge import Knowledge, Section
 from .passages import PARAGRAPH_OWNER, Passage, split_knowledge, split_sentences
@@ -34,7 +34,7 @@ from .text import tokenize
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 MANIFEST = "manifest.json"
 STALE_TMP_SECONDS = 3600  # a temporary build directory older than this was left by a dead build
 
@@ -168,6 +168,31 @@ FILES: tuple[IndexFile, ...] = (
         "sentence_index", "sentences.faiss", "the same over every sentence, in passage order", _faiss()
     ),
     IndexFile(
+        "sentence_tokens",
+        "sentence_tokens.npy",
+        "the model's word-piece vectors of every sentence, projected (below) and normalised, in"
+        " sentence order; special tokens and the pieces of half the sentences or more left out",
+        _npy(),
+    ),
+    IndexFile(
+        "sentence_token_pieces",
+        "sentence_pieces.npy",
+        "for each of those vectors: its sentence row and its word piece's vocabulary id",
+        _npy(),
+    ),
+    IndexFile(
+        "piece_frequency",
+        "piece_frequency.npy",
+        "every word piece of the sentences (vocabulary id) and how many sentences have it",
+        _npy(),
+    ),
+    IndexFile(
+        "token_projection",
+        "token_projection.npy",
+        "the word-piece vectors' principal directions (dimension x at most 128), fitted at build",
+        _npy(),
+    ),
+    IndexFile(
         "sentence_keys",
         "sentence_keys.jsonl",
         "curated keys of sentences: sentence_questions, assignment topics",
@@ -217,6 +242,10 @@ class SearchIndex:
     passages: list[Passage]
     passage_index: object  # faiss.Index
     sentence_index: object  # faiss.Index, one row per sentence (see ``sentence_rows``)
+    sentence_tokens: np.ndarray  # word-piece vectors of the sentences, projected, row after row
+    sentence_token_pieces: np.ndarray  # (sentence row, vocabulary id) of each
+    piece_frequency: np.ndarray  # (vocabulary id, sentences that have it) of every piece
+    token_projection: np.ndarray  # dimension x projected dimension
     sentence_keys: list[SentenceKey]
     sentence_key_vectors: np.ndarray
     section_keys: list[SectionKey]
@@ -366,22 +395,24 @@ def build_index(
     sec_keys = [key for section in sections.values() for key in section_keys(section)]
     sent_keys = _sentence_keys(passages, sections)
     assign_keys = _assignment_keys(passages, sections)
+    # The sentences' vectors come out of the same model pass as their word pieces.
+    sentence_v, tokens = _sentence_tokens(embedder, sentence_texts)
     groups = [
         [p.text for p in passages],
-        sentence_texts,
         [k.text for k in sent_keys],
         [k.text for k in sec_keys],
         [k.text for k in assign_keys],
         list(knowledge.out_of_scope),
     ]
     vectors = embedder.encode([text for group in groups for text in group], progress=progress)
-    passage_v, sentence_v, sent_key_v, sec_key_v, assign_key_v, scope_v = _split_rows(
+    passage_v, sent_key_v, sec_key_v, assign_key_v, scope_v = _split_rows(
         vectors, [len(group) for group in groups], embedder.dimension
     )
     values = {
         "passages": passages,
         "passage_index": passage_v,
         "sentence_index": sentence_v,
+        **tokens,
         "sentence_keys": sent_keys,
         "sentence_key_vectors": sent_key_v,
         "section_keys": sec_keys,
@@ -440,6 +471,51 @@ def _export_onnx(embedder: Embedder, target: Path) -> dict:
         path.unlink()
     logger.warning("%s; this index will be served with sentence-transformers (torch)", reason)
     return {"unavailable": reason}
+
+
+PROJECTED_DIMENSION = 128  # the word-piece match keeps its quality at 128 of 384 (docs/retrieval.md)
+
+
+def common_pieces(piece_frequency: np.ndarray, n_sentences: int) -> set[int]:
+    """Word pieces in half the sentences or more (".", ",", "the", "and", "is" in the article):
+    left out of the word-piece match on both sides, question and sentence."""
+    return {int(i) for i, n in piece_frequency if 2 * n >= n_sentences}
+
+
+def _sentence_tokens(embedder: Embedder, texts: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The sentences' vectors, and the index's word-piece files (see FILES): every sentence's
+    pieces but the common ones, stacked in sentence order and projected onto their principal
+    directions; (row, id) of each; every piece's sentence frequency; the projection.
+
+    A sentence left with no piece keeps its rarest one, so that every row has one."""
+    sentence_vectors, tokens = embedder.encode_tokens(texts)
+    ids, counts = np.unique(
+        np.concatenate([np.unique(t.ids) for t in tokens] + [np.zeros(0, dtype=np.int64)]),
+        return_counts=True,
+    )
+    frequency = np.column_stack([ids, counts]).astype(np.int64)
+    common = common_pieces(frequency, len(texts))
+    of = dict(zip(ids.tolist(), counts.tolist(), strict=True))
+    kept, pieces = [np.zeros((0, embedder.dimension), dtype=np.float32)], []
+    for row, token in enumerate(tokens):
+        keep = np.array([i not in common for i in token.ids.tolist()], dtype=bool)
+        if not keep.any() and len(token.ids):
+            keep[int(np.argmin([of[i] for i in token.ids.tolist()]))] = True
+        vectors, piece_ids = token.vectors[keep], token.ids[keep]
+        if not len(piece_ids):  # the model read it as special tokens only
+            vectors, piece_ids = np.zeros((1, embedder.dimension), dtype=np.float32), np.array([0])
+        kept.append(vectors)
+        pieces.append(np.column_stack([np.full(len(piece_ids), row), piece_ids]))
+    stacked = np.concatenate(kept)
+    # The top principal directions (of the vectors as they are, not centred: a cosine is kept).
+    _u, _s, directions = np.linalg.svd(stacked - stacked.mean(axis=0), full_matrices=False)
+    projection = np.ascontiguousarray(directions[:PROJECTED_DIMENSION].T, dtype=np.float32)
+    return sentence_vectors.reshape(len(texts), embedder.dimension), {
+        "sentence_tokens": normalised(stacked @ projection),
+        "sentence_token_pieces": (np.concatenate(pieces) if pieces else np.zeros((0, 2))).astype(np.int64),
+        "piece_frequency": frequency,
+        "token_projection": projection,
+    }
 
 
 def _split_rows(vectors: np.ndarray, sizes: list[int], dimension: int) -> list[np.ndarray]:
@@ -544,6 +620,11 @@ def _check_shapes(index: SearchIndex, directory: Path) -> None:
         index.section_key_vectors.shape != (len(index.section_keys), m.dimension),
         index.assignment_key_vectors.shape != (len(index.assignment_keys), m.dimension),
         index.scope_vectors.shape[1:] != (m.dimension,),
+        index.token_projection.shape != (m.dimension, index.sentence_tokens.shape[1]),
+        index.piece_frequency.shape[1:] != (2,),
+        index.sentence_token_pieces.shape != (len(index.sentence_tokens), 2),
+        not np.array_equal(np.unique(index.sentence_token_pieces[:, 0]), np.arange(n_sentences)),
+        bool(np.any(np.diff(index.sentence_token_pieces[:, 0]) < 0)),
         any(not 0 <= k.sentence < n_sentences for k in index.sentence_keys),
         any(not 0 <= k.passage < len(index.passages) for k in index.assignment_keys),
     ]

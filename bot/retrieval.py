@@ -24,8 +24,8 @@ import numpy as np
 
 from .backend import load_model_and_index
 from .config import Settings
-from .embedding import Embedder
-from .index import SearchIndex, is_curated, section_ref
+from .embedding import Embedder, Tokens
+from .index import SearchIndex, common_pieces, is_curated, section_ref
 from .knowledge import Document, Knowledge, load_knowledge
 from .passages import TAKEAWAY, Passage, Sentence, paragraph_text
 from .spelling import SpellFixer
@@ -48,6 +48,9 @@ class Signals:
     focus_keys: np.ndarray  # the same for the question's focus (its last question, in a long message)
     neighbours: np.ndarray  # the best sentence_keys of the sentences either side, same paragraph
     lexical: np.ndarray  # BM25 over the sentence and its heading, squashed
+    tokens: np.ndarray  # each question word piece's best cosine with the sentence's, IDF-weighted mean
+    tokens_back: np.ndarray  # each sentence word piece's best cosine with the question's, mean
+    section_tokens: np.ndarray  # the best plain mean of the first, over its section's sentences
     section_keys: np.ndarray  # mean of the two closest curated keys of its section
     section_lexical: np.ndarray  # BM25 over its section's curated text, squashed
     section_best: np.ndarray  # the best sentence_keys of any sentence in its section
@@ -71,11 +74,13 @@ class Ranker:
 
     weights: dict[str, float]
     lexical_scale: float  # BM25 score at which a squashed lexical signal is 0.5
-    answered: float  # a top score at or above this (and not loosely off scope): answered
-    low_confidence: float  # at or above this (and below answered): low_confidence; below: refused
+    # Whether to reply: a logistic boundary fitted over the top score and the off-scope margin
+    # (how much closer the question is to an out-of-scope example than to any curated key):
+    # z = score * top score + off_scope * margin + bias; below 0 the question is not covered.
+    # A stronger answer tolerates a closer out-of-scope example.
+    refusal: dict[str, float]
+    caveat: float  # a reply whose z is below this gets low_confidence (the weakest one in twenty)
     off_scope: float  # an off-scope margin above this: not covered, however high the score
-    loose_off_scope: float  # above this (and not off scope): low_confidence, unless the score is strong
-    strong: float  # a top score at or above this is not doubted for being near an out-of-scope example
     # For an answer from a section nobody curated: how much closer the question may be to an
     # out-of-scope example than to the answering sentence itself.
     uncurated_off_scope: float = 0.05
@@ -95,15 +100,19 @@ class Ranker:
             raise ValueError(f"{path}: unknown signals {sorted(unknown)}")
         return cls(**data)
 
-    def status(self, top_score: float, beyond_scope: float) -> Status:
-        """Answered, low_confidence or not_covered, from the top score and how far beyond the
-        off-scope threshold the question is (:meth:`Advisor.beyond_scope`; > 0: off scope)."""
-        if beyond_scope > 0 or top_score < self.low_confidence:
+    def reply_margin(self, top_score: float, off_scope: float) -> float:
+        """z of :attr:`refusal`: below 0 the question is refused, below :attr:`caveat` caveated."""
+        r = self.refusal
+        return r["score"] * top_score + r["off_scope"] * off_scope + r["bias"]
+
+    def status(self, top_score: float, off_scope: float, beyond_scope: float) -> Status:
+        """Answered, low_confidence or not_covered, from the top score, the off-scope margin
+        and how far beyond its hard off-scope threshold the question is
+        (:meth:`Advisor.beyond_scope`; > 0: off scope whatever the score)."""
+        z = self.reply_margin(top_score, off_scope)
+        if beyond_scope > 0 or z < 0:
             return "not_covered"
-        loose = beyond_scope > self.loose_off_scope - self.off_scope and top_score < self.strong
-        if loose or top_score < self.answered:
-            return "low_confidence"
-        return "answered"
+        return "low_confidence" if z < self.caveat else "answered"
 
     def vector(self) -> np.ndarray:
         return np.array([self.weights.get(name, 0.0) for name in Signals.names()], dtype=np.float32)
@@ -264,7 +273,19 @@ class Advisor:
         self._keys_of_section = np.array(
             [np.pad(k, (0, width - len(k)), constant_values=-1) for k in keys_of]
         )
-        self._last_embedded: tuple[str, np.ndarray] | None = None
+        # Word-piece vectors of the sentences (late interaction: each question piece is matched
+        # to its closest piece of each sentence), where each sentence's run starts, the pieces
+        # left out (common_pieces) and the inverse document frequency of each over the sentences.
+        self._token_vectors = index.sentence_tokens
+        self._token_projection = index.token_projection
+        token_rows = index.sentence_token_pieces[:, 0]
+        self._token_starts = np.searchsorted(token_rows, np.arange(len(self._rows)))
+        self._token_counts = np.bincount(token_rows, minlength=len(self._rows)).astype(np.float32)
+        self._common_pieces = common_pieces(index.piece_frequency, len(self._rows))
+        n = len(self._rows) + 1
+        self._idf = {int(i): float(np.log(n / (f + 0.5))) for i, f in index.piece_frequency}
+        self._unseen_idf = float(np.log(n / 0.5))
+        self._last_embedded: tuple[str, np.ndarray, Tokens] | None = None
         # The sections' curated questions and their vectors, for a refusal's suggestions.
         rows = [i for i, key in enumerate(index.section_keys) if key.kind == "question"]
         self._curated_questions = (
@@ -324,15 +345,13 @@ class Advisor:
         return self.speller.fix(self.glossary.expand(clean_question(question)))
 
     # --- scoring ------------------------------------------------------------------
-    def signals(self, text: str, vectors: np.ndarray | None = None) -> Signals:
-        """Every signal of every sentence for the prepared question ``text``.
-
-        ``vectors`` are the embeddings of ``text`` and of its focus (:func:`focus`), as
-        :meth:`embed` returns them.
-        """
+    def signals(self, text: str) -> Signals:
+        """Every signal of every sentence for the prepared question ``text`` (embedded once:
+        :meth:`embed` keeps the last question's vectors)."""
         index, scale = self.index, self.ranker.lexical_scale
-        vectors = self.embed(text) if vectors is None else vectors
+        vectors = self.embed(text)
         q = vectors[0]
+        pieces, pieces_back, plain = self._token_match(text)
         n, n_s = len(self._rows), len(index.section_refs)
         dense, focus = vectors @ self._sentence_vectors.T
         context = (self._passage_vectors @ q)[self._sentence_passage]
@@ -364,6 +383,7 @@ class Advisor:
             lexical = np.zeros(n, dtype=np.float32)
             section_lexical = np.zeros(n_s, dtype=np.float32)
         section_best = _group_max(sentence_keys, self._sentence_section, n_s)
+        section_tokens = _group_max(plain, self._sentence_section, n_s, fill=-1.0)[self._sentence_section]
         padded = np.append(sentence_keys, np.float32(0.0))  # row -1: no neighbour there
         neighbours = np.maximum(padded[self._before], padded[self._after])
         scope = index.scope_vectors @ q
@@ -376,6 +396,9 @@ class Advisor:
             focus_keys=focus_keys,
             neighbours=neighbours,
             lexical=lexical,
+            tokens=pieces,
+            tokens_back=pieces_back,
+            section_tokens=section_tokens,
             section_keys=section_keys[self._sentence_section],
             section_lexical=section_lexical[self._sentence_section],
             section_best=section_best[self._sentence_section],
@@ -388,16 +411,44 @@ class Advisor:
     def embed(self, text: str) -> np.ndarray:
         """Vectors of the question and of its focus, in one call to the model (2 x dimension).
 
-        The last text's vectors are kept: a refusal's suggestions (:meth:`closest_questions`)
-        reuse the vectors its answer was scored with instead of running the model again."""
+        The last text's vectors (and the question's word pieces, :meth:`_token_match`) are
+        kept: a refusal's suggestions (:meth:`closest_questions`) reuse the vectors its answer
+        was scored with instead of running the model again."""
+        return self._embedded(text)[0]
+
+    def _embedded(self, text: str) -> tuple[np.ndarray, Tokens]:
         last = self._last_embedded
         if last is not None and last[0] == text:
-            return last[1]
+            return last[1], last[2]
         part = focus(text)
-        vectors = self.embedder.encode([text] if part == text else [text, part])
+        vectors, tokens = self.embedder.encode_tokens([text] if part == text else [text, part])
         vectors = vectors if len(vectors) == 2 else np.vstack([vectors, vectors])
-        self._last_embedded = (text, vectors)
-        return vectors
+        self._last_embedded = (text, vectors, tokens[0])
+        return vectors, tokens[0]
+
+    def _token_match(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Late interaction between the question's word pieces and each sentence's.
+
+        Returns, per sentence, the IDF-weighted mean over the question's pieces of each one's
+        best cosine with a piece of the sentence, and the mean over the sentence's pieces of
+        each one's best cosine with a piece of the question; then the plain (unweighted) mean of
+        the first, for the section signal. Cosines are taken in the index's projection, and the
+        common pieces (:func:`bot.index.common_pieces`) are left out on both sides: a question
+        of no other piece scores 0 everywhere."""
+        pieces = self._embedded(text)[1]
+        n = len(self._rows)
+        ids = pieces.ids.tolist()
+        keep = [j for j, i in enumerate(ids) if i not in self._common_pieces]
+        if not keep:
+            return tuple(np.zeros(n, dtype=np.float32) for _ in range(3))
+        projected = pieces.vectors[keep] @ self._token_projection
+        projected /= np.maximum(np.linalg.norm(projected, axis=1, keepdims=True), 1e-12)
+        similarity = projected @ self._token_vectors.T  # question pieces x sentence pieces
+        best = np.maximum.reduceat(similarity, self._token_starts, axis=1)  # question pieces x sentences
+        weights = np.array([self._idf.get(ids[j], self._unseen_idf) for j in keep], dtype=np.float32)
+        back = np.add.reduceat(similarity.max(axis=0), self._token_starts) / self._token_counts
+        weighted = weights / weights.sum() @ best
+        return weighted.astype(np.float32), back.astype(np.float32), best.mean(axis=0).astype(np.float32)
 
     def beyond_scope(self, signals: Signals, top_row: int) -> float:
         """How far past its off-scope threshold a question is whose best sentence is ``top_row``.
@@ -531,7 +582,7 @@ class Advisor:
             return Answer(question=question, status="not_covered", owner=None, hits=())
         vectors = self.embed(text)
         q = vectors[0]
-        signals = self.signals(text, vectors)
+        signals = self.signals(text)
         scores = self.score(signals)
         hits: list[Hit] = []
         taken: set[int] = set()  # passage rows already quoted: each passage is one hit at most
@@ -544,6 +595,6 @@ class Advisor:
             rows = self.quote_rows(row, scores, frozenset(taken))
             taken.update(self._rows[r][0] for r in rows)
             hits.append(self._hit(rows, float(scores[row]), q))
-        status = self.ranker.status(hits[0].score, self.beyond_scope(signals, ranked[0]))
+        status = self.ranker.status(hits[0].score, signals.off_scope, self.beyond_scope(signals, ranked[0]))
         owner = hits[0].owner if status != "not_covered" else None
         return Answer(question=question, status=status, owner=owner, hits=tuple(hits))

@@ -4,7 +4,7 @@
 
 Each article set is scored against the bundled knowledge. The playbook set is scored with
 tests/data/playbook/ dropped beside the article (a company playbook with no curated
-questions or topics), as a user would add one. ``tests/data/blind_final_4.yaml`` is the set
+questions or topics), as a user would add one. ``tests/data/blind_final_6.yaml`` is the set
 scored once, at the end: it is left out unless ``--final`` is given.
 """
 
@@ -31,8 +31,10 @@ ARTICLE_SETS = [
     "blind_final.yaml",  # each scored once, at the end of a round; tuning sets since
     "blind_final_2.yaml",
     "blind_final_3.yaml",
+    "blind_final_4.yaml",
+    "blind_final_5.yaml",
 ]
-FINAL = "blind_final_4.yaml"
+FINAL = "blind_final_6.yaml"
 PLAYBOOK_SET = "playbook_questions.yaml"
 
 

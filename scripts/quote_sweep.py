@@ -30,12 +30,16 @@ SETS = [
     "blind_final.yaml",
     "blind_final_2.yaml",
     "blind_final_3.yaml",
+    "blind_final_4.yaml",
+    "blind_final_5.yaml",
     "playbook_questions.yaml",
 ]
 VARIANTS = {
     "ranker.json": {},
-    "neighbour 2.0": {"neighbour_margin": 2.0},
-    "neighbour 2.5": {"neighbour_margin": 2.5},
+    "neighbour 1.0": {"neighbour_margin": 1.0},
+    "neighbour 3.0": {"neighbour_margin": 3.0},
+    "neighbour 4.0": {"neighbour_margin": 4.0},
+    "assignment 4.0": {"assignment_margin": 4.0},
     "min words 12": {"quote_min_words": 12},
 }
 

@@ -166,6 +166,7 @@ def _remembering(loaded):
     @dataclass
     class RememberingEmbedder(Embedder):
         vectors: dict = field(default_factory=dict, repr=False)
+        tokens: dict = field(default_factory=dict, repr=False)
 
         def encode(self, texts, *, batch_size: int = 32, progress: bool = False):
             texts = list(texts)
@@ -176,6 +177,17 @@ def _remembering(loaded):
             if not texts:
                 return np.zeros((0, self.dimension), dtype=np.float32)
             return np.ascontiguousarray(np.stack([self.vectors[t] for t in texts]), dtype=np.float32)
+
+        def encode_tokens(self, texts):
+            texts = list(texts)
+            missing = list(dict.fromkeys(t for t in texts if t not in self.tokens))
+            if missing:
+                vectors, tokens = super().encode_tokens(missing)
+                self.tokens.update(zip(missing, zip(vectors, tokens, strict=True), strict=True))
+            if not texts:
+                return np.zeros((0, self.dimension), dtype=np.float32), []
+            vectors = np.stack([self.tokens[t][0] for t in texts]).astype(np.float32)
+            return np.ascontiguousarray(vectors), [self.tokens[t][1] for t in texts]
 
     return RememberingEmbedder(
         model_id=loaded.model_id, model=loaded.model, location=loaded.location, backend=loaded.backend
