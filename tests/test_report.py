@@ -43,7 +43,7 @@ ANSWERED = [
 ]
 WEATHER = ["what's the weather in Paris today?", "what is the weather like in Paris today"]
 PIZZA = "recommend a good pizza place near the office"
-LOW = "what book does the article mention"
+LOW = "what about the boss"
 
 
 @pytest.fixture
