@@ -404,7 +404,9 @@ def build_index(
         [k.text for k in assign_keys],
         list(knowledge.out_of_scope),
     ]
-    vectors = embedder.encode([text for group in groups for text in group], progress=progress)
+    vectors = _encode_once(
+        embedder, [text for group in groups for text in group], sentence_texts, sentence_v, progress
+    )
     passage_v, sent_key_v, sec_key_v, assign_key_v, scope_v = _split_rows(
         vectors, [len(group) for group in groups], embedder.dimension
     )
@@ -516,6 +518,21 @@ def _sentence_tokens(embedder: Embedder, texts: list[str]) -> tuple[np.ndarray, 
         "piece_frequency": frequency,
         "token_projection": projection,
     }
+
+
+def _encode_once(
+    embedder: Embedder, texts: list[str], known: list[str], known_vectors: np.ndarray, progress: bool
+) -> np.ndarray:
+    """Vectors of ``texts``, each distinct text embedded once; one already embedded among
+    ``known`` (the sentences) is not embedded again. An uncurated section is keyed by its own
+    sentences, and a one-sentence paragraph is its own passage: for a playbook, most of them."""
+    have = dict(zip(known, known_vectors, strict=True))
+    missing = list(dict.fromkeys(t for t in texts if t not in have))
+    if missing:
+        have.update(zip(missing, embedder.encode(missing, progress=progress), strict=True))
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.ascontiguousarray(np.stack([have[t] for t in texts]), dtype=np.float32)
 
 
 def _split_rows(vectors: np.ndarray, sizes: list[int], dimension: int) -> list[np.ndarray]:

@@ -184,6 +184,7 @@ def _remembering(loaded):
             if missing:
                 vectors, tokens = super().encode_tokens(missing)
                 self.tokens.update(zip(missing, zip(vectors, tokens, strict=True), strict=True))
+                self.vectors.update(zip(missing, vectors, strict=True))
             if not texts:
                 return np.zeros((0, self.dimension), dtype=np.float32), []
             vectors = np.stack([self.tokens[t][0] for t in texts]).astype(np.float32)
@@ -245,7 +246,16 @@ def core_data_dir(tmp_path_factory, core_knowledge, core_embedder):
                 build_index(core_knowledge, core_embedder, data_dir / "index")
             finally:
                 torch.set_num_threads(threads)
-    assert read_manifest(data_dir / "index").knowledge_hash == core_knowledge.content_hash
+    manifest = read_manifest(data_dir / "index")
+    assert manifest.knowledge_hash == core_knowledge.content_hash
+    # The export this build made (parity-checked, digested) serves this worker's later builds
+    # as a process's own first export would: they copy it instead of exporting again (~4 s).
+    if manifest.onnx_file:
+        from bot.embedding import _EXPORTS, _EXPORTS_LOCK
+
+        with _EXPORTS_LOCK:
+            key = (core_embedder.model_id, str(core_embedder.location))
+            _EXPORTS.setdefault(key, (data_dir / "index" / manifest.onnx_file, dict(manifest.onnx)))
     return data_dir
 
 

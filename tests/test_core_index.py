@@ -351,3 +351,42 @@ def test_load_embedder_refuses_modified_weights(tampered_model):
 def test_missing_weights_are_named(tmp_path):
     with pytest.raises(ModelError, match="model weights not found"):
         verify_weights(tmp_path, BUNDLED_MODEL_SHA256)
+
+
+def test_a_build_embeds_each_distinct_text_once(tmp_path, core_embedder):
+    # A playbook nobody curated is keyed by its own sentences, and a one-sentence paragraph is
+    # its own passage: the build embeds each such text once, with the sentences' word pieces.
+    knowledge_dir = tmp_path / "knowledge"
+    knowledge_dir.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "playbook" / "northwind-playbook.yaml", knowledge_dir)
+    knowledge = load_knowledge(knowledge_dir)
+    seen: list[str] = []
+
+    class Counting(type(core_embedder)):
+        def encode(self, texts, **kwargs):
+            seen.extend(texts)
+            return super().encode(texts, **kwargs)
+
+        def encode_tokens(self, texts):
+            seen.extend(texts)
+            return super().encode_tokens(texts)
+
+    counting = Counting(
+        model_id=core_embedder.model_id,
+        model=core_embedder.model,
+        location=core_embedder.location,
+        vectors=core_embedder.vectors,
+        tokens=core_embedder.tokens,
+    )
+    index = build_index(knowledge, counting, tmp_path / "index")
+    assert len(seen) == len(set(seen))
+    sentences = [p.sentence_text(s) for p in index.passages for s in p.sentences]
+    assert set(sentences) <= set(seen)
+    # Every key of the playbook's sections is one of its sentences, and found by its vector.
+    keys = [k.text for k in index.section_keys if k.kind == "sentence"]
+    assert keys and set(keys) <= set(sentences)
+    at = {t: i for i, t in enumerate(sentences)}
+    vectors = index.sentence_index.reconstruct_n(0, index.sentence_index.ntotal)
+    for key, vector in zip(index.section_keys, index.section_key_vectors, strict=True):
+        if key.kind == "sentence":
+            assert np.allclose(vector, vectors[at[key.text]], atol=1e-6)

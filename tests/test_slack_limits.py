@@ -76,9 +76,10 @@ def big_article() -> dict:
 
 
 @pytest.fixture(scope="module")
-def listeners(fake, tmp_path_factory, core_embedder):
+def listeners(fake, tmp_path_factory, core_embedder, core_data_dir):
     """The listener classes over an advisor of the huge article, in-process: what they post is
-    what the bot's server would post (the same classes, the same WebClient, the fake Slack)."""
+    what the bot's server would post (the same classes, the same WebClient, the fake Slack).
+    (``core_data_dir``: its model export is copied into this index, not made again.)"""
     root = tmp_path_factory.mktemp("big-knowledge")
     knowledge_dir = root / "knowledge"
     knowledge_dir.mkdir()
