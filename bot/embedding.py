@@ -90,8 +90,10 @@ class Tokens:
     ids: np.ndarray  # (pieces,) int64
 
     @classmethod
-    def of(cls, hidden: np.ndarray, ids: np.ndarray) -> Tokens:
-        return cls(normalised(hidden), np.asarray(ids, dtype=np.int64))
+    def inner(cls, hidden: np.ndarray, ids: np.ndarray) -> Tokens:
+        """From a text's attended positions: the first and the last ([CLS] and [SEP], which
+        the model adds to every text, truncated or not) left out, the same on both backends."""
+        return cls(normalised(hidden[1:-1]), np.asarray(ids[1:-1], dtype=np.int64))
 
 
 @dataclass
@@ -122,21 +124,22 @@ class Embedder:
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 
-    def encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[Tokens]]:
+    def encode_tokens(self, texts: list[str], *, batch_size: int = 32) -> tuple[np.ndarray, list[Tokens]]:
         """Sentence vectors (as :meth:`encode`) and each text's word-piece vectors, in one pass."""
-        outputs = self.model.encode(list(texts), output_value=None, convert_to_numpy=False)
-        # [CLS], [SEP] and padding, as the fast tokenizer's special_tokens_mask marks them on the
-        # ONNX path ([UNK] stays: it stands for a word).
-        tokenizer = self.model.tokenizer
-        special = {tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id} - {None}
+        outputs = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            output_value=None,
+            convert_to_numpy=False,
+            show_progress_bar=False,
+        )
         pooled, tokens = [], []
         for out in outputs:
             pooled.append(out["sentence_embedding"].float().cpu().numpy())
             mask = out["attention_mask"].bool().cpu().numpy()
             ids = out["input_ids"].cpu().numpy()[mask]
             hidden = out["token_embeddings"].float().cpu().numpy()[mask]
-            keep = ~np.isin(ids, list(special))
-            tokens.append(Tokens.of(hidden[keep], ids[keep]))
+            tokens.append(Tokens.inner(hidden, ids))
         vectors = np.array(pooled, dtype=np.float32).reshape(len(pooled), self.dimension)
         return normalised(vectors), tokens
 

@@ -476,11 +476,17 @@ def _export_onnx(embedder: Embedder, target: Path) -> dict:
 
 
 PROJECTED_DIMENSION = 128  # the word-piece match keeps its quality at 128 of 384 (docs/retrieval.md)
+# Below this many sentences no piece is common: in a two-sentence handbook every piece of one
+# sentence is in half of them. (Changing the rule changes what an index holds: bump
+# FORMAT_VERSION with it, since the question side applies it again at load.)
+COMMON_MIN_SENTENCES = 10
 
 
 def common_pieces(piece_frequency: np.ndarray, n_sentences: int) -> set[int]:
     """Word pieces in half the sentences or more (".", ",", "the", "and", "is" in the article):
     left out of the word-piece match on both sides, question and sentence."""
+    if n_sentences < COMMON_MIN_SENTENCES:
+        return set()
     return {int(i) for i, n in piece_frequency if 2 * n >= n_sentences}
 
 
@@ -504,28 +510,43 @@ def _sentence_tokens(embedder: Embedder, texts: list[str]) -> tuple[np.ndarray, 
         if not keep.any() and len(token.ids):
             keep[int(np.argmin([of[i] for i in token.ids.tolist()]))] = True
         vectors, piece_ids = token.vectors[keep], token.ids[keep]
-        if not len(piece_ids):  # the model read it as special tokens only
+        if not len(piece_ids):  # the model read nothing but [CLS] and [SEP]: a zero piece 0
             vectors, piece_ids = np.zeros((1, embedder.dimension), dtype=np.float32), np.array([0])
+            if 0 not in of:
+                of[0] = 0
+                frequency = np.vstack([frequency, [[0, 0]]])
         kept.append(vectors)
         pieces.append(np.column_stack([np.full(len(piece_ids), row), piece_ids]))
     stacked = np.concatenate(kept)
-    # The top principal directions (of the vectors as they are, not centred: a cosine is kept).
-    _u, _s, directions = np.linalg.svd(stacked - stacked.mean(axis=0), full_matrices=False)
-    projection = np.ascontiguousarray(directions[:PROJECTED_DIMENSION].T, dtype=np.float32)
+    projection = _principal_directions(stacked)
     return sentence_vectors.reshape(len(texts), embedder.dimension), {
         "sentence_tokens": normalised(stacked @ projection),
         "sentence_token_pieces": (np.concatenate(pieces) if pieces else np.zeros((0, 2))).astype(np.int64),
-        "piece_frequency": frequency,
+        "piece_frequency": frequency.astype(np.int64),
         "token_projection": projection,
     }
+
+
+def _principal_directions(vectors: np.ndarray) -> np.ndarray:
+    """(dimension x k) projection onto the top k = PROJECTED_DIMENSION principal directions of
+    the pieces (eigenvectors of their covariance, d x d: cheap however many pieces). With fewer
+    pieces than that, there are not that many directions to trust: the identity, unprojected.
+    Pieces are projected as they are (not centred), so a cosine stays one between them."""
+    n, dimension = vectors.shape
+    if n <= PROJECTED_DIMENSION:
+        return np.eye(dimension, dtype=np.float32)
+    centred = vectors - vectors.mean(axis=0)
+    _values, directions = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
+    return np.ascontiguousarray(directions[:, ::-1][:, :PROJECTED_DIMENSION], dtype=np.float32)
 
 
 def _encode_once(
     embedder: Embedder, texts: list[str], known: list[str], known_vectors: np.ndarray, progress: bool
 ) -> np.ndarray:
-    """Vectors of ``texts``, each distinct text embedded once; one already embedded among
-    ``known`` (the sentences) is not embedded again. An uncurated section is keyed by its own
-    sentences, and a one-sentence paragraph is its own passage: for a playbook, most of them."""
+    """Vectors of ``texts``: each distinct one embedded once, and none already among ``known``
+    (the sentences, embedded with their word pieces) embedded again. An uncurated section is
+    keyed by its own sentences, and a one-sentence paragraph is its own passage: for a
+    playbook, most of them."""
     have = dict(zip(known, known_vectors, strict=True))
     missing = list(dict.fromkeys(t for t in texts if t not in have))
     if missing:
@@ -627,9 +648,19 @@ def load_index(directory: Path) -> SearchIndex:
 
 
 def _check_shapes(index: SearchIndex, directory: Path) -> None:
+    try:
+        problems = _shape_problems(index)
+    except (IndexError, ValueError, TypeError, AttributeError):  # a file of the wrong shape
+        problems = [True]
+    if any(problems):
+        raise IndexUnavailable(f"corrupt index at {directory}: counts do not match the manifest")
+
+
+def _shape_problems(index: SearchIndex) -> list[bool]:
     m = index.manifest
     n_sentences = len(index.sentence_rows)
-    problems = [
+    pieces, frequency = index.sentence_token_pieces, index.piece_frequency
+    return [
         len(index.passages) != m.passage_count or index.passage_index.ntotal != m.passage_count,
         n_sentences != m.sentence_count or index.sentence_index.ntotal != n_sentences,
         len(index.section_keys) + len(index.sentence_keys) != m.key_count,
@@ -637,16 +668,17 @@ def _check_shapes(index: SearchIndex, directory: Path) -> None:
         index.section_key_vectors.shape != (len(index.section_keys), m.dimension),
         index.assignment_key_vectors.shape != (len(index.assignment_keys), m.dimension),
         index.scope_vectors.shape[1:] != (m.dimension,),
+        index.sentence_tokens.ndim != 2 or index.sentence_tokens.dtype != np.float32,
         index.token_projection.shape != (m.dimension, index.sentence_tokens.shape[1]),
-        index.piece_frequency.shape[1:] != (2,),
-        index.sentence_token_pieces.shape != (len(index.sentence_tokens), 2),
-        not np.array_equal(np.unique(index.sentence_token_pieces[:, 0]), np.arange(n_sentences)),
-        bool(np.any(np.diff(index.sentence_token_pieces[:, 0]) < 0)),
+        index.sentence_tokens.shape[1] not in (PROJECTED_DIMENSION, m.dimension),
+        frequency.ndim != 2 or frequency.shape[1:] != (2,),
+        pieces.shape != (len(index.sentence_tokens), 2),
+        not np.array_equal(np.unique(pieces[:, 0]), np.arange(n_sentences)),
+        bool(np.any(np.diff(pieces[:, 0]) < 0)),
+        not np.isin(pieces[:, 1], frequency[:, 0]).all(),
         any(not 0 <= k.sentence < n_sentences for k in index.sentence_keys),
         any(not 0 <= k.passage < len(index.passages) for k in index.assignment_keys),
     ]
-    if any(problems):
-        raise IndexUnavailable(f"corrupt index at {directory}: counts do not match the manifest")
 
 
 def staleness(manifest: Manifest, knowledge: Knowledge, model_id: str) -> str | None:

@@ -143,10 +143,8 @@ class OnnxEmbedder:
             vectors, encodings, hidden = self._run(texts[start : start + 32])
             pooled.append(vectors)
             for encoding, states in zip(encodings, hidden, strict=True):
-                keep = np.array(encoding.attention_mask, dtype=bool) & ~np.array(
-                    encoding.special_tokens_mask, dtype=bool
-                )
-                tokens.append(Tokens.of(states[keep], np.array(encoding.ids, dtype=np.int64)[keep]))
+                mask = np.array(encoding.attention_mask, dtype=bool)
+                tokens.append(Tokens.inner(states[mask], np.array(encoding.ids, dtype=np.int64)[mask]))
         return np.ascontiguousarray(np.concatenate(pooled)), tokens
 
     def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .backend import load_model_and_index
 from .config import Settings
-from .embedding import Embedder, Tokens
+from .embedding import Embedder, Tokens, normalised
 from .index import SearchIndex, common_pieces, is_curated, section_ref
 from .knowledge import Document, Knowledge, load_knowledge
 from .passages import TAKEAWAY, Passage, Sentence, paragraph_text
@@ -56,8 +56,8 @@ class Signals:
     section_best: np.ndarray  # the best sentence_keys of any sentence in its section
     takeaway: np.ndarray  # 1 for a section's bold takeaway line, which restates a paragraph's sentence
     amount: np.ndarray  # 1 for a sentence stating a number, when the question asks for an amount or a time
-    off_scope: float  # how much closer the question is to an out-of-scope example than to any key
-    scope_best: float  # cosine with the closest out-of-scope example (-1 without any)
+    off_scope: float | None  # how much closer the question is to an out-of-scope example than to any key
+    scope_best: float | None  # cosine with the closest out-of-scope example (None without any)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -81,6 +81,10 @@ class Ranker:
     refusal: dict[str, float]
     caveat: float  # a reply whose z is below this gets low_confidence (the weakest one in twenty)
     off_scope: float  # an off-scope margin above this: not covered, however high the score
+    # The margin z assumes where it says nothing: no out-of-scope examples at all, or an answer
+    # from a section nobody curated (judged by its score; see Advisor.beyond_scope). The mean
+    # margin of the questions the boundary was fitted on.
+    typical_off_scope: float = -0.1
     # For an answer from a section nobody curated: how much closer the question may be to an
     # out-of-scope example than to the answering sentence itself.
     uncurated_off_scope: float = 0.05
@@ -105,11 +109,12 @@ class Ranker:
         r = self.refusal
         return r["score"] * top_score + r["off_scope"] * off_scope + r["bias"]
 
-    def status(self, top_score: float, off_scope: float, beyond_scope: float) -> Status:
+    def status(self, top_score: float, off_scope: float | None, beyond_scope: float) -> Status:
         """Answered, low_confidence or not_covered, from the top score, the off-scope margin
-        and how far beyond its hard off-scope threshold the question is
-        (:meth:`Advisor.beyond_scope`; > 0: off scope whatever the score)."""
-        z = self.reply_margin(top_score, off_scope)
+        (None where it says nothing: :attr:`typical_off_scope` stands in) and how far beyond
+        its hard threshold the question is (:meth:`Advisor.beyond_scope`; > 0: refused
+        whatever the score)."""
+        z = self.reply_margin(top_score, self.typical_off_scope if off_scope is None else off_scope)
         if beyond_scope > 0 or z < 0:
             return "not_covered"
         return "low_confidence" if z < self.caveat else "answered"
@@ -345,13 +350,15 @@ class Advisor:
         return self.speller.fix(self.glossary.expand(clean_question(question)))
 
     # --- scoring ------------------------------------------------------------------
-    def signals(self, text: str) -> Signals:
-        """Every signal of every sentence for the prepared question ``text`` (embedded once:
-        :meth:`embed` keeps the last question's vectors)."""
+    def signals(self, text: str, embedded: tuple[np.ndarray, Tokens] | None = None) -> Signals:
+        """Every signal of every sentence for the prepared question ``text``.
+
+        ``embedded``: the vectors of ``text`` and its focus and the question's word pieces, as
+        :meth:`embedding` returns them (embedded here when not given)."""
         index, scale = self.index, self.ranker.lexical_scale
-        vectors = self.embed(text)
+        vectors, question_pieces = embedded or self.embedding(text)
         q = vectors[0]
-        pieces, pieces_back, plain = self._token_match(text)
+        pieces, pieces_back, plain = self._token_match(question_pieces)
         n, n_s = len(self._rows), len(index.section_refs)
         dense, focus = vectors @ self._sentence_vectors.T
         context = (self._passage_vectors @ q)[self._sentence_passage]
@@ -404,19 +411,20 @@ class Advisor:
             section_best=section_best[self._sentence_section],
             takeaway=self._takeaway,
             amount=self._states_amount if _ASKS_AMOUNT.search(text) else np.zeros_like(self._states_amount),
-            off_scope=float(scope.max() - best_key) if len(scope) else -1.0,
-            scope_best=float(scope.max()) if len(scope) else -1.0,
+            off_scope=float(scope.max() - best_key) if len(scope) else None,
+            scope_best=float(scope.max()) if len(scope) else None,
         )
 
     def embed(self, text: str) -> np.ndarray:
         """Vectors of the question and of its focus, in one call to the model (2 x dimension).
 
-        The last text's vectors (and the question's word pieces, :meth:`_token_match`) are
-        kept: a refusal's suggestions (:meth:`closest_questions`) reuse the vectors its answer
-        was scored with instead of running the model again."""
-        return self._embedded(text)[0]
+        The last text's vectors are kept: a refusal's suggestions (:meth:`closest_questions`)
+        usually reuse the vectors its answer was scored with instead of running the model again
+        (best effort: another thread's question may have taken the place)."""
+        return self.embedding(text)[0]
 
-    def _embedded(self, text: str) -> tuple[np.ndarray, Tokens]:
+    def embedding(self, text: str) -> tuple[np.ndarray, Tokens]:
+        """:meth:`embed`'s vectors and the question's word pieces, from one call to the model."""
         last = self._last_embedded
         if last is not None and last[0] == text:
             return last[1], last[2]
@@ -426,7 +434,7 @@ class Advisor:
         self._last_embedded = (text, vectors, tokens[0])
         return vectors, tokens[0]
 
-    def _token_match(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _token_match(self, pieces: Tokens) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Late interaction between the question's word pieces and each sentence's.
 
         Returns, per sentence, the IDF-weighted mean over the question's pieces of each one's
@@ -435,31 +443,39 @@ class Advisor:
         the first, for the section signal. Cosines are taken in the index's projection, and the
         common pieces (:func:`bot.index.common_pieces`) are left out on both sides: a question
         of no other piece scores 0 everywhere."""
-        pieces = self._embedded(text)[1]
         n = len(self._rows)
         ids = pieces.ids.tolist()
         keep = [j for j, i in enumerate(ids) if i not in self._common_pieces]
         if not keep:
             return tuple(np.zeros(n, dtype=np.float32) for _ in range(3))
-        projected = pieces.vectors[keep] @ self._token_projection
-        projected /= np.maximum(np.linalg.norm(projected, axis=1, keepdims=True), 1e-12)
+        projected = normalised(pieces.vectors[keep] @ self._token_projection)
         similarity = projected @ self._token_vectors.T  # question pieces x sentence pieces
         best = np.maximum.reduceat(similarity, self._token_starts, axis=1)  # question pieces x sentences
         weights = np.array([self._idf.get(ids[j], self._unseen_idf) for j in keep], dtype=np.float32)
         back = np.add.reduceat(similarity.max(axis=0), self._token_starts) / self._token_counts
-        weighted = weights / weights.sum() @ best
+        weighted = (weights / weights.sum()) @ best
         return weighted.astype(np.float32), back.astype(np.float32), best.mean(axis=0).astype(np.float32)
 
     def beyond_scope(self, signals: Signals, top_row: int) -> float:
-        """How far past its off-scope threshold a question is whose best sentence is ``top_row``.
+        """How far past its hard off-scope threshold a question is whose best sentence is
+        ``top_row`` (> 0: refused whatever the score; -inf without out-of-scope examples).
 
         Curated answers compare the closest out-of-scope example with the closest curated key;
         an answer from an uncurated section (a playbook has no keys written as questions)
         compares it with the answering sentence itself, against a threshold of its own.
         """
+        if signals.off_scope is None or signals.scope_best is None:
+            return float("-inf")
         if self._sentence_curated[top_row]:
             return signals.off_scope - self.ranker.off_scope
         return signals.scope_best - float(signals.dense[top_row]) - self.ranker.uncurated_off_scope
+
+    def status(self, signals: Signals, top_row: int, top_score: float) -> Status:
+        """The answer's status: the ranker's boundary over the top score and the off-scope
+        margin, which speaks for curated answers only (an uncurated one is judged by its score
+        and :meth:`beyond_scope`)."""
+        margin = signals.off_scope if self._sentence_curated[top_row] else None
+        return self.ranker.status(top_score, margin, self.beyond_scope(signals, top_row))
 
     def score(self, signals: Signals) -> np.ndarray:
         return signals.matrix() @ self._weights
@@ -580,9 +596,9 @@ class Advisor:
         text = self.prepare(question)
         if not has_words(text):
             return Answer(question=question, status="not_covered", owner=None, hits=())
-        vectors = self.embed(text)
-        q = vectors[0]
-        signals = self.signals(text)
+        embedded = self.embedding(text)
+        q = embedded[0][0]
+        signals = self.signals(text, embedded)
         scores = self.score(signals)
         hits: list[Hit] = []
         taken: set[int] = set()  # passage rows already quoted: each passage is one hit at most
@@ -595,6 +611,6 @@ class Advisor:
             rows = self.quote_rows(row, scores, frozenset(taken))
             taken.update(self._rows[r][0] for r in rows)
             hits.append(self._hit(rows, float(scores[row]), q))
-        status = self.ranker.status(hits[0].score, signals.off_scope, self.beyond_scope(signals, ranked[0]))
+        status = self.status(signals, ranked[0], hits[0].score)
         owner = hits[0].owner if status != "not_covered" else None
         return Answer(question=question, status=status, owner=owner, hits=tuple(hits))

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.evaluation import load_eval_set
-from bot.index import build_index
+from bot.index import build_index, common_pieces
 from bot.knowledge import load_knowledge
 from bot.passages import TAKEAWAY, paragraph_text
 from bot.retrieval import RANKER_FILE, Advisor, Ranker, focus
@@ -247,7 +248,8 @@ def test_every_sentence_has_its_word_pieces_in_the_index_in_order(core_advisor):
     assert np.allclose(np.linalg.norm(index.sentence_tokens, axis=1), 1.0, atol=1e-5)
     # The pieces in half the sentences or more are left out: punctuation and "the" among them.
     frequency = dict(index.piece_frequency.tolist())
-    common = {i for i, n in frequency.items() if 2 * n >= len(core_advisor.sentences)}
+    common = common_pieces(index.piece_frequency, len(core_advisor.sentences))
+    assert common == {i for i, n in frequency.items() if 2 * n >= len(core_advisor.sentences)}
     piece_id = core_advisor.embedder.model.tokenizer.convert_tokens_to_ids
     assert {piece_id(t) for t in (".", ",", "the")} <= common
     assert not common & set(ids.tolist())
@@ -274,7 +276,7 @@ def test_the_word_piece_signal_finds_the_sentence_that_shares_a_rare_phrase(core
     assert "the result is only a paper" in texts[best], texts[best]
     # Every sentence of a section carries the best plain (unweighted) mean of its section; the
     # reverse direction is a mean of cosines, so it lies in [-1, 1].
-    _weighted, _back, plain = core_advisor._token_match(text)
+    _weighted, _back, plain = core_advisor._token_match(core_advisor.embedding(text)[1])
     heading = core_advisor.sentences[best][0]
     rows = [i for i, (h, _t) in enumerate(core_advisor.sentences) if h == heading]
     assert np.allclose(signals.section_tokens[rows], plain[rows].max())
@@ -285,5 +287,54 @@ def test_the_word_piece_signal_finds_the_sentence_that_shares_a_rare_phrase(core
 
 def test_a_question_of_no_word_pieces_scores_zero_on_them(core_advisor):
     # An empty text reaches the model as [CLS] [SEP] only: no piece is left to match.
-    pieces, back, plain = core_advisor._token_match("")
+    pieces, back, plain = core_advisor._token_match(core_advisor.embedding("")[1])
     assert not pieces.any() and not back.any() and not plain.any()
+
+
+def test_a_tiny_knowledge_keeps_every_piece_unprojected_and_matches_on_them(
+    core_embedder, core_mini_knowledge_dir, tmp_path
+):
+    # Five sentences: no piece is "common" (each would be in half of them), and 53 pieces are
+    # too few for 128 trusted directions, so they are kept as they are.
+    knowledge = load_knowledge(core_mini_knowledge_dir)
+    index = build_index(knowledge, core_embedder, tmp_path / "index")
+    advisor = Advisor(knowledge, core_embedder, index)
+    assert np.array_equal(index.token_projection, np.eye(384, dtype=np.float32))
+    _vectors, every = core_embedder.encode_tokens([t for _h, t in advisor.sentences])
+    assert len(index.sentence_tokens) == sum(len(t.ids) for t in every)
+    signals = advisor.signals(advisor.prepare("who approves discounts above ten percent?"))
+    best = int(np.argmax(signals.tokens))
+    assert advisor.sentences[best][1].startswith("Discounts above ten percent")
+
+
+def test_without_out_of_scope_examples_a_question_is_refused_by_its_score(
+    core_embedder, core_mini_knowledge_dir, tmp_path
+):
+    knowledge = load_knowledge(core_mini_knowledge_dir)
+    assert not knowledge.out_of_scope
+    advisor = Advisor(knowledge, core_embedder, build_index(knowledge, core_embedder, tmp_path / "index"))
+    assert advisor.ask("What's the weather in Paris?").status == "not_covered"
+    assert advisor.ask("recommend a good pizza place near the office").status == "not_covered"
+    assert advisor.ask("Who passes leads to sales?").status == "answered"
+
+
+def test_the_reply_boundary_weighs_the_score_against_the_off_scope_margin():
+    ranker = replace(
+        Ranker.load(),
+        refusal={"score": 0.2, "off_scope": -10.0, "bias": -6.0},
+        caveat=1.0,
+        off_scope=0.0,
+        typical_off_scope=-0.1,
+    )
+    assert ranker.reply_margin(40.0, -0.2) == pytest.approx(4.0)
+    # A margin that refuses a middling answer is tolerated by a strong one.
+    assert ranker.status(28.0, -0.01, float("-inf")) == "not_covered"  # z = -0.3
+    assert ranker.status(40.0, -0.01, float("-inf")) == "answered"  # z = 2.1
+    # Just above the boundary, below the caveat: answered with a caveat.
+    assert ranker.status(29.0, -0.1, float("-inf")) == "low_confidence"  # z = 0.8
+    assert ranker.status(29.0, -0.2, float("-inf")) == "answered"  # z = 1.8
+    # No margin (no examples, or an uncurated answer): the typical one stands in.
+    assert ranker.status(29.0, None, float("-inf")) == "low_confidence"
+    assert ranker.status(24.0, None, float("-inf")) == "not_covered"  # z = -0.2
+    # Past the hard off-scope threshold: refused whatever the score.
+    assert ranker.status(500.0, 0.01, 0.01) == "not_covered"
