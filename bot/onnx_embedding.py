@@ -132,25 +132,10 @@ class OnnxEmbedder:
             pooled = normalised(pooled)
         return pooled.astype(np.float32), encodings, hidden
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        return self._run(texts)[0]
-
-    def encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[Tokens]]:
-        """Sentence vectors (as :meth:`encode`) and each text's word-piece vectors, in one pass."""
+    def _batches(self, texts: list[str], batch_size: int, progress: bool = False):
+        """Like sentence-transformers: stripped, batched by length so little padding is run.
+        Yields each batch's rows (positions in ``texts``) with what :meth:`_run` returns."""
         texts = [str(t).strip() for t in texts]
-        pooled, tokens = [np.zeros((0, self.dimension), dtype=np.float32)], []
-        for start in range(0, len(texts), 32):
-            vectors, encodings, hidden = self._run(texts[start : start + 32])
-            pooled.append(vectors)
-            for encoding, states in zip(encodings, hidden, strict=True):
-                mask = np.array(encoding.attention_mask, dtype=bool)
-                tokens.append(Tokens.inner(states[mask], np.array(encoding.ids, dtype=np.int64)[mask]))
-        return np.ascontiguousarray(np.concatenate(pooled)), tokens
-
-    def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        # Like sentence-transformers: stripped, batched by length so little padding is run.
-        texts = [str(t).strip() for t in texts]
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         starts = range(0, len(order), batch_size)
         if progress:
@@ -159,8 +144,24 @@ class OnnxEmbedder:
             starts = tqdm(starts, desc="Batches")
         for start in starts:
             rows = order[start : start + batch_size]
-            out[rows] = self._embed_batch([texts[i] for i in rows])
+            yield (rows, *self._run([texts[i] for i in rows]))
+
+    def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for rows, pooled, _encodings, _hidden in self._batches(texts, batch_size, progress):
+            out[rows] = pooled
         return np.ascontiguousarray(out)
+
+    def encode_tokens(self, texts: list[str], *, batch_size: int = 32) -> tuple[np.ndarray, list[Tokens]]:
+        """Sentence vectors (as :meth:`encode`) and each text's word-piece vectors, in one pass."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        tokens: list[Tokens | None] = [None] * len(texts)
+        for rows, pooled, encodings, hidden in self._batches(texts, batch_size):
+            out[rows] = pooled
+            for row, encoding, states in zip(rows, encodings, hidden, strict=True):
+                mask = np.array(encoding.attention_mask, dtype=bool)
+                tokens[row] = Tokens.inner(states[mask], np.array(encoding.ids, dtype=np.int64)[mask])
+        return np.ascontiguousarray(out), tokens
 
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
