@@ -34,7 +34,7 @@ from .text import tokenize
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 MANIFEST = "manifest.json"
 STALE_TMP_SECONDS = 3600  # a temporary build directory older than this was left by a dead build
 
@@ -221,6 +221,13 @@ FILES: tuple[IndexFile, ...] = (
     IndexFile(
         "scope_vectors", "scope.npy", "curated out-of-scope questions (teach the advisor to decline)", _npy()
     ),
+    IndexFile(
+        "scope_classifier",
+        "scope_classifier.npy",
+        "a linear classifier of questions (weights, then bias; empty without out-of-scope examples):"
+        " the curated keys, and a question about each curated topic, against the out-of-scope ones",
+        _npy(),
+    ),
     IndexFile("section_refs", "sections.json", "section_ref of each section, in reading order", _json()),
     IndexFile(
         "lexical_sentences", "lexical-sentences", "bm25s over each sentence with its section heading", _bm25()
@@ -253,6 +260,7 @@ class SearchIndex:
     assignment_keys: list[AssignmentKey]
     assignment_key_vectors: np.ndarray
     scope_vectors: np.ndarray  # may have zero rows
+    scope_classifier: np.ndarray  # dimension + 1 (weights, bias), or empty: see scope_classifier()
     section_refs: list[str]
     lexical_sentences: object  # bm25s.BM25
     lexical_sections: object  # bm25s.BM25
@@ -369,6 +377,45 @@ def _bm25_model(documents: list[str]):
     return model
 
 
+# Questions a user asks about a curated topic ("direct mail", "today's cash flow"): they stand
+# beside the keys as what is in scope, since the keys are mostly questions about the article
+# and the out-of-scope examples mostly a company's own "who does X" (docs/retrieval.md).
+TOPIC_QUESTIONS = (
+    "Who should own {}?",
+    "Which department is responsible for {}, sales or marketing?",
+    "Is {} a job for sales or for marketing?",
+)
+
+
+def topic_questions(sections) -> list[str]:
+    """:data:`TOPIC_QUESTIONS` about every distinct curated topic, of sections and assignments."""
+    topics = dict.fromkeys(
+        topic
+        for section in sections
+        for topic in [*section.topics, *(t for a in section.assignments for t in a.topics)]
+    )
+    return [template.format(topic) for topic in topics for template in TOPIC_QUESTIONS]
+
+
+SCOPE_C = 1.0  # inverse L2 strength of the scope classifier (0.3 to 3 measured alike)
+
+
+def scope_classifier(inside: np.ndarray, outside: np.ndarray) -> np.ndarray:
+    """A logistic regression of in-scope vectors against out-of-scope ones, each class weighing
+    the same: ``dimension`` weights and a bias (its logit of a question is ``q @ w + b``), or an
+    empty array when either class is empty (then a question's status ignores it)."""
+    if not len(inside) or not len(outside):
+        return np.zeros(0, dtype=np.float32)
+    # scikit-learn is imported here, at build time only: serving reads the weights it fitted.
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.vstack([inside, outside]).astype(np.float64)
+    y = np.r_[np.ones(len(inside)), np.zeros(len(outside))]
+    weight = np.where(y == 1, len(x) / (2 * len(inside)), len(x) / (2 * len(outside)))
+    model = LogisticRegression(C=SCOPE_C, max_iter=5000).fit(x, y, sample_weight=weight)
+    return np.append(model.coef_[0], model.intercept_[0]).astype(np.float32)
+
+
 def _sha256(path: Path) -> str:
     return file_sha256(path)  # streamed: the ONNX weights are 90 MB, not worth holding at once
 
@@ -403,11 +450,12 @@ def build_index(
         [k.text for k in sec_keys],
         [k.text for k in assign_keys],
         list(knowledge.out_of_scope),
+        topic_questions(sections.values()),
     ]
     vectors = _encode_once(
         embedder, [text for group in groups for text in group], sentence_texts, sentence_v, progress
     )
-    passage_v, sent_key_v, sec_key_v, assign_key_v, scope_v = _split_rows(
+    passage_v, sent_key_v, sec_key_v, assign_key_v, scope_v, topic_v = _split_rows(
         vectors, [len(group) for group in groups], embedder.dimension
     )
     values = {
@@ -422,6 +470,7 @@ def build_index(
         "assignment_keys": assign_keys,
         "assignment_key_vectors": assign_key_v,
         "scope_vectors": scope_v,
+        "scope_classifier": scope_classifier(np.vstack([sec_key_v, sent_key_v, topic_v]), scope_v),
         "section_refs": list(sections),
         "lexical_sentences": _bm25_model(
             [f"{passages[p].section} {text}" for (p, _s), text in zip(rows, sentence_texts, strict=True)]
@@ -668,6 +717,7 @@ def _shape_problems(index: SearchIndex) -> list[bool]:
         index.section_key_vectors.shape != (len(index.section_keys), m.dimension),
         index.assignment_key_vectors.shape != (len(index.assignment_keys), m.dimension),
         index.scope_vectors.shape[1:] != (m.dimension,),
+        index.scope_classifier.shape not in ((0,), (m.dimension + 1,)),
         index.sentence_tokens.ndim != 2 or index.sentence_tokens.dtype != np.float32,
         index.token_projection.shape != (m.dimension, index.sentence_tokens.shape[1]),
         index.sentence_tokens.shape[1] not in (PROJECTED_DIMENSION, m.dimension),

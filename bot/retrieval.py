@@ -58,6 +58,7 @@ class Signals:
     amount: np.ndarray  # 1 for a sentence stating a number, when the question asks for an amount or a time
     off_scope: float | None  # how much closer the question is to an out-of-scope example than to any key
     scope_best: float | None  # cosine with the closest out-of-scope example (None without any)
+    in_scope: float | None = None  # the index's scope classifier's logit (None without one)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -74,10 +75,11 @@ class Ranker:
 
     weights: dict[str, float]
     lexical_scale: float  # BM25 score at which a squashed lexical signal is 0.5
-    # Whether to reply: a logistic boundary fitted over the top score and the off-scope margin
-    # (how much closer the question is to an out-of-scope example than to any curated key):
-    # z = score * top score + off_scope * margin + bias; below 0 the question is not covered.
-    # A stronger answer tolerates a closer out-of-scope example.
+    # Whether to reply: a logistic boundary fitted over the top score, the off-scope margin (how
+    # much closer the question is to an out-of-scope example than to any curated key) and the
+    # scope classifier's logit (bot.index.scope_classifier):
+    # z = score * top score + off_scope * margin + scope * logit + bias; below 0 the question
+    # is not covered. A stronger answer tolerates a closer out-of-scope example.
     refusal: dict[str, float]
     caveat: float  # a reply whose z is below this gets low_confidence (the weakest one in twenty)
     off_scope: float  # an off-scope margin above this: not covered, however high the score
@@ -85,6 +87,7 @@ class Ranker:
     # from a section nobody curated (judged by its score; see Advisor.beyond_scope). The mean
     # margin of the questions the boundary was fitted on.
     typical_off_scope: float = -0.1
+    typical_in_scope: float = 0.0  # the same for the scope classifier's logit
     # For an answer from a section nobody curated: how much closer the question may be to an
     # out-of-scope example than to the answering sentence itself.
     uncurated_off_scope: float = 0.05
@@ -104,17 +107,24 @@ class Ranker:
             raise ValueError(f"{path}: unknown signals {sorted(unknown)}")
         return cls(**data)
 
-    def reply_margin(self, top_score: float, off_scope: float) -> float:
+    def reply_margin(self, top_score: float, off_scope: float, in_scope: float = 0.0) -> float:
         """z of :attr:`refusal`: below 0 the question is refused, below :attr:`caveat` caveated."""
         r = self.refusal
-        return r["score"] * top_score + r["off_scope"] * off_scope + r["bias"]
+        scope = r.get("scope", 0.0) * in_scope
+        return r["score"] * top_score + r["off_scope"] * off_scope + scope + r["bias"]
 
-    def status(self, top_score: float, off_scope: float | None, beyond_scope: float) -> Status:
+    def status(
+        self, top_score: float, off_scope: float | None, in_scope: float | None, beyond_scope: float
+    ) -> Status:
         """Answered, low_confidence or not_covered, from the top score, the off-scope margin
-        (None where it says nothing: :attr:`typical_off_scope` stands in) and how far beyond
-        its hard threshold the question is (:meth:`Advisor.beyond_scope`; > 0: refused
-        whatever the score)."""
-        z = self.reply_margin(top_score, self.typical_off_scope if off_scope is None else off_scope)
+        and the scope classifier's logit (None where they say nothing: :attr:`typical_off_scope`
+        and :attr:`typical_in_scope` stand in) and how far beyond its hard threshold the
+        question is (:meth:`Advisor.beyond_scope`; > 0: refused whatever the score)."""
+        z = self.reply_margin(
+            top_score,
+            self.typical_off_scope if off_scope is None else off_scope,
+            self.typical_in_scope if in_scope is None else in_scope,
+        )
         if beyond_scope > 0 or z < 0:
             return "not_covered"
         return "low_confidence" if z < self.caveat else "answered"
@@ -282,6 +292,9 @@ class Advisor:
         # to its closest piece of each sentence), where each sentence's run starts, the pieces
         # left out (common_pieces) and the inverse document frequency of each over the sentences.
         self._token_vectors = index.sentence_tokens
+        classifier = index.scope_classifier  # weights then bias, or empty (no out-of-scope examples)
+        self._scope_weights = classifier[:-1] if len(classifier) else None
+        self._scope_bias = float(classifier[-1]) if len(classifier) else 0.0
         self._token_projection = index.token_projection
         token_rows = index.sentence_token_pieces[:, 0]
         self._token_starts = np.searchsorted(token_rows, np.arange(len(self._rows)))
@@ -395,6 +408,7 @@ class Advisor:
         neighbours = np.maximum(padded[self._before], padded[self._after])
         scope = index.scope_vectors @ q
         best_key = max(float(key_sims.max()), float(sentence_keys.max()))
+        weights = self._scope_weights
         return Signals(
             dense=dense,
             context=context,
@@ -413,6 +427,7 @@ class Advisor:
             amount=self._states_amount if _ASKS_AMOUNT.search(text) else np.zeros_like(self._states_amount),
             off_scope=float(scope.max() - best_key) if len(scope) else None,
             scope_best=float(scope.max()) if len(scope) else None,
+            in_scope=None if weights is None else float(q @ weights + self._scope_bias),
         )
 
     def embed(self, text: str) -> np.ndarray:
@@ -471,11 +486,12 @@ class Advisor:
         return signals.scope_best - float(signals.dense[top_row]) - self.ranker.uncurated_off_scope
 
     def status(self, signals: Signals, top_row: int, top_score: float) -> Status:
-        """The answer's status: the ranker's boundary over the top score and the off-scope
-        margin, which speaks for curated answers only (an uncurated one is judged by its score
-        and :meth:`beyond_scope`)."""
-        margin = signals.off_scope if self._sentence_curated[top_row] else None
-        return self.ranker.status(top_score, margin, self.beyond_scope(signals, top_row))
+        """The answer's status: the ranker's boundary over the top score, the off-scope margin
+        and the scope classifier, which speak for curated answers only (an uncurated one is
+        judged by its score and :meth:`beyond_scope`)."""
+        curated = self._sentence_curated[top_row]
+        margin, in_scope = (signals.off_scope, signals.in_scope) if curated else (None, None)
+        return self.ranker.status(top_score, margin, in_scope, self.beyond_scope(signals, top_row))
 
     def score(self, signals: Signals) -> np.ndarray:
         return signals.matrix() @ self._weights

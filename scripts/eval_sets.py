@@ -4,7 +4,7 @@
 
 Each article set is scored against the bundled knowledge. The playbook set is scored with
 tests/data/playbook/ dropped beside the article (a company playbook with no curated
-questions or topics), as a user would add one. ``tests/data/blind_final_6.yaml`` is the set
+questions or topics), as a user would add one. ``tests/data/blind_final_8.yaml`` is the set
 scored once, at the end: it is left out unless ``--final`` is given.
 """
 
@@ -33,8 +33,9 @@ ARTICLE_SETS = [
     "blind_final_3.yaml",
     "blind_final_4.yaml",
     "blind_final_5.yaml",
+    "blind_final_6.yaml",
 ]
-FINAL = "blind_final_6.yaml"
+FINAL = "blind_final_8.yaml"
 PLAYBOOK_SET = "playbook_questions.yaml"
 
 

@@ -318,23 +318,29 @@ def test_without_out_of_scope_examples_a_question_is_refused_by_its_score(
     assert advisor.ask("Who passes leads to sales?").status == "answered"
 
 
-def test_the_reply_boundary_weighs_the_score_against_the_off_scope_margin():
+def test_the_reply_boundary_weighs_the_score_against_the_off_scope_margin_and_the_classifier():
     ranker = replace(
         Ranker.load(),
-        refusal={"score": 0.2, "off_scope": -10.0, "bias": -6.0},
+        refusal={"score": 0.2, "off_scope": -10.0, "scope": 0.5, "bias": -6.0},
         caveat=1.0,
         off_scope=0.0,
         typical_off_scope=-0.1,
+        typical_in_scope=0.0,
     )
-    assert ranker.reply_margin(40.0, -0.2) == pytest.approx(4.0)
+    assert ranker.reply_margin(40.0, -0.2, 0.0) == pytest.approx(4.0)
+    assert ranker.reply_margin(40.0, -0.2, 2.0) == pytest.approx(5.0)
     # A margin that refuses a middling answer is tolerated by a strong one.
-    assert ranker.status(28.0, -0.01, float("-inf")) == "not_covered"  # z = -0.3
-    assert ranker.status(40.0, -0.01, float("-inf")) == "answered"  # z = 2.1
+    assert ranker.status(28.0, -0.01, 0.0, float("-inf")) == "not_covered"  # z = -0.3
+    assert ranker.status(40.0, -0.01, 0.0, float("-inf")) == "answered"  # z = 2.1
+    # The scope classifier tips it either way: in scope, the middling answer is kept (with a
+    # caveat); out of scope, the strong one is refused.
+    assert ranker.status(28.0, -0.01, 1.0, float("-inf")) == "low_confidence"  # z = 0.2
+    assert ranker.status(40.0, -0.01, -5.0, float("-inf")) == "not_covered"  # z = -0.4
     # Just above the boundary, below the caveat: answered with a caveat.
-    assert ranker.status(29.0, -0.1, float("-inf")) == "low_confidence"  # z = 0.8
-    assert ranker.status(29.0, -0.2, float("-inf")) == "answered"  # z = 1.8
-    # No margin (no examples, or an uncurated answer): the typical one stands in.
-    assert ranker.status(29.0, None, float("-inf")) == "low_confidence"
-    assert ranker.status(24.0, None, float("-inf")) == "not_covered"  # z = -0.2
+    assert ranker.status(29.0, -0.1, 0.0, float("-inf")) == "low_confidence"  # z = 0.8
+    assert ranker.status(29.0, -0.2, 0.0, float("-inf")) == "answered"  # z = 1.8
+    # Neither (no examples, or an uncurated answer): the typical values stand in.
+    assert ranker.status(29.0, None, None, float("-inf")) == "low_confidence"
+    assert ranker.status(24.0, None, None, float("-inf")) == "not_covered"  # z = -0.2
     # Past the hard off-scope threshold: refused whatever the score.
-    assert ranker.status(500.0, 0.01, 0.01) == "not_covered"
+    assert ranker.status(500.0, 0.01, 10.0, 0.01) == "not_covered"

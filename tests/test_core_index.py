@@ -390,3 +390,28 @@ def test_a_build_embeds_each_distinct_text_once(tmp_path, core_embedder):
     for key, vector in zip(index.section_keys, index.section_key_vectors, strict=True):
         if key.kind == "sentence":
             assert np.allclose(vector, vectors[at[key.text]], atol=1e-6)
+
+
+def test_the_scope_classifier_tells_the_curated_keys_from_the_out_of_scope_examples(core_data_dir):
+    index = load_index(core_data_dir / "index")
+    assert index.scope_classifier.shape == (index.manifest.dimension + 1,)
+    weights, bias = index.scope_classifier[:-1], index.scope_classifier[-1]
+    keys = np.vstack([index.section_key_vectors, index.sentence_key_vectors]) @ weights + bias
+    scope = index.scope_vectors @ weights + bias
+    assert len(scope) > 100
+    # Most of each class on its side of 0 (a linear fit, not a lookup of its examples).
+    assert (keys > 0).mean() > 0.9 and (scope < 0).mean() > 0.9
+
+
+def test_without_out_of_scope_examples_there_is_no_scope_classifier(mini_index):
+    _knowledge_dir, directory = mini_index
+    index = load_index(directory)
+    assert not len(index.scope_vectors) and index.scope_classifier.shape == (0,)
+
+
+def test_every_curated_topic_is_asked_about_as_in_scope(core_knowledge):
+    sections = list(core_knowledge.retrievable_sections())
+    questions = index_module.topic_questions(sections)
+    topics = {t for s in sections for t in [*s.topics, *(t for a in s.assignments for t in a.topics)]}
+    assert len(questions) == len(set(questions)) == len(topics) * len(index_module.TOPIC_QUESTIONS)
+    assert "Who should own direct mail?" in questions
