@@ -215,7 +215,11 @@ def test_slash_tips_routes_to_daily_tips(fake, slack, channel):
 
 def test_slash_question_starting_with_tips_is_a_question(fake, slack, channel):
     name = unique_id("cmd")
-    slack.command(command_form("tips for setting the sales quota?", fake.response_url(name), channel=channel))
+    slack.command(
+        command_form(
+            "tips for who should set next year's sales quota?", fake.response_url(name), channel=channel
+        )
+    )
     (answer,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
     assert answer.body["blocks"][0]["block_id"] == "verdict"
     assert EFFICIENCY in source_text(answer.body["blocks"])

@@ -302,7 +302,9 @@ def test_slash_tips_routes_to_daily_tips(fake, command, client, context, channel
 
 
 def test_slash_question_starting_with_tips_is_answered_as_a_question(fake, command, client, context, channel):
-    acks, name = slash(command, fake, client, context, "tips for setting the sales quota?", channel)
+    acks, name = slash(
+        command, fake, client, context, "tips for who should set next year's sales quota?", channel
+    )
     assert acks.calls == [{}]  # acknowledged empty: the answer follows on response_url
     (answer,) = fake.matching("response_url", path=f"/response_url/{name}")
     assert answer.body["blocks"][0]["block_id"] == "verdict"
