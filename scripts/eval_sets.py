@@ -34,6 +34,7 @@ ARTICLE_SETS = [
     "blind_final_4.yaml",
     "blind_final_5.yaml",
     "blind_final_6.yaml",
+    "blind_final_7.yaml",  # scored once, like blind_final_8, on the final ranker of its round
 ]
 FINAL = "blind_final_8.yaml"
 PLAYBOOK_SET = "playbook_questions.yaml"

@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/tune_ranking.py tests/data/blind_tune_a.yaml tests/data/blind_tune_b.yaml \
         tests/data/blind_final.yaml tests/data/blind_final_2.yaml tests/data/blind_final_3.yaml \
-        tests/data/blind_final_4.yaml tests/data/blind_final_5.yaml tests/data/questions.yaml \
+        tests/data/blind_final_4.yaml tests/data/blind_final_5.yaml tests/data/blind_final_6.yaml \
+        tests/data/questions.yaml \
         tests/data/check_questions.yaml tests/data/holdout_questions.yaml \
         tests/data/final_questions.yaml [--write]
 
@@ -18,7 +19,8 @@
    off-topic questions over all the sets; leave-one-set-out too (each set judged by a boundary
    fitted on the others).
 
-Keep one set out of all of this (tests/data/blind_final_8.yaml) and score it once, at the end.
+Keep sets out of all of this (tests/data/blind_final_7.yaml and blind_final_8.yaml were) and
+score them once, at the end.
 ``--write`` stores the fit in bot/ranker.json.
 """
 
