@@ -58,7 +58,7 @@ class Signals:
     amount: np.ndarray  # 1 for a sentence stating a number, when the question asks for an amount or a time
     off_scope: float | None  # how much closer the question is to an out-of-scope example than to any key
     scope_best: float | None  # cosine with the closest out-of-scope example (None without any)
-    in_scope: float | None = None  # the index's scope classifier's logit (None without one)
+    in_scope: float | None  # the index's scope classifier's logit (None without one)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -105,13 +105,15 @@ class Ranker:
         unknown = set(data["weights"]) - set(Signals.names())
         if unknown:
             raise ValueError(f"{path}: unknown signals {sorted(unknown)}")
+        missing = {"score", "off_scope", "scope", "bias"} - set(data["refusal"])
+        if missing:
+            raise ValueError(f"{path}: the refusal boundary lacks {sorted(missing)}")
         return cls(**data)
 
-    def reply_margin(self, top_score: float, off_scope: float, in_scope: float = 0.0) -> float:
+    def reply_margin(self, top_score: float, off_scope: float, in_scope: float) -> float:
         """z of :attr:`refusal`: below 0 the question is refused, below :attr:`caveat` caveated."""
         r = self.refusal
-        scope = r.get("scope", 0.0) * in_scope
-        return r["score"] * top_score + r["off_scope"] * off_scope + scope + r["bias"]
+        return r["score"] * top_score + r["off_scope"] * off_scope + r["scope"] * in_scope + r["bias"]
 
     def status(
         self, top_score: float, off_scope: float | None, in_scope: float | None, beyond_scope: float

@@ -344,3 +344,12 @@ def test_the_reply_boundary_weighs_the_score_against_the_off_scope_margin_and_th
     assert ranker.status(24.0, None, None, float("-inf")) == "not_covered"  # z = -0.2
     # Past the hard off-scope threshold: refused whatever the score.
     assert ranker.status(500.0, 0.01, 10.0, 0.01) == "not_covered"
+
+
+def test_a_ranker_file_whose_boundary_lacks_a_term_is_refused_at_load(tmp_path):
+    data = json.loads(RANKER_FILE.read_text(encoding="utf-8"))
+    del data["refusal"]["scope"]
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"lacks \['scope'\]"):
+        Ranker.load(path)
