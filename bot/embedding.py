@@ -52,6 +52,9 @@ def resolve_model(name: str) -> Path | str:
         if not path.is_dir():
             raise ModelError(f"model path {path} is not a directory")
         return path
+    if path.is_absolute() or name.startswith((".", "~")):
+        # A path, not a model name: say so now, not after seconds of importing the model's library.
+        raise ModelError(f"model directory {path} not found")
     return name
 
 

@@ -9,6 +9,24 @@ import pytest
 
 from tests.fake_slack import FakeSlack
 
+SHARED_INDEX = "core_data_dir"  # the fixture behind every use of the one shared index build
+VECTORS = "vectors.pickle"  # beside the shared index: what its build embedded, text by text
+
+
+def pytest_collection_modifyitems(items):
+    """Whole files at a time (their module fixtures set up once), in three groups: those that
+    need no index, those that need the model too (they build or embed), those that only read
+    the shared index. pytest-xdist hands each worker a contiguous share of this order and
+    steals from the end of a share: the worker whose share starts with the model's tests
+    builds the index while the other runs tests that need none, then takes over the readers,
+    and only one worker of two loads torch."""
+    uses = {}
+    for item in items:
+        names = set(item.fixturenames)
+        group = 1 if names & {"core_embedder", "core_model"} else 2 if SHARED_INDEX in names else 0
+        uses[item.path] = max(uses.get(item.path, 0), group)
+    items.sort(key=lambda item: uses[item.path])
+
 
 @pytest.fixture
 def fake_slack():
@@ -143,10 +161,11 @@ def bundled_index(core_data_dir):
 
 
 @pytest.fixture(scope="session")
-def core_embedder():
+def core_model():
     """The bundled all-MiniLM-L6-v2, weights checked, remembering each text's vector: the
-    model is a pure function of the text, so a worker embeds the article's sentences once
-    however many indexes its tests build from them (building is embedding, nearly all of it)."""
+    model is a pure function of the text, so a run embeds the article's sentences once
+    however many indexes its tests build from them (building is embedding, nearly all of it).
+    Tests take it as ``core_embedder``, after the shared build."""
     from bot.config import BUNDLED_MODEL, BUNDLED_MODEL_SHA256
     from bot.embedding import load_embedder
     from tests.helpers import WORKER_SETTINGS
@@ -156,7 +175,28 @@ def core_embedder():
     return _remembering(loaded)
 
 
+@pytest.fixture(scope="session")
+def core_embedder(core_model, core_data_dir):
+    """The model, remembering what the shared index build embedded (in whichever worker), and
+    lending that build's export (parity-checked, digested) to this worker's later builds as a
+    process's own first export would: they copy it instead of exporting again (~4 s)."""
+    from bot.index import read_manifest
+
+    # What the building worker's model computed, this worker's model would too (a pure
+    # function of the text): its later builds of the same texts embed nothing.
+    core_model.recall(core_data_dir / VECTORS)
+    manifest = read_manifest(core_data_dir / "index")
+    if manifest.onnx_file:
+        from bot.embedding import _EXPORTS, _EXPORTS_LOCK
+
+        with _EXPORTS_LOCK:
+            key = (core_model.model_id, str(core_model.location))
+            _EXPORTS.setdefault(key, (core_data_dir / "index" / manifest.onnx_file, dict(manifest.onnx)))
+    return core_model
+
+
 def _remembering(loaded):
+    import pickle
     from dataclasses import dataclass, field
 
     import numpy as np
@@ -190,6 +230,19 @@ def _remembering(loaded):
             vectors = np.stack([self.tokens[t][0] for t in texts]).astype(np.float32)
             return np.ascontiguousarray(vectors), [self.tokens[t][1] for t in texts]
 
+        def remember(self, path):
+            """Write what this model has computed, for the other workers of the run."""
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps((self.model_id, self.vectors, self.tokens)))
+            tmp.replace(path)
+
+        def recall(self, path):
+            """Take in what another worker's model of the same id computed (see remember)."""
+            model_id, vectors, tokens = pickle.loads(path.read_bytes())
+            assert model_id == self.model_id, (model_id, self.model_id)
+            self.vectors.update(vectors)
+            self.tokens.update(tokens)
+
     return RememberingEmbedder(
         model_id=loaded.model_id, model=loaded.model, location=loaded.location, backend=loaded.backend
     )
@@ -216,46 +269,34 @@ def core_knowledge(core_knowledge_dir):
 
 
 @pytest.fixture(scope="session")
-def core_data_dir(tmp_path_factory, core_knowledge, core_embedder):
+def core_data_dir(request, tmp_path_factory, core_knowledge):
     """A data dir whose index/ is built once a run (the only build of the bundled knowledge);
     copy it before changing anything.
 
     With pytest-xdist the workers share it: the first to take the lock builds it in the run's
     common temporary directory, the others wait for the lock and read what it built (the
     knowledge hash is of the content, so each worker's copy of the knowledge matches it).
+    Only the builder loads the model here: a worker whose tests only read the index never does.
     """
     from filelock import FileLock
 
-    from bot.index import build_index, read_manifest
+    from bot.index import read_manifest
 
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the run's directory, above each worker's own
     data_dir = root / "core-data"
     with FileLock(str(root / "core-data.lock")):
-        manifest = data_dir / "index" / "manifest.json"
-        if not manifest.exists():
-            import torch
+        if not (data_dir / "index" / "manifest.json").exists():
+            from bot.index import build_index
 
-            from bot.embedding import default_threads
-
-            # The other workers wait for this build: it may use every thread the model would.
-            threads = torch.get_num_threads()
-            torch.set_num_threads(default_threads())
-            try:
-                build_index(core_knowledge, core_embedder, data_dir / "index")
-            finally:
-                torch.set_num_threads(threads)
-    manifest = read_manifest(data_dir / "index")
-    assert manifest.knowledge_hash == core_knowledge.content_hash
-    # The export this build made (parity-checked, digested) serves this worker's later builds
-    # as a process's own first export would: they copy it instead of exporting again (~4 s).
-    if manifest.onnx_file:
-        from bot.embedding import _EXPORTS, _EXPORTS_LOCK
-
-        with _EXPORTS_LOCK:
-            key = (core_embedder.model_id, str(core_embedder.location))
-            _EXPORTS.setdefault(key, (data_dir / "index" / manifest.onnx_file, dict(manifest.onnx)))
+            model = request.getfixturevalue("core_model")
+            # On this worker's one thread (under xdist): the other workers run the tests that
+            # need no index meanwhile (pytest_collection_modifyitems), and two model threads
+            # on a busy machine spin-wait for each other (twice the CPU, measured).
+            build_index(core_knowledge, model, data_dir / "index")
+            model.remember(data_dir / VECTORS)
+    assert read_manifest(data_dir / "index").knowledge_hash == core_knowledge.content_hash
     return data_dir
 
 

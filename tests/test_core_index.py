@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -351,6 +353,20 @@ def test_load_embedder_refuses_modified_weights(tampered_model):
 def test_missing_weights_are_named(tmp_path):
     with pytest.raises(ModelError, match="model weights not found"):
         verify_weights(tmp_path, BUNDLED_MODEL_SHA256)
+
+
+def test_a_model_directory_that_is_not_there_is_named_before_any_model_library_loads(tmp_path):
+    code = (
+        "import sys\n"
+        "from bot.embedding import ModelError, load_embedder\n"
+        "try:\n"
+        f"    load_embedder({str(tmp_path / 'no-model')!r}, expected_sha256=None)\n"
+        "except ModelError as exc:\n"
+        "    print(exc)\n"
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.splitlines() == [f"model directory {tmp_path / 'no-model'} not found", "False False"]
 
 
 def test_a_build_embeds_each_distinct_text_once(tmp_path, core_embedder):

@@ -87,6 +87,28 @@ def test_bundled_article_loads_with_its_headings_takeaways_and_paragraphs_verbat
         assert section.questions, "every section has curated questions"
 
 
+def _nodes(node):
+    """Every node of a composed YAML document with what the knowledge reader uses of it."""
+    yield type(node).__name__, node.tag, node.start_mark.line, node.start_mark.column, node.value
+    if isinstance(node.value, list):
+        for item in node.value:
+            for child in item if isinstance(item, tuple) else (item,):
+                yield from _nodes(child)
+
+
+@pytest.mark.parametrize("name", ["article.yaml", "scope.yaml", "glossary.yaml", "tips.yaml"])
+def test_the_fast_parser_reads_the_knowledge_as_the_pure_python_one_does(name):
+    from bot.knowledge import _FAST_LOADER, compose_file
+
+    assert _FAST_LOADER is yaml.CSafeLoader  # libyaml is in PyYAML's wheels
+    text = (DEFAULT_KNOWLEDGE_DIR / name).read_text(encoding="utf-8")
+    expected = [
+        n if isinstance(n[4], str) else n[:4] for n in _nodes(yaml.compose(text, Loader=yaml.SafeLoader))
+    ]
+    got = [n if isinstance(n[4], str) else n[:4] for n in _nodes(compose_file(DEFAULT_KNOWLEDGE_DIR / name))]
+    assert got == expected
+
+
 def test_paragraph_owner_overrides_the_section_owner_and_assignments_are_curated(core_knowledge):
     efficiency = next(s for s in core_knowledge.sections() if s.id == "efficiency-or-stability")
     assert efficiency.owner == "both"
