@@ -4,7 +4,7 @@
 
 Each article set is scored against the bundled knowledge. The playbook set is scored with
 tests/data/playbook/ dropped beside the article (a company playbook with no curated
-questions or topics), as a user would add one. ``tests/data/blind_final_8.yaml`` is the set
+questions or topics), as a user would add one. ``tests/data/blind_final_10.yaml`` is the set
 scored once, at the end: it is left out unless ``--final`` is given.
 """
 
@@ -35,8 +35,10 @@ ARTICLE_SETS = [
     "blind_final_5.yaml",
     "blind_final_6.yaml",
     "blind_final_7.yaml",  # scored once, like blind_final_8, on the final ranker of its round
+    "blind_final_8.yaml",
+    "blind_final_9.yaml",  # scored once, like blind_final_10, on the next round's unchanged ranker
 ]
-FINAL = "blind_final_8.yaml"
+FINAL = "blind_final_10.yaml"
 PLAYBOOK_SET = "playbook_questions.yaml"
 
 
