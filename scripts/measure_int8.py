@@ -25,14 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 FIELDS = ("hit1", "hit3", "quote_precision", "answer_rate", "refusal_rate")
-# The once-scored set is not looked at before the end; the playbook set needs the playbook.
-SKIP = (
-    "blind_final_7.yaml",
-    "blind_final_8.yaml",
-    "blind_final_9.yaml",
-    "blind_final_10.yaml",
-    "playbook_questions.yaml",
-)
 
 
 def main() -> None:
@@ -45,6 +37,7 @@ def main() -> None:
     from bot.knowledge import load_knowledge
     from bot.onnx_embedding import load_onnx_embedder
     from bot.retrieval import Advisor
+    from tests.helpers import compared_sets
 
     work = Path(tempfile.mkdtemp(prefix="advisor-int8-"))
     settings = Settings(data_dir=work)
@@ -63,7 +56,7 @@ def main() -> None:
         "int8 query": Advisor(knowledge, int8, index),
         "int8 all": Advisor(knowledge, int8, int8_index),
     }
-    sets = sorted(p for p in (ROOT / "tests" / "data").glob("*.yaml") if p.name not in SKIP)
+    sets = compared_sets()
     print(f"{'set':24}{'variant':12}" + "".join(f"{f:>13}" for f in FIELDS))
     worst = {name: 0.0 for name in variants}  # the largest drop from fp32 on any figure
     for path in sets:

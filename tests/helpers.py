@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from bot.cli import main
+
+DATA = Path(__file__).resolve().parent / "data"
+# The article's question sets for the backend comparisons (tests/test_core_onnx.py,
+# scripts/measure_int8.py): the newest sets are scored once, at the end of their round, and
+# the playbook set needs the playbook beside the article. One list; add each new set here.
+NOT_COMPARED = (
+    "blind_final_7.yaml",
+    "blind_final_8.yaml",
+    "blind_final_9.yaml",
+    "blind_final_10.yaml",
+    "playbook_questions.yaml",
+)
+
+
+def compared_sets() -> list[Path]:
+    return sorted(p for p in DATA.glob("*.yaml") if p.name not in NOT_COMPARED)
+
 
 PREFIXES = ("SLACK_", "ADVISOR_", "DATABASE_URL")
 PLATFORM = ("PORT", "DYNO")

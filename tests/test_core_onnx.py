@@ -20,24 +20,13 @@ from bot.embedding import Embedder, ModelError, resolve_model
 from bot.index import build_index, read_manifest
 from bot.knowledge import load_knowledge
 from bot.onnx_embedding import OnnxEmbedder, load_onnx_embedder
+from tests.helpers import compared_sets
 from tests.test_core_cli import clean_env, invoke
 
 DATA = REPO_ROOT / "tests" / "data"
 # Every article set's questions are embedded alike by both backends; the eval figures are
-# compared on two sets (each eval loads torch once more). The once-scored blind_final_7 to
-# blind_final_10 are left to the end of a round, and the playbook set needs the playbook beside the article.
-EVAL_SETS = sorted(
-    p
-    for p in DATA.glob("*.yaml")
-    if p.name
-    not in (
-        "blind_final_7.yaml",
-        "blind_final_8.yaml",
-        "blind_final_9.yaml",
-        "blind_final_10.yaml",
-        "playbook_questions.yaml",
-    )
-)
+# compared on two sets (each eval loads torch once more).
+EVAL_SETS = compared_sets()
 PARITY_SETS = [DATA / "final_questions.yaml", DATA / "blind_tune_a.yaml"]
 
 
