@@ -13,6 +13,7 @@ question; a quote that assigns nothing gives no verdict.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 Status = Literal["answered", "low_confidence", "not_covered"]
 RANKER_FILE = Path(__file__).with_name("ranker.json")
+FROM_RANKER = object()  # Advisor's adapter: the one ranker.json names (when fitted on this model)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Signals:
     """Every signal of every sentence for one question; arrays aligned with sentence rows."""
 
     dense: np.ndarray  # cosine of the question with the sentence
+    adapted: np.ndarray  # cosine of the question mapped by the query adapter (else dense)
     context: np.ndarray  # cosine with the passage around it
     sentence_keys: np.ndarray  # best cosine with its curated questions and topics (else dense)
     sentence_keys2: np.ndarray  # mean of its two closest curated questions (else sentence_keys)
@@ -56,6 +59,7 @@ class Signals:
     section_best: np.ndarray  # the best sentence_keys of any sentence in its section
     takeaway: np.ndarray  # 1 for a section's bold takeaway line, which restates a paragraph's sentence
     amount: np.ndarray  # 1 for a sentence stating a number, when the question asks for an amount or a time
+    assigns: np.ndarray  # 1 for a sentence giving a job to a department, when the question asks who
     off_scope: float | None  # how much closer the question is to an out-of-scope example than to any key
     scope_best: float | None  # cosine with the closest out-of-scope example (None without any)
     in_scope: float | None  # the index's scope classifier's logit (None without one)
@@ -98,6 +102,11 @@ class Ranker:
     neighbour_margin: float = 1.0  # a neighbour whose score is this close to the best joins the quote
     assignment_margin: float = 3.0  # so does one holding an assignment, when the quote has none
     both_margin: float = 0.03  # two assignments this close to the question: verdict "both"
+    # The query adapter fitted with the weights (scripts/tune_ranking.py): a d x d matrix A
+    # that maps a question's vector q to q + qA, towards the sentences that answer such
+    # questions. "file" (beside this one), its "sha256", and the "model" weights' digest (the
+    # part of the model id after "@") it was fitted on; None: no adapter.
+    adapter: dict[str, str] | None = None
 
     @classmethod
     def load(cls, path: Path = RANKER_FILE) -> Ranker:
@@ -108,7 +117,34 @@ class Ranker:
         missing = {"score", "off_scope", "scope", "bias"} - set(data["refusal"])
         if missing:
             raise ValueError(f"{path}: the refusal boundary lacks {sorted(missing)}")
+        adapter = data.get("adapter")
+        if adapter is not None and set(adapter) != {"file", "sha256", "model"}:
+            raise ValueError(
+                f"{path}: the adapter needs exactly file, sha256 and model, not {sorted(adapter)}"
+            )
         return cls(**data)
+
+    def load_adapter(self, model_id: str, directory: Path = RANKER_FILE.parent) -> np.ndarray | None:
+        """The query adapter, if it was fitted on the weights of the model ``model_id``
+        (None: no adapter, or another model, whose vectors it would only scramble).
+
+        A file whose digest is not the one recorded is refused: it was not fitted with these
+        weights."""
+        if self.adapter is None:
+            return None
+        if model_id.rpartition("@")[2] != self.adapter["model"]:
+            logger.info("query adapter fitted on another model (%s); not used", self.adapter["model"])
+            return None
+        path = Path(directory) / self.adapter["file"]
+        if not path.is_file():
+            raise ValueError(f"{path}: the query adapter ranker.json names is missing")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != self.adapter["sha256"]:
+            raise ValueError(
+                f"{path}: SHA-256 {digest[:16]}, not the {self.adapter['sha256'][:16]} ranker.json was "
+                "fitted with (refit: scripts/tune_ranking.py --write)"
+            )
+        return np.load(path).astype(np.float32)
 
     def reply_margin(self, top_score: float, off_scope: float, in_scope: float) -> float:
         """z of :attr:`refusal`: below 0 the question is refused, below :attr:`caveat` caveated."""
@@ -193,6 +229,11 @@ _STATES_AMOUNT = re.compile(
     r"|million|billion|dozen|half|twice|percent)\b",
     re.IGNORECASE,
 )
+# A question asking which department does something: the sentences that give a job answer it.
+_ASKS_OWNER = re.compile(
+    r"\b(who|whom|whose|which (department|dept|team|group|function|side|one)|what (department|dept|team))\b",
+    re.IGNORECASE,
+)
 FOCUS_MIN_WORDS = 12
 
 
@@ -224,6 +265,7 @@ class Advisor:
         *,
         top_k: int = 3,
         ranker: Ranker | None = None,
+        adapter: np.ndarray | None | object = FROM_RANKER,
     ):
         self.knowledge = knowledge
         self.embedder = embedder
@@ -231,6 +273,9 @@ class Advisor:
         self.top_k = top_k
         self.ranker = ranker or Ranker.load()
         self._weights = self.ranker.vector()
+        # The query adapter (d x d, or None): the ranker's unless one is given (the tuning
+        # script scores each set with an adapter fitted without it).
+        self._adapter = self.ranker.load_adapter(embedder.model_id) if adapter is FROM_RANKER else adapter
         self.glossary = Glossary(knowledge.glossary)
         self.speller = SpellFixer(_knowledge_texts(knowledge), embedder.known_words())
         self._sections = {section_ref(s.document_id, s.id): s for s in knowledge.retrievable_sections()}
@@ -255,6 +300,9 @@ class Advisor:
         self._states_amount = np.array(
             [bool(_STATES_AMOUNT.search(self._sentence_text(row))) for row in range(len(self._rows))],
             dtype=np.float32,
+        )
+        self._assigns = np.array(
+            [self._has_assignment(row) for row in range(len(self._rows))], dtype=np.float32
         )
         self._has_keys = np.zeros(len(self._rows), dtype=bool)
         self._has_keys[self._sentence_key_rows] = True
@@ -376,6 +424,13 @@ class Advisor:
         pieces, pieces_back, plain = self._token_match(question_pieces)
         n, n_s = len(self._rows), len(index.section_refs)
         dense, focus = vectors @ self._sentence_vectors.T
+        adapted = dense
+        if self._adapter is not None:
+            # The adapter was fitted towards the curated article's sentences; another document's
+            # sentence (a playbook) keeps its plain cosine (docs/retrieval.md: shifting it up
+            # drew article questions to the playbook and gained it one question of 75).
+            mapped = self._sentence_vectors @ normalised(q + q @ self._adapter)
+            adapted = np.where(self._sentence_curated, mapped, dense)
         context = (self._passage_vectors @ q)[self._sentence_passage]
         # A sentence nobody wrote questions for is matched by its own words, which sit further
         # from a question than a question does: shift it by the typical gap (fitted).
@@ -413,6 +468,7 @@ class Advisor:
         weights = self._scope_weights
         return Signals(
             dense=dense,
+            adapted=adapted,
             context=context,
             sentence_keys=sentence_keys,
             sentence_keys2=sentence_keys2,
@@ -427,6 +483,7 @@ class Advisor:
             section_best=section_best[self._sentence_section],
             takeaway=self._takeaway,
             amount=self._states_amount if _ASKS_AMOUNT.search(text) else np.zeros_like(self._states_amount),
+            assigns=self._assigns if _ASKS_OWNER.search(text) else np.zeros_like(self._assigns),
             off_scope=float(scope.max() - best_key) if len(scope) else None,
             scope_best=float(scope.max()) if len(scope) else None,
             in_scope=None if weights is None else float(q @ weights + self._scope_bias),

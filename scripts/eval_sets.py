@@ -4,7 +4,7 @@
 
 Each article set is scored against the bundled knowledge. The playbook set is scored with
 tests/data/playbook/ dropped beside the article (a company playbook with no curated
-questions or topics), as a user would add one. ``tests/data/blind_final_10.yaml`` is the set
+questions or topics), as a user would add one. ``tests/data/blind_final_11.yaml`` is the set
 scored once, at the end: it is left out unless ``--final`` is given.
 """
 
@@ -37,8 +37,9 @@ ARTICLE_SETS = [
     "blind_final_7.yaml",  # scored once, like blind_final_8, on the final ranker of its round
     "blind_final_8.yaml",
     "blind_final_9.yaml",  # scored once, like blind_final_10, on the next round's unchanged ranker
+    "blind_final_10.yaml",
 ]
-FINAL = "blind_final_10.yaml"
+FINAL = "blind_final_11.yaml"
 PLAYBOOK_SET = "playbook_questions.yaml"
 
 

@@ -277,7 +277,7 @@ in_domain:
     quote_has: ["who has the final say on the sales quota"]
   - question: "whose job is it to keep healthy cash flow coming in?"
     sections: ["Which is more important today or tomorrow?"]
-  - question: "who should run our trade show booth and the advertising?"
+  - question: "who should run our trade shows and the advertising?"
     sections: ['Which is more important, "Army" or "Air Force"?']
   - question: "who should do the competitor analysis and market research?"
     sections: ['Which is more important "front stage" or "behind the scenes"?']

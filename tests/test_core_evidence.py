@@ -127,6 +127,12 @@ def test_a_playbook_without_curated_keys_is_retrievable_on_its_text(
     top = answer.hits[0]
     assert top.passage.document_id == "northwind-playbook"
     assert "four business hours" in top.quote and "accept or reject it" in top.quote
+    # The query adapter was fitted towards the article's sentences: the playbook's keep their
+    # plain cosine.
+    signals = advisor.signals(advisor.prepare("how many hours does a rep have to accept an MQL?"))
+    uncurated = ~advisor._sentence_curated
+    assert uncurated.any() and np.array_equal(signals.adapted[uncurated], signals.dense[uncurated])
+    assert not np.allclose(signals.adapted[~uncurated], signals.dense[~uncurated])
     quota = advisor.ask("Who should set next year's sales quota?")
     assert quota.hits[0].passage.section == EFFICIENCY and quota.owner == "marketing"
 
@@ -352,4 +358,58 @@ def test_a_ranker_file_whose_boundary_lacks_a_term_is_refused_at_load(tmp_path):
     path = tmp_path / "ranker.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ValueError, match=r"lacks \['scope'\]"):
+        Ranker.load(path)
+
+
+# --- the query adapter -------------------------------------------------------------------------
+
+
+def test_the_query_adapter_maps_a_question_towards_the_sentence_that_answers_it(core_advisor):
+    """With the bundled model the adapter ranker.json names is in use, and it moves the question
+    (the adapted cosine, not the plain one) to the sentence that answers a paraphrase."""
+    assert core_advisor._adapter is not None, "fitted on these weights, so it is used"
+    question = core_advisor.prepare("strategy or execution, which matters more?")
+    signals = core_advisor.signals(question)
+    texts = [text for _heading, text in core_advisor.sentences]
+    answer = next(i for i, t in enumerate(texts) if "so strategy and execution are indispensable" in t)
+    assert not np.allclose(signals.adapted, signals.dense)
+    assert signals.adapted[answer] - signals.dense[answer] > 0.05, "pulled towards the answer"
+    top = core_advisor.ask("strategy or execution, which matters more?").hits[0]
+    assert top.passage.section == STRATEGY
+    assert "so strategy and execution are indispensable" in top.quote
+
+
+def _ranker_copy(tmp_path: Path) -> Ranker:
+    shutil.copy(RANKER_FILE, tmp_path / RANKER_FILE.name)
+    shutil.copy(RANKER_FILE.with_name("adapter.npy"), tmp_path / "adapter.npy")
+    return Ranker.load(tmp_path / RANKER_FILE.name)
+
+
+def test_an_adapter_whose_file_is_not_the_one_fitted_is_refused(core_advisor, tmp_path):
+    ranker = _ranker_copy(tmp_path)
+    model_id = core_advisor.embedder.model_id
+    assert ranker.load_adapter(model_id, tmp_path).shape == (384, 384)
+    array = np.load(tmp_path / "adapter.npy")
+    array[0, 0] += 1
+    np.save(tmp_path / "adapter.npy", array)
+    with pytest.raises(ValueError, match=r"adapter.npy: SHA-256 .* not the .* ranker.json was fitted with"):
+        ranker.load_adapter(model_id, tmp_path)
+    (tmp_path / "adapter.npy").unlink()
+    with pytest.raises(ValueError, match="the query adapter ranker.json names is missing"):
+        ranker.load_adapter(model_id, tmp_path)
+
+
+def test_an_adapter_fitted_on_other_model_weights_is_not_used(core_advisor, tmp_path):
+    ranker = _ranker_copy(tmp_path)
+    assert ranker.load_adapter("bundled@0123456789abcdef", tmp_path) is None
+    assert ranker.load_adapter("some/other-model", tmp_path) is None
+    assert ranker.load_adapter(core_advisor.embedder.model_id, tmp_path) is not None
+
+
+def test_a_ranker_file_whose_adapter_record_is_incomplete_is_refused_at_load(tmp_path):
+    data = json.loads(RANKER_FILE.read_text(encoding="utf-8"))
+    del data["adapter"]["sha256"]
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="the adapter needs exactly file, sha256 and model"):
         Ranker.load(path)

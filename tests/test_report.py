@@ -78,7 +78,7 @@ def scripted_session(bot, fake) -> None:
     fake.wait_for_call("chat.postMessage", channel=dm)
     name = unique_id("slash")
     bot.command(
-        command_form("who builds the company website?", fake.response_url(name), channel=unique_id("C"))
+        command_form("who handles direct mail?", fake.response_url(name), channel=unique_id("C"))
     )
     fake.reply_to(name)
     help_channel = unique_id("C")
