@@ -48,7 +48,6 @@ class Signals:
     context: np.ndarray  # cosine with the passage around it
     sentence_keys: np.ndarray  # best cosine with its curated questions and topics (else dense)
     sentence_keys2: np.ndarray  # mean of its two closest curated questions (else sentence_keys)
-    focus_keys: np.ndarray  # the same for the question's focus (its last question, in a long message)
     neighbours: np.ndarray  # the best sentence_keys of the sentences either side, same paragraph
     lexical: np.ndarray  # BM25 over the sentence and its heading, squashed
     tokens: np.ndarray  # each question word piece's best cosine with the sentence's, IDF-weighted mean
@@ -215,7 +214,6 @@ def _squash(scores: np.ndarray, scale: float) -> np.ndarray:
     return (scores / (scores + scale)).astype(np.float32)
 
 
-_CLAUSE_END = re.compile(r"(?<=[.?!])\s+")
 # Answer-type cue: a question asking for an amount, a size, a time or a rate wants the sentence
 # that states one ("how quickly" -> "within two business days", "at what revenue" -> "100 million").
 _ASKS_AMOUNT = re.compile(
@@ -234,18 +232,6 @@ _ASKS_OWNER = re.compile(
     r"\b(who|whom|whose|which (department|dept|team|group|function|side|one)|what (department|dept|team))\b",
     re.IGNORECASE,
 )
-FOCUS_MIN_WORDS = 12
-
-
-def focus(text: str) -> str:
-    """What a long message asks: its last sentence with a question mark (else its last one)."""
-    if len(text.split()) < FOCUS_MIN_WORDS:
-        return text
-    parts = [p for p in _CLAUSE_END.split(text) if any(ch.isalnum() for ch in p)]
-    if len(parts) < 2:
-        return text
-    asking = [p for p in parts if "?" in p]
-    return (asking or parts)[-1]
 
 
 def _group_max(values: np.ndarray, groups: np.ndarray, n_groups: int, fill: float = 0.0) -> np.ndarray:
@@ -416,14 +402,14 @@ class Advisor:
     def signals(self, text: str, embedded: tuple[np.ndarray, Tokens] | None = None) -> Signals:
         """Every signal of every sentence for the prepared question ``text``.
 
-        ``embedded``: the vectors of ``text`` and its focus and the question's word pieces, as
+        ``embedded``: the vector of ``text`` (1 x dimension) and its word pieces, as
         :meth:`embedding` returns them (embedded here when not given)."""
         index, scale = self.index, self.ranker.lexical_scale
         vectors, question_pieces = embedded or self.embedding(text)
         q = vectors[0]
         pieces, pieces_back, plain = self._token_match(question_pieces)
         n, n_s = len(self._rows), len(index.section_refs)
-        dense, focus = vectors @ self._sentence_vectors.T
+        dense = self._sentence_vectors @ q
         adapted = dense
         if self._adapter is not None:
             # The adapter was fitted towards the curated article's sentences; another document's
@@ -435,12 +421,11 @@ class Advisor:
         # A sentence nobody wrote questions for is matched by its own words, which sit further
         # from a question than a question does: shift it by the typical gap (fitted).
         shift = np.where(self._has_keys, 0.0, self.ranker.uncurated_key_shift).astype(np.float32)
-        sentence_keys, focus_keys = dense + shift, focus + shift
+        sentence_keys = dense + shift
         if len(self._sentence_key_rows):
-            key_sims = index.sentence_key_vectors @ vectors.T
-            np.maximum.at(sentence_keys, self._sentence_key_rows, key_sims[:, 0])
-            np.maximum.at(focus_keys, self._sentence_key_rows, key_sims[:, -1])
-            by_sentence = np.where(self._keys_of_sentence >= 0, key_sims[self._keys_of_sentence, 0], -np.inf)
+            key_sims = index.sentence_key_vectors @ q
+            np.maximum.at(sentence_keys, self._sentence_key_rows, key_sims)
+            by_sentence = np.where(self._keys_of_sentence >= 0, key_sims[self._keys_of_sentence], -np.inf)
             top2 = np.sort(by_sentence, axis=1)[:, -2:]
             sentence_keys2 = np.where(np.isinf(top2[:, 0]), sentence_keys, top2.mean(axis=1)).astype(
                 np.float32
@@ -472,7 +457,6 @@ class Advisor:
             context=context,
             sentence_keys=sentence_keys,
             sentence_keys2=sentence_keys2,
-            focus_keys=focus_keys,
             neighbours=neighbours,
             lexical=lexical,
             tokens=pieces,
@@ -490,7 +474,7 @@ class Advisor:
         )
 
     def embed(self, text: str) -> np.ndarray:
-        """Vectors of the question and of its focus, in one call to the model (2 x dimension).
+        """The question's vector (1 x dimension).
 
         The last text's vectors are kept: a refusal's suggestions (:meth:`closest_questions`)
         usually reuse the vectors its answer was scored with instead of running the model again
@@ -498,13 +482,15 @@ class Advisor:
         return self.embedding(text)[0]
 
     def embedding(self, text: str) -> tuple[np.ndarray, Tokens]:
-        """:meth:`embed`'s vectors and the question's word pieces, from one call to the model."""
+        """:meth:`embed`'s vector and the question's word pieces, from one call to the model.
+
+        One text, the whole question: a long message's last question was embedded on its own
+        too until its signal was measured to weigh nothing once the query adapter was in
+        (docs/retrieval.md), and it doubled the model's work on long messages."""
         last = self._last_embedded
         if last is not None and last[0] == text:
             return last[1], last[2]
-        part = focus(text)
-        vectors, tokens = self.embedder.encode_tokens([text] if part == text else [text, part])
-        vectors = vectors if len(vectors) == 2 else np.vstack([vectors, vectors])
+        vectors, tokens = self.embedder.encode_tokens([text])
         self._last_embedded = (text, vectors, tokens[0])
         return vectors, tokens[0]
 

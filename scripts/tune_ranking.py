@@ -1,11 +1,11 @@
 """Fit the sentence ranker and the answer thresholds on question sets, honestly.
 
     .venv/bin/python scripts/tune_ranking.py tests/data/blind_tune_a.yaml tests/data/blind_tune_b.yaml \
-        tests/data/blind_final.yaml tests/data/blind_final_2.yaml tests/data/blind_final_3.yaml \
-        tests/data/blind_final_4.yaml tests/data/blind_final_5.yaml tests/data/blind_final_6.yaml \
-        tests/data/questions.yaml \
-        tests/data/check_questions.yaml tests/data/holdout_questions.yaml \
-        tests/data/final_questions.yaml [--write]
+        tests/data/blind_final.yaml tests/data/blind_final_2.yaml ... tests/data/blind_final_10.yaml \
+        tests/data/questions.yaml tests/data/check_questions.yaml tests/data/holdout_questions.yaml \
+        tests/data/final_questions.yaml [--write] [--no-adapter]
+
+(the whole list in docs/retrieval.md, "Re-running").
 
 1. Every signal of every sentence (bot.retrieval.Signals) is computed once per question with
    the real model.
@@ -25,8 +25,10 @@
    off-topic questions over all the sets; leave-one-set-out too (each set judged by a boundary
    fitted on the others).
 
-Keep sets out of all of this (tests/data/blind_final_7.yaml and blind_final_8.yaml were) and
-score them once, at the end.
+Keep sets out of all of this (tests/data/blind_final_11.yaml was; unscored/blind_final_12.yaml
+is) and score them once, at the end. Each left-out set is also scored through ``advisor.ask``
+with its own adapter and weights: the quote of one to three sentences, as ``advisor eval``
+scores it.
 ``--write`` stores the fit in bot/ranker.json and the adapter in bot/adapter.npy.
 """
 

@@ -17,7 +17,7 @@ from bot.evaluation import load_eval_set
 from bot.index import build_index, common_pieces
 from bot.knowledge import load_knowledge
 from bot.passages import TAKEAWAY, paragraph_text
-from bot.retrieval import RANKER_FILE, Advisor, Ranker, focus
+from bot.retrieval import RANKER_FILE, Advisor, Ranker
 
 DATA = Path(__file__).resolve().parent / "data"
 TITLE = '"Sales" and "market" who is more important?'
@@ -147,10 +147,9 @@ def tune_questions(core_advisor):
         for name in ("blind_tune_a.yaml", "blind_tune_b.yaml")
     ]
     questions = [item.question for s in sets for item in s.in_domain]
-    # The session's embedder remembers each text's vector: embed every question (and its focus)
-    # in one batch, so the tests' asks are the ranking, quoting and verdict alone.
-    prepared = [core_advisor.prepare(q) for q in questions]
-    core_advisor.embedder.encode_tokens(prepared + [focus(text) for text in prepared])
+    # The session's embedder remembers each text's vector: embed every question in one batch,
+    # so the tests' asks are the ranking, quoting and verdict alone.
+    core_advisor.embedder.encode_tokens([core_advisor.prepare(q) for q in questions])
     return questions
 
 
@@ -212,13 +211,23 @@ def test_the_takeaway_lines_are_quoted_too(core_advisor):
 # --- long messages, the ranker file -------------------------------------------------------------
 
 
-def test_the_focus_of_a_long_message_is_its_last_question():
+def test_a_long_message_is_embedded_once_whole(core_advisor):
+    """One text a question, however long: the model runs once, on the whole message."""
     message = (
         "We're a 30-person startup and our CEO sets direction on gut feel. Marketing is one person. "
         "Where is our strategy supposed to come from? thanks"
     )
-    assert focus(message) == "Where is our strategy supposed to come from?"
-    assert focus("who owns strategy?") == "who owns strategy?"
+    calls = []
+    embedder = core_advisor.embedder
+    advisor = Advisor(core_advisor.knowledge, embedder, core_advisor.index)
+    original = embedder.encode_tokens
+    try:
+        embedder.encode_tokens = lambda texts: calls.append(list(texts)) or original(texts)
+        vectors, _pieces = advisor.embedding(advisor.prepare(message))
+    finally:
+        del embedder.encode_tokens
+    assert calls == [[advisor.prepare(message)]]
+    assert vectors.shape == (1, embedder.dimension)
 
 
 def test_a_long_message_with_context_first_finds_the_section(core_advisor):

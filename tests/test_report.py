@@ -77,9 +77,7 @@ def scripted_session(bot, fake) -> None:
     bot.event(event_body(message("who sets the sales quota for next year?", channel=dm, channel_type="im")))
     fake.wait_for_call("chat.postMessage", channel=dm)
     name = unique_id("slash")
-    bot.command(
-        command_form("who handles direct mail?", fake.response_url(name), channel=unique_id("C"))
-    )
+    bot.command(command_form("who handles direct mail?", fake.response_url(name), channel=unique_id("C")))
     fake.reply_to(name)
     help_channel = unique_id("C")
     bot.event(event_body(mention("", channel=help_channel)))  # a bare mention: help, not a question
