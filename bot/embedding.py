@@ -17,6 +17,7 @@ import numpy as np
 
 from .config import BUNDLED_MODEL
 from .errors import AdvisorError
+from .filememo import FileMemo
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +59,17 @@ def resolve_model(name: str) -> Path | str:
     return name
 
 
-def file_sha256(path: Path) -> str:
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# Every index load verifies every file, the 90 MB export among them (0.07 s): a file this
+# process has hashed and that has not changed since is not hashed again (bot/filememo.py).
+file_sha256 = FileMemo(_sha256, size=1024)
 
 
 def verify_weights(directory: Path, expected_sha256: str) -> None:

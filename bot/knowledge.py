@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import AdvisorError
+from .filememo import FileMemo
 
 OWNERS = ("sales", "marketing", "both")
 KINDS = ("article", "glossary", "scope", "tips")
@@ -184,7 +185,7 @@ def _compose(text: str) -> Node | None:
         return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
-def compose_file(path: Path) -> Node:
+def _compose_file(path: Path) -> Node:
     """Parse a YAML file into nodes; syntax errors name the file and line."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -204,6 +205,11 @@ def compose_file(path: Path) -> Node:
     if node is None:
         raise KnowledgeError(f"{path}:1: file is empty")
     return node
+
+
+# The nodes of a file this process has parsed and that has not changed since (bot/filememo.py):
+# a tips command or a reload reads every knowledge file again. The nodes are only read.
+compose_file = FileMemo(_compose_file, size=64)
 
 
 def file_kind(path: Path, node: Node) -> str:

@@ -12,6 +12,7 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 CORE = [
     "bot.config",
     "bot.errors",
+    "bot.filememo",
     "bot.knowledge",
     "bot.passages",
     "bot.embedding",
