@@ -14,6 +14,7 @@ question; a quote that assigns nothing gives no verdict.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import re
@@ -121,6 +122,10 @@ class Ranker:
             raise ValueError(
                 f"{path}: the adapter needs exactly file, sha256 and model, not {sorted(adapter)}"
             )
+        if adapter is None and data["weights"].get("adapted"):
+            # Without its adapter the signal is the plain cosine, and the fitted weights on
+            # dense and adapted (opposite signs) no longer mean what they were fitted to.
+            raise ValueError(f"{path}: the adapted signal has a weight but no adapter is named")
         return cls(**data)
 
     def load_adapter(self, model_id: str, directory: Path = RANKER_FILE.parent) -> np.ndarray | None:
@@ -132,18 +137,23 @@ class Ranker:
         if self.adapter is None:
             return None
         if model_id.rpartition("@")[2] != self.adapter["model"]:
-            logger.info("query adapter fitted on another model (%s); not used", self.adapter["model"])
+            logger.warning(
+                "query adapter fitted on another model (%s), not used: ranking is weaker; refit with "
+                "scripts/tune_ranking.py --write",
+                self.adapter["model"],
+            )
             return None
         path = Path(directory) / self.adapter["file"]
         if not path.is_file():
             raise ValueError(f"{path}: the query adapter ranker.json names is missing")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        data = path.read_bytes()  # one read: the bytes checked are the bytes loaded
+        digest = hashlib.sha256(data).hexdigest()
         if digest != self.adapter["sha256"]:
             raise ValueError(
                 f"{path}: SHA-256 {digest[:16]}, not the {self.adapter['sha256'][:16]} ranker.json was "
                 "fitted with (refit: scripts/tune_ranking.py --write)"
             )
-        return np.load(path).astype(np.float32)
+        return np.load(io.BytesIO(data)).astype(np.float32)
 
     def reply_margin(self, top_score: float, off_scope: float, in_scope: float) -> float:
         """z of :attr:`refusal`: below 0 the question is refused, below :attr:`caveat` caveated."""
@@ -351,11 +361,16 @@ class Advisor:
             self._assignment_keys.setdefault((key.passage, key.span), []).append(i)
 
     @classmethod
-    def load(cls, settings: Settings, *, progress: bool = False) -> Advisor:
-        """Load knowledge, model (ONNX or torch: bot.backend) and index (rebuilt if stale or corrupt)."""
+    def load(
+        cls, settings: Settings, *, progress: bool = False, adapter: np.ndarray | None | object = FROM_RANKER
+    ) -> Advisor:
+        """Load knowledge, model (ONNX or torch: bot.backend) and index (rebuilt if stale or corrupt).
+
+        ``adapter``: the ranker's query adapter unless one (or None) is given: the tuning
+        script refits it, so it must load without it."""
         knowledge = load_knowledge(settings.knowledge_dir)
         embedder, index = load_model_and_index(settings, knowledge, progress=progress)
-        return cls(knowledge, embedder, index, top_k=settings.top_k)
+        return cls(knowledge, embedder, index, top_k=settings.top_k, adapter=adapter)
 
     # --- lookups for presentation ---------------------------------------------------
     def document(self, document_id: str) -> Document:

@@ -315,8 +315,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.write and args.no_adapter:
         parser.error("--write stores the adapter: not with --no-adapter")
-    loaded = Advisor.load(load_settings())
-    advisor = Advisor(loaded.knowledge, loaded.embedder, loaded.index, adapter=None)
+    # Without the stored adapter (refitted here: a missing or stale one must not stop the refit).
+    advisor = Advisor.load(load_settings(), adapter=None)
     names = Signals.names()
     sets = {path.name: features(advisor, path) for path in args.sets}
     sentences = advisor.index.sentence_index.reconstruct_n(0, advisor.index.sentence_index.ntotal)

@@ -422,3 +422,24 @@ def test_a_ranker_file_whose_adapter_record_is_incomplete_is_refused_at_load(tmp
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ValueError, match="the adapter needs exactly file, sha256 and model"):
         Ranker.load(path)
+
+
+def test_a_ranker_file_that_weighs_the_adapted_signal_without_an_adapter_is_refused(tmp_path):
+    data = json.loads(RANKER_FILE.read_text(encoding="utf-8"))
+    assert data["weights"]["adapted"] != 0
+    del data["adapter"]
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="the adapted signal has a weight but no adapter is named"):
+        Ranker.load(path)
+
+
+def test_a_question_asking_who_marks_the_sentences_that_give_a_job(core_advisor):
+    """The answer-type cue of "who" questions: the sentences holding an assignment, only then."""
+    assigning = core_advisor.signals(core_advisor.prepare("which department should own the trade shows?"))
+    plain = core_advisor.signals(core_advisor.prepare("what is the army and air force comparison?"))
+    texts = [text for _heading, text in core_advisor.sentences]
+    marked = {texts[i] for i in np.flatnonzero(assigning.assigns)}
+    assert any("the marketing department is the air force" in t for t in marked)
+    assert not any("Speed is regarded as" in t for t in marked), "it assigns nothing"
+    assert not plain.assigns.any()
