@@ -9,6 +9,8 @@ import pytest
 
 from tests.fake_slack import FakeSlack
 
+pytest_plugins = ["tests.pg"]  # migrated_sqlite: every test's fresh SQLite database is a copy
+
 SHARED_INDEX = "core_data_dir"  # the fixture behind every use of the one shared index build
 VECTORS = "vectors.pickle"  # beside the shared index: what its build embedded, text by text
 
@@ -39,17 +41,20 @@ def fake_slack():
 
 
 @pytest.fixture
-def settings(fake_slack, tmp_path):
+def settings(fake_slack, tmp_path, migrated_sqlite):
     """One test's settings: the fake Slack and a bot token, unpaced tips, a data dir of its own
-    (whose SQLite file is the database; a module testing both backends overrides this with its
-    ``database_url``)."""
+    (whose SQLite file is the database, a copy of one at the newest schema: tests/pg.py; a
+    module testing both backends overrides this with its ``database_url``)."""
     from bot.config import Settings
+    from tests.pg import migrated_sqlite_copy
 
+    data_dir = tmp_path / "data"
+    migrated_sqlite_copy(migrated_sqlite, data_dir / "advisor.sqlite3")
     return Settings(
         slack_api_url=fake_slack.url,
         slack_bot_token="xoxb-test",
         tips_pace_seconds=0,
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
     )
 
 

@@ -144,7 +144,8 @@ def test_subscribe_refuses_a_schedule_that_could_never_run(store, change, messag
     assert (kept.local_time, kept.tz, kept.days) == ("09:00", "Europe/Paris", "weekdays")
 
 
-def test_migrations_upgrade_keeps_existing_data(database_url):
+def test_migrations_upgrade_keeps_existing_data(empty_database_url):
+    database_url = empty_database_url
     engine = create_store_engine(database_url)
     upgrade(engine, "0001")
     assert current_revision(engine) == "0001"
