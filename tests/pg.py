@@ -98,7 +98,12 @@ def postgres_url(request: pytest.FixtureRequest, *, migrated: bool = False):
     proc = request.getfixturevalue("pg_server")
     template = request.getfixturevalue("migrated_postgres") if migrated else None
     dbname = f"advisor_{uuid.uuid4().hex[:12]}"
-    janitor = DatabaseJanitor(
+    return _janitor(proc, dbname, template), _url(proc, dbname)
+
+
+def _janitor(proc, dbname: str, template: str | None = None) -> DatabaseJanitor:
+    """Creates ``dbname`` (from ``template``) on the server ``proc``, and drops it at exit."""
+    return DatabaseJanitor(
         user=proc.user,
         host=proc.host,
         port=proc.port,
@@ -106,7 +111,6 @@ def postgres_url(request: pytest.FixtureRequest, *, migrated: bool = False):
         password=proc.password,
         template_dbname=template,
     )
-    return janitor, _url(proc, dbname)
 
 
 def _url(proc, dbname: str) -> str:
@@ -139,14 +143,7 @@ def migrated_postgres(pg_server) -> str:
     """The name of a database at the newest schema on this worker's server (a template)."""
     from bot.storage.engine import open_engine
 
-    janitor = DatabaseJanitor(
-        user=pg_server.user,
-        host=pg_server.host,
-        port=pg_server.port,
-        dbname=TEMPLATE_DB,
-        password=pg_server.password,
-    )
-    janitor.init()
+    _janitor(pg_server, TEMPLATE_DB).init()  # kept: the server is the session's, thrown away after
     engine = open_engine(_url(pg_server, TEMPLATE_DB))
     engine.dispose()  # a template must have no connections when it is copied
     return TEMPLATE_DB
