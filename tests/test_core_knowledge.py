@@ -98,7 +98,7 @@ def _nodes(node):
 
 @pytest.mark.parametrize("name", ["article.yaml", "scope.yaml", "glossary.yaml", "tips.yaml"])
 def test_the_fast_parser_reads_the_knowledge_as_the_pure_python_one_does(name):
-    from bot.knowledge import _FAST_LOADER, compose_file
+    from bot.knowledge.readers.yaml import _FAST_LOADER, compose_file
 
     assert _FAST_LOADER is yaml.CSafeLoader  # libyaml is in PyYAML's wheels
     text = (DEFAULT_KNOWLEDGE_DIR / name).read_text(encoding="utf-8")
