@@ -1,8 +1,11 @@
-"""The YAML reader: a ``*.yaml`` / ``*.yml`` knowledge file, in the project's schema
-(knowledge/README or docs/retrieval.md), into the document model (``bot.knowledge.model``).
+"""The YAML reader: a ``*.yaml`` / ``*.yml`` knowledge file in the project's schema (see
+``knowledge/article.yaml``) into the document model (``bot.knowledge.model``).
 
-Validation walks YAML nodes, so every error names the file, the line and the field
-(``FILE:LINE: FIELD: problem``, with a did-you-mean for a misspelled field).
+The file's ``kind`` says what it holds: ``article`` (a document), ``scope`` (questions the
+knowledge does not answer), ``glossary`` (abbreviations spelled out) or ``tips`` (read here,
+checked against the documents by ``bot.tips.catalog``). Validation walks YAML nodes, so every
+error names the file, the line and the field (``FILE:LINE: FIELD: problem``, with a
+did-you-mean for a misspelled field).
 """
 
 from __future__ import annotations
