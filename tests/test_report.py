@@ -145,6 +145,15 @@ def test_the_report_counts_exactly_what_was_asked(bot, fake_slack, settings, sto
     assert f"     2  {WEATHER[0]}" in text
 
 
+def test_the_retention_default_is_one_constant(store):
+    """The settings and a question log built without them keep question texts as long."""
+    from bot.config import QUESTION_RETENTION_DAYS, Settings
+    from bot.slack.question_log import QuestionLog
+
+    assert Settings().question_retention_days == QUESTION_RETENTION_DAYS
+    assert QuestionLog(store).retention_days == QUESTION_RETENTION_DAYS
+
+
 def test_retention_zero_keeps_no_text_but_counts(bot, fake_slack, settings, store, core_advisor):
     quiet = WSGIBot.answering(settings.with_overrides(question_retention_days=0), core_advisor, store).start()
     try:

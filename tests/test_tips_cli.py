@@ -52,14 +52,20 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
     )
 
 
+# Subscribed early on the morning the tests' run-due posts (tips turned on after the day's time
+# would start the next day).
+EARLY = ("--now", "2024-05-15T06:00:00Z")
+
+
 def advisor(*args: str) -> list[str]:
     return [sys.executable, "-m", "bot", *args]
 
 
 def test_subscribe_list_preview_unsubscribe(cli, settings):
-    out = cli("subscribe", "--team", "T1", "--channel", "C1", "--time", "9:30", "--tz", "Asia/Tokyo")
+    at = ("--now", "2024-05-18T05:00:00Z")  # before either time: no day is skipped
+    out = cli("subscribe", "--team", "T1", "--channel", "C1", "--time", "9:30", "--tz", "Asia/Tokyo", *at)
     assert out.output.strip() == "subscribed T1/C1: 09:30 Asia/Tokyo, weekdays"
-    cli("subscribe", "--team", "T1", "--channel", "C2", "--tz", "Europe/Paris", "--daily")
+    cli("subscribe", "--team", "T1", "--channel", "C2", "--tz", "Europe/Paris", "--daily", *at)
     listing = cli("list").output.splitlines()
     assert listing[0].split() == ["TEAM", "CHANNEL", "TIME", "TZ", "DAYS", "STATE", "LAST", "POST"]
     assert listing[1].split() == ["T1", "C1", "09:30", "Asia/Tokyo", "weekdays", "on", "-"]
@@ -90,9 +96,84 @@ def test_subscribe_rejects_bad_times_in_one_line(cli, args, message):
     assert message in result.output
 
 
+def test_tips_subscribed_after_todays_time_start_tomorrow(cli, fake_slack, settings):
+    """The start rule the slash command keeps (bot.tips.subscriptions), from the CLI: subscribed
+    at 20:59 for 09:00, no tip that evening (the server's scheduler would have posted it at
+    once), the first one the next morning; subscribed before the time, today's comes."""
+    late = cli(
+        "subscribe",
+        "--team",
+        "T1",
+        "--channel",
+        "CLATE",
+        "--time",
+        "09:00",
+        "--tz",
+        "UTC",
+        "--now",
+        "2024-05-15T20:59:00Z",
+    )
+    assert late.output.strip() == "subscribed T1/CLATE: 09:00 UTC, weekdays"
+    cli(
+        "subscribe",
+        "--team",
+        "T1",
+        "--channel",
+        "CEARLY",
+        "--time",
+        "21:30",
+        "--tz",
+        "UTC",
+        "--now",
+        "2024-05-15T20:59:00Z",
+    )
+    assert cli("run-due", "--now", "2024-05-15T21:30:00Z").output.strip() == "posted 1 tip(s)"
+    assert [c.body["channel"] for c in fake_slack.posts()] == ["CEARLY"]
+    store = open_store(settings.database_url)
+    try:
+        assert store.post_for("T1", "CLATE", date(2024, 5, 15)).status == "skipped"
+    finally:
+        store.close()
+    assert "T1/CLATE  2024-05-16 09:00 UTC  [" in cli("preview", "--now", "2024-05-15T21:31:00Z").output
+    assert cli("run-due", "--now", "2024-05-16T09:00:00Z").output.strip() == "posted 1 tip(s)"
+    assert [c.body["channel"] for c in fake_slack.posts()] == ["CEARLY", "CLATE"]
+
+
+@pytest.mark.parametrize(
+    "time, tz, expected",
+    [
+        ("9am", "paris", "09:00 Europe/Paris"),
+        ("9:30pm", "New York", "21:30 America/New_York"),
+        ("21.30", "europe/paris", "21:30 Europe/Paris"),
+        ("12am", "utc", "00:00 UTC"),
+    ],
+)
+def test_subscribe_reads_times_and_zones_as_the_slash_command_does(cli, time, tz, expected):
+    out = cli("subscribe", "--team", "T1", "--channel", "C1", "--time", time, "--tz", tz, *EARLY)
+    assert out.output.strip() == f"subscribed T1/C1: {expected}, weekdays"
+
+
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (["--tz", "PST"], "Error: ambiguous time zone 'PST' (abbreviations "),
+        (
+            ["--tz", "Pariss"],
+            "Error: unknown time zone 'Pariss': use a city or Area/City (did you mean Europe/Paris?)",
+        ),
+        (["--time", "noon", "--tz", "UTC"], "Error: invalid time 'noon': try 9, 9am, 9:30pm or 21:30"),
+    ],
+)
+def test_subscribe_refuses_what_the_slash_command_refuses_in_one_line(cli, args, line):
+    result = cli("subscribe", "--team", "T1", "--channel", "C1", *args, ok=False)
+    assert result.exit_code == 1
+    (only,) = result.output.strip().splitlines()
+    assert only.startswith(line)
+
+
 def test_a_subscription_that_cannot_be_scheduled_is_shown_and_skipped(cli, fake_slack, settings):
-    cli("subscribe", "--team", "T1", "--channel", "C1", "--tz", "UTC")
-    cli("subscribe", "--team", "T1", "--channel", "C2", "--tz", "UTC")
+    cli("subscribe", "--team", "T1", "--channel", "C1", "--tz", "UTC", *EARLY)
+    cli("subscribe", "--team", "T1", "--channel", "C2", "--tz", "UTC", *EARLY)
     store = open_store(settings.database_url)
     s = Subscription.__table__
     with store.engine.begin() as conn:  # written by hand, or before subscribe validated
@@ -107,8 +188,8 @@ def test_a_subscription_that_cannot_be_scheduled_is_shown_and_skipped(cli, fake_
 
 
 def test_run_due_posts_due_tips_once_and_list_shows_them(cli, fake_slack, settings):
-    cli("subscribe", "--team", "T1", "--channel", "C1", "--time", "09:00", "--tz", "UTC")
-    cli("subscribe", "--team", "T1", "--channel", "C2", "--time", "10:00", "--tz", "UTC")
+    cli("subscribe", "--team", "T1", "--channel", "C1", "--time", "09:00", "--tz", "UTC", *EARLY)
+    cli("subscribe", "--team", "T1", "--channel", "C2", "--time", "10:00", "--tz", "UTC", *EARLY)
     out = cli("run-due", "--now", "2024-05-15T09:30:00Z").output
     assert out.strip() == "posted 1 tip(s)"
     assert [c.body["channel"] for c in fake_slack.posts()] == ["C1"]
@@ -129,7 +210,7 @@ def test_run_due_without_a_token_says_what_is_missing(settings):
 
 
 def test_paused_reason_is_listed(cli, fake_slack):
-    cli("subscribe", "--team", "T1", "--channel", "C1", "--tz", "UTC")
+    cli("subscribe", "--team", "T1", "--channel", "C1", "--tz", "UTC", *EARLY)
     fake_slack.fail("chat.postMessage", "not_in_channel")
     assert "paused 1 channel(s)" in cli("run-due", "--now", "2024-05-15T09:30:00Z").output
     assert "paused (not_in_channel)" in cli("list").output

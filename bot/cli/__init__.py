@@ -17,18 +17,13 @@ from pathlib import Path
 import click
 
 from ..config import Settings, load_settings
-from ..knowledge import load_knowledge
+from ..knowledge import VERDICTS, load_knowledge
 from .group import AdvisorGroup
 from .report import report as report_command
 from .tips import tips
 
 logger = logging.getLogger("bot")
 
-VERDICTS = {
-    "sales": "Sales",
-    "marketing": "Marketing",
-    "both": "Both Sales and Marketing",
-}
 NO_VERDICT = "The article doesn't give this to one department."
 
 

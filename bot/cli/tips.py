@@ -17,8 +17,9 @@ import click
 from ..config import Settings, load_settings
 from ..tips.catalog import load_tips
 from ..tips.order import next_tip
-from ..tips.schedule import next_due, parse_local_time, parse_now, parse_tz
+from ..tips.schedule import ScheduleError, Unreadable, next_due, parse_clock, parse_now, resolve_zone
 from ..tips.scheduler import check_interval, run_due, run_forever
+from ..tips.subscriptions import subscribe as start_tips
 from .group import AdvisorGroup
 
 logger = logging.getLogger(__name__)
@@ -69,22 +70,31 @@ def tips() -> None:
 @tips.command()
 @click.option("--team", required=True, help="Slack workspace (team) id, e.g. T0123.")
 @click.option("--channel", required=True, help="Slack channel id, e.g. C0123.")
-@click.option("--time", "local_time", default="09:00", show_default=True, help="Local time, HH:MM.")
-@click.option("--tz", required=True, help="IANA time zone, e.g. Europe/Paris.")
+@click.option(
+    "--time", "local_time", default="09:00", show_default=True, help="Local time: 9, 9am, 9:30pm, 21:30."
+)
+@click.option("--tz", required=True, help="Time zone: a city or Area/City, e.g. Paris or Europe/Paris.")
 @click.option("--daily", is_flag=True, help="Every day (default: weekdays only).")
-def subscribe(team: str, channel: str, local_time: str, tz: str, daily: bool) -> None:
-    """Subscribe a channel to a tip a day."""
-    local_time, tz = parse_local_time(local_time), parse_tz(tz)
+@click.option("--now", "now_text", default=None, help="ISO-8601 instant it is subscribed at (default: now).")
+def subscribe(team: str, channel: str, local_time: str, tz: str, daily: bool, now_text: str | None) -> None:
+    """Subscribe a channel to a tip a day. After today's time, the first tip is the next day's."""
+    now = parse_now(now_text)
+    try:  # read as the slash command reads them (bot.tips.schedule)
+        local_time, tz = parse_clock(local_time), resolve_zone(tz)
+    except Unreadable as exc:
+        raise ScheduleError(exc.terse) from None
     store = _store(_settings())
     try:
-        s = store.subscribe(
+        s = start_tips(
+            store,
             team=team,
             channel=channel,
             local_time=local_time,
             tz=tz,
             days="daily" if daily else "weekdays",
             created_by="cli",
-        )
+            now=now,
+        ).subscription
     finally:
         store.close()
     click.echo(f"subscribed {s.team}/{s.channel}: {s.local_time} {s.tz}, {s.days}")

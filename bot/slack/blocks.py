@@ -1,4 +1,5 @@
-"""Block Kit builders: plain data in, Slack message dicts out. No Slack calls, no core imports.
+"""Block Kit builders: plain data in, Slack message dicts out. No Slack calls; from the core only
+the owners' names (``VERDICTS``).
 
 Every piece of user or article text goes through ``escape`` (after undoing Slack's own
 escaping of user text), so nothing a user types or the article says can ping or link.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import quote as percent_encode
 from urllib.parse import urlsplit
 
+from ..knowledge import VERDICTS
 from .escape import escape, unescape
 
 MAX_SECTION_TEXT = 3000  # Slack's limit for a section's text
@@ -31,8 +33,6 @@ QUESTION_VALUE_CHARS = 500  # the question carried in button values, for "More p
 PAGE = 2  # passages per "More passages" page
 MAX_PASSAGES = 9  # after this many passages, no more "More passages"
 COMMAND = "/advisor"
-
-VERDICTS = {"sales": "Sales", "marketing": "Marketing", "both": "Both Sales and Marketing"}
 
 # Where a card is shown; it decides the question echo and the buttons (carried in the values,
 # so a vote can rebuild the card it was cast on).

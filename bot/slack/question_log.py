@@ -10,6 +10,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
+from ..config import QUESTION_RETENTION_DAYS
 from ..retrieval import Answer
 from ..storage import JobRecord, Store
 
@@ -37,7 +38,7 @@ def job_started(job: JobRecord) -> float:
 class QuestionLog:
     """Records questions in ``store``; their text kept for ``retention_days`` (0: never)."""
 
-    def __init__(self, store: Store, retention_days: int = 30):
+    def __init__(self, store: Store, retention_days: int = QUESTION_RETENTION_DAYS):
         self.store = store
         self.retention_days = retention_days
 

@@ -25,6 +25,16 @@ class ScheduleError(AdvisorError, ValueError):
     """An invalid time, time zone or days value; the message says what is accepted."""
 
 
+class Unreadable(ScheduleError):
+    """A time or zone the forgiving readers (``parse_clock``, ``resolve_zone``) could not read.
+    Its message speaks to a person in Slack (``I can't read '25:00' as a time: ...``);
+    ``terse`` says the same in an operator's words (``invalid time '25:00': ...``)."""
+
+    def __init__(self, message: str, terse: str):
+        super().__init__(message)
+        self.terse = terse
+
+
 def check_subscription(
     local_time: str, tz: str, days: str, *, canonical: bool = False
 ) -> tuple[str, str, str]:
@@ -139,7 +149,7 @@ def first_local_moment(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return moment
 
 
-# --- forgiving input (the /advisor tips command) ------------------------------------------------
+# --- forgiving input (/advisor tips on, advisor tips subscribe) ------------------------------------
 
 _CLOCK = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*([ap])?\.?m?\.?$")
 
@@ -222,7 +232,10 @@ def parse_clock(value: str) -> str:
     elif half:
         hours = hours % 12 + (12 if half == "p" else 0)
     if not (0 <= hours <= 23 and 0 <= minutes <= 59):
-        raise ScheduleError(f"I can't read {value!r} as a time: try 9, 9am, 9:30pm or 21:30")
+        examples = "try 9, 9am, 9:30pm or 21:30"
+        raise Unreadable(
+            f"I can't read {value!r} as a time: {examples}", f"invalid time {value!r}: {examples}"
+        )
     return f"{hours:02d}:{minutes:02d}"
 
 
@@ -264,16 +277,21 @@ def resolve_zone(value: str) -> str:
     the zone to use instead; anything else is refused with the closest names."""
     text = " ".join((value or "").replace("_", " ").split()).lower()
     if text in ABBREVIATIONS:
-        raise ScheduleError(
-            f"I don't guess abbreviations like {value!r} (they can mean several places and hide "
-            f"daylight saving time): use a city or zone, e.g. {ABBREVIATIONS[text]}"
+        why = "they can mean several places and hide daylight saving time"
+        use = f"use a city or zone, e.g. {ABBREVIATIONS[text]}"
+        raise Unreadable(
+            f"I don't guess abbreviations like {value!r} ({why}): {use}",
+            f"ambiguous time zone {value!r} (abbreviations {why}): {use}",
         )
     names = _zone_names()
     zone = names.get(text) or names.get(text.replace(" ", "_"))
     if zone is None:
         close = difflib.get_close_matches(text, list(names), n=1, cutoff=0.75)
         hint = f" (did you mean {names[close[0]]}?)" if close else ", e.g. Paris or Europe/Paris"
-        raise ScheduleError(f"I don't know the time zone {value!r}: use a city or Area/City{hint}")
+        raise Unreadable(
+            f"I don't know the time zone {value!r}: use a city or Area/City{hint}",
+            f"unknown time zone {value!r}: use a city or Area/City{hint}",
+        )
     return parse_tz(zone)
 
 

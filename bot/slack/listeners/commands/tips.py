@@ -7,8 +7,8 @@ are read forgivingly (``9am Paris``, ``21:30 europe/paris``; ``bot.tips.schedule
 error is one line with a pointer to ``/advisor help``, and nothing here raises.
 
 Turning tips on says exactly when the first tip comes, and tells the channel who turned them
-on and how to stop them. When today's time has already passed, today is marked as skipped,
-so the first tip comes on the next day and never the same evening.
+on and how to stop them. When today's time has already passed, the first tip comes on the next
+day and never the same evening (the start rule, ``bot.tips.subscriptions``).
 """
 
 from __future__ import annotations
@@ -29,16 +29,14 @@ from ....tips.catalog import TipCatalog, load_tips
 from ....tips.records import SubscriptionRecord
 from ....tips.schedule import (
     ScheduleError,
-    check_subscription,
     describe_moment,
-    due_date,
-    first_tip,
     looks_like_clock,
     next_due,
     parse_clock,
     parse_tz,
     resolve_zone,
 )
+from ....tips.subscriptions import subscribe
 from ...blocks import COMMAND, PAUSED_BECAUSE, notice
 from ...escape import escape
 from ...messaging import NOT_IN_CHANNEL, post
@@ -257,16 +255,18 @@ def _tips_on(tokens, team_id, channel_id, user_id, client, store, now) -> dict:
         if tz is None:
             tz = "UTC"
             note = " I couldn't read your time zone, so it is UTC; add a city (e.g. `Paris`) to change it."
-    local_time = local_time or DEFAULT_TIME
-    check_subscription(local_time, tz, days, canonical=True)
-    if due_date(local_time=local_time, tz=tz, days=days, now=now) is not None:
-        # Today's time has passed: no catch-up post this evening, the first tip is the next
-        # one. Marked before the subscription goes live, so the scheduler never sees it due.
-        store.skip_day(team_id, channel_id, now.astimezone(ZoneInfo(tz)).date())
-    subscription = store.subscribe(
-        team=team_id, channel=channel_id, local_time=local_time, tz=tz, days=days, created_by=user_id
+    subscribed = subscribe(
+        store,
+        team=team_id,
+        channel=channel_id,
+        local_time=local_time or DEFAULT_TIME,
+        tz=tz,
+        days=days,
+        created_by=user_id,
+        now=now,
     )
-    when = describe_moment(first_tip(local_time=local_time, tz=tz, days=days, now=now), now, tz)
+    subscription = subscribed.subscription
+    when = describe_moment(subscribed.first_tip, now, tz)
     told = _tell_channel(client, channel_id, user_id, subscription, when)
     reply = (
         f"Daily tips are *on* for {_channel(channel_id)}: {_schedule_words(subscription)}. "

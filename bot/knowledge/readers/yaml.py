@@ -1,118 +1,38 @@
-"""Load the curated knowledge (the article and any company playbooks) from YAML.
+"""The YAML reader: a ``*.yaml`` / ``*.yml`` knowledge file in the project's schema (see
+``knowledge/article.yaml``) into the document model (``bot.knowledge.model``).
 
-Every ``*.yaml`` / ``*.yml`` file in the knowledge directory is read by its ``kind``:
-``article`` files are documents; ``scope`` files list questions the knowledge does not
-answer (examples that teach the advisor to decline); ``glossary`` files spell out
-abbreviations people type; ``tips`` files belong to the tips loader and are skipped here.
-Validation walks YAML nodes, so every error names the file, the line and the field.
+The file's ``kind`` says what it holds: ``article`` (a document), ``scope`` (questions the
+knowledge does not answer), ``glossary`` (abbreviations spelled out) or ``tips`` (read here,
+checked against the documents by ``bot.tips.catalog``). Validation walks YAML nodes, so every
+error names the file, the line and the field (``FILE:LINE: FIELD: problem``, with a
+did-you-mean for a misspelled field).
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import AdvisorError
-from .filememo import FileMemo
-
-OWNERS = ("sales", "marketing", "both")
-KINDS = ("article", "glossary", "scope", "tips")
-
-
-class KnowledgeError(AdvisorError):
-    """Invalid knowledge: the message reads ``FILE:LINE: FIELD: problem``."""
-
-
-@dataclass(frozen=True)
-class Source:
-    publisher: str
-    date: str
-    attribution: str | None
-    url: str | None
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """A stretch of the article's text that gives one department a job (curated)."""
-
-    quote: str
-    owner: str
-    topics: tuple[str, ...] = ()  # what this job is, in our words (helps pick the passage)
-
-
-@dataclass(frozen=True)
-class SentenceQuestions:
-    """Questions one sentence answers, in our words (curated): keys that find that sentence."""
-
-    quote: str  # verbatim words of the sentence (its opening words are enough)
-    questions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    text: str
-    owner: str  # curated; inherits the section's owner unless set on the paragraph
-    owner_given: bool = False  # set on the paragraph itself: the whole paragraph is an assignment
-
-
-@dataclass(frozen=True)
-class Section:
-    id: str
-    heading: str
-    takeaway: str
-    owner: str
-    topics: tuple[str, ...]
-    questions: tuple[str, ...]
-    paragraphs: tuple[Paragraph, ...]
-    assignments: tuple[Assignment, ...]
-    document_id: str
-    index: int  # position among the document's sections; INTRODUCTION for the introduction
-    sentence_questions: tuple[SentenceQuestions, ...] = ()
-
-
-INTRODUCTION = -1  # Section.index of a document's introduction
-
-
-@dataclass(frozen=True)
-class Document:
-    id: str
-    title: str
-    source: Source | None
-    introduction: Section | None  # headed by the document's title, verbatim
-    sections: tuple[Section, ...]
-    path: Path
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    documents: tuple[Document, ...]
-    content_hash: str
-    out_of_scope: tuple[str, ...] = ()
-    glossary: tuple[tuple[str, str], ...] = ()  # (term, what it stands for)
-
-    def sections(self) -> Iterator[Section]:
-        """The documents' sections (not their introductions), in reading order."""
-        for document in self.documents:
-            yield from document.sections
-
-    def retrievable_sections(self) -> Iterator[Section]:
-        """Everything a question can be answered from: each introduction, then its sections."""
-        for document in self.documents:
-            if document.introduction is not None:
-                yield document.introduction
-            yield from document.sections
-
-    def document(self, document_id: str) -> Document:
-        for document in self.documents:
-            if document.id == document_id:
-                return document
-        raise KeyError(document_id)
+from ...filememo import FileMemo
+from ..model import (
+    INTRODUCTION,
+    KINDS,
+    OWNERS,
+    Assignment,
+    Document,
+    GlossaryTerm,
+    KnowledgeError,
+    KnowledgeFile,
+    Located,
+    Paragraph,
+    Section,
+    SentenceQuestions,
+    Source,
+    TipEntry,
+)
 
 
 class NodeReader:
@@ -170,6 +90,10 @@ class NodeReader:
         if not isinstance(node, SequenceNode) or not node.value:
             raise self.fail(node, field, "expected a non-empty list")
         return list(node.value)
+
+    def located(self, node: Node, field: str, value: str) -> Located:
+        """``value``, read from ``node``, with where it was (for a check made after reading)."""
+        return Located(value=value, path=self.path, line=node.start_mark.line + 1, field=field)
 
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -360,57 +284,48 @@ def _parse_document(path: Path, node: Node) -> Document:
     )
 
 
-def knowledge_files(directory: Path) -> list[Path]:
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise KnowledgeError(f"{directory}: knowledge directory not found")
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+def _scope(r: NodeReader, node: Node) -> tuple[str, ...]:
+    top = r.mapping(node, "", ("kind", "out_of_scope"), ())
+    return r.texts(top["out_of_scope"], "out_of_scope")
 
 
-def load_knowledge(directory: Path) -> Knowledge:
-    """Load and validate every article, scope and glossary file in ``directory``."""
-    documents: list[Document] = []
-    out_of_scope: list[str] = []
-    glossary: dict[str, tuple[str, str]] = {}
-    digest = hashlib.sha256()
-    for path in knowledge_files(directory):
-        node = compose_file(path)
-        kind = file_kind(path, node)
-        if kind == "tips":
-            continue  # the tips loader's (bot.tips.catalog)
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        if kind == "scope":
-            r = NodeReader(path)
-            top = r.mapping(node, "", ("kind", "out_of_scope"), ())
-            out_of_scope.extend(r.texts(top["out_of_scope"], "out_of_scope"))
-        elif kind == "glossary":
-            _read_glossary(path, node, glossary)
-        else:
-            document = _parse_document(path, node)
-            for other in documents:
-                if other.id == document.id:
-                    raise KnowledgeError(
-                        f"{path}:1: id: document id {document.id!r} also used by {other.path}"
-                    )
-            documents.append(document)
-    if not documents:
-        raise KnowledgeError(f"{directory}: no knowledge files (kind: article) found")
-    return Knowledge(
-        documents=tuple(documents),
-        content_hash=digest.hexdigest(),
-        out_of_scope=tuple(out_of_scope),
-        glossary=tuple(glossary.values()),
-    )
-
-
-def _read_glossary(path: Path, node: Node, glossary: dict[str, tuple[str, str]]) -> None:
-    r = NodeReader(path)
+def _glossary(r: NodeReader, node: Node) -> tuple[GlossaryTerm, ...]:
     top = r.mapping(node, "", ("kind", "terms"), ())
     terms = top["terms"]
     if not isinstance(terms, MappingNode):
         raise r.fail(terms, "terms", "expected a mapping of term: meaning")
+    read = []
     for key_node, value_node in terms.value:
         term = r.text(key_node, "terms")
-        if term.lower() in glossary:
-            raise r.fail(key_node, f"terms.{term}", "term given twice")
-        glossary[term.lower()] = (term, r.text(value_node, f"terms.{term}"))
+        read.append(
+            GlossaryTerm(r.located(key_node, f"terms.{term}", term), r.text(value_node, f"terms.{term}"))
+        )
+    return tuple(read)
+
+
+def _tips(r: NodeReader, node: Node) -> tuple[TipEntry, ...]:
+    top = r.mapping(node, "", ("kind", "tips"), ())
+    entries = []
+    for i, tip_node in enumerate(r.items(top["tips"], "tips")):
+        f = f"tips[{i}]"
+        m = r.mapping(tip_node, f, ("id", "title", "quote", "section"), ())
+        fields = {name: r.located(m[name], f"{f}.{name}", r.text(m[name], f"{f}.{name}")) for name in m}
+        entries.append(TipEntry(**fields))
+    return tuple(entries)
+
+
+def read(path: Path, kinds: tuple[str, ...] = KINDS) -> KnowledgeFile:
+    """The file read as its kind. A file of a kind not in ``kinds`` comes back with only its
+    kind, not looked inside (the article loader does not check the tips file)."""
+    node = compose_file(path)
+    kind = file_kind(path, node)
+    if kind not in kinds:
+        return KnowledgeFile(path=path, kind=kind)
+    r = NodeReader(path)
+    if kind == "scope":
+        return KnowledgeFile(path=path, kind=kind, out_of_scope=_scope(r, node))
+    if kind == "glossary":
+        return KnowledgeFile(path=path, kind=kind, terms=_glossary(r, node))
+    if kind == "tips":
+        return KnowledgeFile(path=path, kind=kind, tips=_tips(r, node))
+    return KnowledgeFile(path=path, kind=kind, document=_parse_document(path, node))
