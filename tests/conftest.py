@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
@@ -13,6 +14,7 @@ pytest_plugins = ["tests.pg"]  # migrated_sqlite: every test's fresh SQLite data
 
 SHARED_INDEX = "core_data_dir"  # the fixture behind every use of the one shared index build
 VECTORS = "vectors.pickle"  # beside the shared index: what its build embedded, text by text
+BUILD_STARTED = "build-started"  # beside the shared index: the Unix time its build began
 
 
 def pytest_collection_modifyitems(items):
@@ -296,6 +298,10 @@ def core_data_dir(request, tmp_path_factory, core_knowledge):
             from bot.index import build_index
 
             model = request.getfixturevalue("core_model")
+            data_dir.mkdir(parents=True, exist_ok=True)
+            # When the build began, on the clock the manifest's built_at is written from: the
+            # manifest's test brackets built_at by this and the manifest file's own time.
+            (data_dir / BUILD_STARTED).write_text(repr(time.time()))
             # On this worker's one thread (under xdist): the other workers run the tests that
             # need no index meanwhile (pytest_collection_modifyitems), and two model threads
             # on a busy machine spin-wait for each other (twice the CPU, measured).

@@ -2,11 +2,12 @@
 
 Point the bot at ``fake.url`` through ``SLACK_API_URL``. Each call is recorded with its
 method name, parsed body and headers. Tell it how to answer with ``fail`` (a Slack error
-such as ``not_in_channel``), ``rate_limit`` (HTTP 429 with Retry-After), ``delay``,
-``http_error`` or ``drop`` (read the request, then close the connection without answering);
-each instruction applies to the next ``times`` calls of that method. Keyword arguments
-narrow an instruction to calls whose body has those values (``channel="C1"``; ``path=`` for
-a response_url), so a test sharing the fake with others only ever affects its own calls.
+such as ``not_in_channel``), ``rate_limit`` (HTTP 429 with Retry-After), ``delay``, ``hold``
+(until the test releases it), ``http_error`` or ``drop`` (read the request, then close the
+connection without answering); each instruction applies to the next ``times`` calls of that
+method. Keyword arguments narrow an instruction to calls whose body has those values
+(``channel="C1"``; ``path=`` for a response_url), so a test sharing the fake with others only
+ever affects its own calls.
 Requests to ``/response_url/<id>`` stand in for a slash command's response_url.
 
 OAuth: ``add_install(code, team_id=..., token=...)`` makes ``oauth.v2.access`` exchange that
@@ -51,6 +52,9 @@ def wait_until(condition, *, timeout: float = 10.0, what="the condition"):
         time.sleep(0.01)
 
 
+# The longest a ``hold`` keeps a call (a test that forgot to release it must not hang a thread).
+HOLD_SECONDS = 120
+
 # A refreshed token's lifetime, as Slack gives it (12 hours).
 REFRESHED_EXPIRES_IN = 43_200
 
@@ -67,7 +71,7 @@ class Call:
 
 @dataclass
 class _Rule:
-    kind: str  # "error" | "rate_limit" | "delay" | "http_error" | "drop"
+    kind: str  # "error" | "rate_limit" | "delay" | "hold" | "http_error" | "drop"
     value: object
     times: int
     where: dict = field(default_factory=dict)  # body values (and "path") a call must have
@@ -147,6 +151,14 @@ class FakeSlack:
 
     def http_error(self, method: str, status: int = 500, times: int = 1, **where) -> None:
         self._add(method, _Rule("http_error", status, times, where))
+
+    def hold(self, method: str, times: int = 1, **where) -> threading.Event:
+        """Keep the next ``times`` calls unanswered until the returned event is set (at most
+        HOLD_SECONDS): the caller is stuck in that call, a state a test can count on, where a
+        delay is only a guess about timing. Slack has a held message on arrival."""
+        release = threading.Event()
+        self._add(method, _Rule("hold", release, times, where))
+        return release
 
     def drop(self, method: str, times: int = 1, **where) -> None:
         """Read the request, then close the connection unanswered (Slack may have acted on it)."""
@@ -383,7 +395,7 @@ class FakeSlack:
                     fake.calls.append(call)
                 rule = fake._take_rule(call)
                 ts = None
-                if method == "chat.postMessage" and (rule is None or rule.kind in ("delay", "drop")):
+                if method == "chat.postMessage" and (rule is None or rule.kind in ("delay", "hold", "drop")):
                     ts = fake._keep(body)  # Slack has it, whether or not the answer gets back
                 if rule and rule.kind == "drop":
                     self.close_connection = True
@@ -391,6 +403,9 @@ class FakeSlack:
                     return
                 if rule and rule.kind == "delay":
                     time.sleep(float(rule.value))
+                    rule = None
+                if rule and rule.kind == "hold":
+                    rule.value.wait(HOLD_SECONDS)
                     rule = None
                 if rule and rule.kind == "rate_limit":
                     self._send(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(rule.value)})

@@ -1,8 +1,14 @@
-"""A real PostgreSQL server for the storage and scheduling tests (pytest-postgresql).
+"""A real PostgreSQL server for the storage and scheduling tests (pytest-postgresql's executor).
 
 ``database_url`` is parametrized over a SQLite file and a fresh PostgreSQL database. The
-server is started once per session by ``postgresql_proc`` from the local binaries (Debian's
-``postgresql`` package puts them in /usr/lib/postgresql/<version>/bin). Without pg_ctl the
+server is started once per session (per xdist worker) by ``pg_server`` from the local binaries
+(Debian's ``postgresql`` package puts them in /usr/lib/postgresql/<version>/bin). It counts as
+up only when a real connection answers: an open port is not enough, since a server still
+"starting up" (or dying) listens but refuses every connection. One that does not come up is
+started once more on a fresh directory and port; if that fails too, every test asking for it
+fails at once with the reason and the server's log tail, instead of each waiting a minute on a
+dead port. A server that dies later is noticed by the first test that cannot connect (within
+seconds), and the ones after it fail at once the same way. Without pg_ctl the
 PostgreSQL cases skip with the reason (as they do with ``ADVISOR_TEST_POSTGRES=off``; with
 ``ADVISOR_TEST_POSTGRES=required``, as in CI, they fail instead);
 everything else runs.
@@ -18,14 +24,17 @@ import glob
 import os
 import pwd
 import shutil
+import socket
 import sqlite3
 import stat
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
-from pytest_postgresql import factories
+from pytest_postgresql.executors import PostgreSQLExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
 _SHIM = """#!/bin/sh
@@ -82,7 +91,140 @@ def _executable() -> tuple[str | None, str | None]:
 
 PG_CTL, PG_SKIP_REASON = _executable()
 
-pg_server = factories.postgresql_proc(executable=PG_CTL or "pg_ctl", port=None)
+START_SECONDS = 120  # a start on a loaded machine may be slow; a dead server is noticed at once
+CONNECT_SECONDS = 5  # each connection try: a server that accepts nothing does not hang a test
+JANITOR_SECONDS = 15  # a test's database: retried this long (a crashed server's recovery), no more
+LOG_TAIL_LINES = 30
+
+
+class ServerDown(Exception):
+    """This worker's PostgreSQL server is not usable; the message says why."""
+
+
+class PgServer:
+    """This worker's throwaway PostgreSQL server, ready when a real connection answers."""
+
+    user = "postgres"
+    host = "127.0.0.1"
+    password = None
+
+    def __init__(self, base: Path, executable: str, *, postgres_options: str = ""):
+        self.base = base
+        self.executable = executable
+        self.postgres_options = postgres_options
+        self.port = 0
+        self.executor: PostgreSQLExecutor | None = None
+        self.logfile: Path | None = None
+        self.problem: str | None = None  # set once the server is known to be unusable
+
+    def start(self) -> PgServer:
+        """Start and wait for readiness; on failure start once more from scratch, then give up
+        for the session naming both failures (ServerDown)."""
+        failures = []
+        for attempt in (1, 2):
+            try:
+                self._start(attempt)
+                return self
+            except Exception as exc:  # initdb, pg_ctl or readiness: all mean "not up"
+                failures.append(f"attempt {attempt} (port {self.port}): {exc}\n{self.log_tail()}")
+                self.stop()
+        self.problem = "PostgreSQL did not come up in two attempts:\n" + "\n".join(failures)
+        raise ServerDown(self.problem)
+
+    def _start(self, attempt: int) -> None:
+        directory = self.base / f"attempt-{attempt}"
+        directory.mkdir(parents=True, exist_ok=True)
+        self.port = _free_port()
+        self.logfile = directory / "postgresql.log"
+        self.executor = PostgreSQLExecutor(
+            executable=self.executable,
+            host=self.host,
+            port=self.port,
+            datadir=str(directory / "data"),
+            unixsocketdir=tempfile.gettempdir(),
+            logfile=str(self.logfile),
+            startparams=f"-w -t {START_SECONDS}",
+            postgres_options=self.postgres_options,
+            dbname="tests",
+            user=self.user,
+            timeout=START_SECONDS,
+        )
+        self.executor.start()  # returns once pg_ctl is waiting and the port is open: not enough
+        self.wait_ready(time.monotonic() + START_SECONDS)
+
+    def wait_ready(self, deadline: float) -> None:
+        """Until a real connection answers (pg_isready's test), the server exits, or the deadline."""
+        while True:
+            try:
+                self.connect().close()
+                return
+            except psycopg.OperationalError as exc:
+                last = str(exc).strip()
+            if self.executor is None or not self.executor.running():
+                raise ServerDown(f"the server exited before it took a connection ({last})")
+            if time.monotonic() > deadline:
+                raise ServerDown(f"no connection within {START_SECONDS} s ({last})")
+            time.sleep(0.2)
+
+    def connect(self, dbname: str = "postgres") -> psycopg.Connection:
+        return psycopg.connect(
+            host=self.host, port=self.port, user=self.user, dbname=dbname, connect_timeout=CONNECT_SECONDS
+        )
+
+    def require(self) -> None:
+        """Fail the calling test at once if the server is known to be down."""
+        if self.problem:
+            pytest.fail(self.problem, pytrace=False)
+
+    def went_down(self, exc: BaseException) -> None:
+        """A test could not reach the server: fail it, and every later test at once, saying why."""
+        alive = self.executor is not None and self.executor.running()
+        state = "still running but refusing connections" if alive else "no longer running"
+        self.problem = f"PostgreSQL on port {self.port} stopped answering ({state}): {exc}\n{self.log_tail()}"
+        pytest.fail(self.problem, pytrace=False)
+
+    def log_tail(self) -> str:
+        if self.logfile is None or not self.logfile.exists():
+            return "(no server log)"
+        lines = self.logfile.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        return f"last lines of {self.logfile}:\n" + "\n".join(f"  {line}" for line in lines)
+
+    def stop(self) -> None:
+        if self.executor is None:
+            return
+        try:
+            self.executor.stop()
+        except Exception:
+            pass  # never started, or already gone: the directory goes with the session's tmp
+        self.executor = None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> PgServer:
+    """This worker's server. If it cannot be started (twice), this fixture's error, naming why
+    with the server's log, is what every PostgreSQL test of the session gets, at once.
+
+    Its data directory is not under pytest's temporary root: every pytest process that starts
+    (another xdist worker, a helper's run, a test's subprocess) takes group and other access
+    away from /tmp/pytest-of-<user> again, and a server running as the postgres user (under
+    root) then cannot reach its own files: it PANICs at its next checkpoint ("could not open
+    file .../global/pg_control: Permission denied"), seconds or minutes into a run."""
+    base = Path(tempfile.mkdtemp(prefix="advisor-pg-"))
+    server = PgServer(base, PG_CTL or "pg_ctl")
+    try:
+        server.start()
+    except ServerDown as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 TEMPLATE_DB = "advisor_migrated"  # on each worker's own server: its newest schema, made once
@@ -96,14 +238,40 @@ def postgres_url(request: pytest.FixtureRequest, *, migrated: bool = False):
             pytest.fail(f"ADVISOR_TEST_POSTGRES=required, but: {PG_SKIP_REASON}")
         pytest.skip(PG_SKIP_REASON)
     proc = request.getfixturevalue("pg_server")
+    proc.require()
     template = request.getfixturevalue("migrated_postgres") if migrated else None
     dbname = f"advisor_{uuid.uuid4().hex[:12]}"
     return _janitor(proc, dbname, template), _url(proc, dbname)
 
 
-def _janitor(proc, dbname: str, template: str | None = None) -> DatabaseJanitor:
+class _Janitor(DatabaseJanitor):
+    """Creates a database on this worker's server and drops it at exit; a server that does not
+    answer fails the test within seconds, naming why, and marks the server down."""
+
+    def __init__(self, server: PgServer, **kwargs):
+        super().__init__(connection_timeout=JANITOR_SECONDS, **kwargs)
+        self.server = server
+
+    def init(self) -> None:
+        self.server.require()
+        try:
+            super().init()
+        except (psycopg.OperationalError, TimeoutError) as exc:
+            self.server.went_down(exc)
+
+    def drop(self) -> None:
+        if self.server.problem:
+            return  # the server is gone, and its databases with it
+        try:
+            super().drop()
+        except (psycopg.OperationalError, TimeoutError) as exc:
+            self.server.went_down(exc)
+
+
+def _janitor(proc: PgServer, dbname: str, template: str | None = None) -> DatabaseJanitor:
     """Creates ``dbname`` (from ``template``) on the server ``proc``, and drops it at exit."""
-    return DatabaseJanitor(
+    return _Janitor(
+        proc,
         user=proc.user,
         host=proc.host,
         port=proc.port,

@@ -338,6 +338,7 @@ class BotServer:
         self.process: subprocess.Popen | None = None
         self.url = ""
         self._ready = threading.Event()
+        self._reader: threading.Thread | None = None
 
     @property
     def log(self) -> str:
@@ -354,7 +355,8 @@ class BotServer:
             text=True,
             start_new_session=True,  # its own process group: kill_group() stops master and worker
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         if not self._ready.wait(timeout) or not self.url:
             self.stop()
             raise AssertionError(f"bot did not become ready in {timeout}s:\n{self.log}")
@@ -385,6 +387,7 @@ class BotServer:
         return self.process.wait(timeout)
 
     def stop(self) -> int | None:
+        """Stop the process; afterwards ``log`` holds everything it wrote."""
         if self.process is None:
             return None
         if self.process.poll() is None:
@@ -394,6 +397,8 @@ class BotServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        if self._reader is not None:
+            self._reader.join(10)  # the rest of the pipe, up to its end
         return self.process.returncode
 
 

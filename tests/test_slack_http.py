@@ -67,13 +67,13 @@ def section_text(article_heading: str) -> str:
 # --- answering ---------------------------------------------------------------------------------
 
 
-def test_mention_is_answered_in_thread_quoting_the_section_within_a_second(fake, slack, channel):
+def test_mention_is_answered_in_thread_quoting_the_section(fake, slack, channel):
+    # (That the acknowledgement does not wait for the answer: tests/test_slack_queue.py, with
+    # every post held back. No time limit here: a loaded machine is slow, not wrong.)
     event = mention(QUOTA, channel=channel)
-    started = time.monotonic()
     reply = slack.event(event_body(event))
-    assert reply.status == 200 and reply.seconds < 0.3
+    assert reply.status == 200
     (post,) = wait_calls(fake, "chat.postMessage", channel=channel)
-    assert post.at - started < 1.0, f"answered {post.at - started:.2f}s after the event"
     body = post.body
     assert body["thread_ts"] == event["ts"]
     assert body["unfurl_links"] is False and body["unfurl_media"] is False
@@ -150,10 +150,10 @@ def test_bots_own_messages_and_subtypes_get_200(slack):
 # --- /advisor -------------------------------------------------------------------------------------
 
 
-def test_slash_command_acks_at_once_and_answers_privately_on_response_url(fake, slack, channel):
+def test_slash_command_acks_empty_and_answers_privately_on_response_url(fake, slack, channel):
     name = unique_id("cmd")
     reply = slack.command(command_form(QUOTA, fake.response_url(name), channel=channel))
-    assert reply.status == 200 and reply.body == "" and reply.seconds < 3
+    assert reply.status == 200 and reply.body == ""
     (answer,) = wait_calls(fake, "response_url", path=f"/response_url/{name}")
     body = answer.body
     assert body["response_type"] == "ephemeral"

@@ -152,22 +152,32 @@ def slow_bot(tmp_path_factory, bundled_index):
     fake.stop()
 
 
-def test_advisor_is_acked_within_3s_while_60_mentions_queue(slow_bot):
+def test_advisor_and_60_mentions_are_acked_while_no_answer_can_be_given(slow_bot):
+    """Acknowledging never waits for answering: with every one of these answers held back by
+    Slack (the workers stuck in those calls), all 63 requests are still acknowledged. (Slack
+    wants its ack within 3 s; how soon is the machine's, what the ack waits for is the code's.)"""
     server, fake, _ = slow_bot
     sender = server.sender()
     channels = [unique_id("CB") for _ in range(60)]
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        mentions = [pool.submit(sender.event, event_body(mention(QUOTA, channel=c))) for c in channels]
-        names = [unique_id("burst") for _ in range(3)]
-        commands = [
-            pool.submit(sender.command, command_form(QUOTA, fake.response_url(name), channel=unique_id("CC")))
-            for name in names
-        ]
-        command_replies = [c.result() for c in commands]
-        mention_replies = [m.result() for m in mentions]
-    assert [r.status for r in command_replies] == [200] * 3
-    assert max(r.seconds for r in command_replies) < 3.0
-    assert [r.status for r in mention_replies] == [200] * 60
+    names = [unique_id("burst") for _ in range(3)]
+    held = [fake.hold("chat.postMessage", channel=c) for c in channels]
+    held += [fake.hold("response_url", path=f"/response_url/{name}") for name in names]
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            mentions = [pool.submit(sender.event, event_body(mention(QUOTA, channel=c))) for c in channels]
+            commands = [
+                pool.submit(
+                    sender.command, command_form(QUOTA, fake.response_url(name), channel=unique_id("CC"))
+                )
+                for name in names
+            ]
+            command_replies = [c.result() for c in commands]
+            mention_replies = [m.result() for m in mentions]
+        assert [r.status for r in command_replies] == [200] * 3
+        assert [r.status for r in mention_replies] == [200] * 60
+    finally:
+        for release in held:
+            release.set()
     for name in names:  # and each command is answered, in its turn
         assert fake.reply_to(name, timeout=60)["blocks"][0]["block_id"] == "verdict"
 
@@ -196,12 +206,15 @@ def test_slow_clients_do_not_starve_health_or_acks(slow_bot):
     thread.start()
     try:
         stop.wait(1.0)  # the slow requests are open and being fed
-        health = sender.request("GET", "/healthz", timeout=5)
-        assert health.status == 200 and health.seconds < 1.0
+        # Answered while all 24 are still open (they are fed until the end of the test): a
+        # server whose threads they had taken would answer only once they stopped, after the
+        # request's time-out (no time limit on the answer itself: a busy machine is slow).
+        health = sender.request("GET", "/healthz", timeout=60)
+        assert health.status == 200
         channel = unique_id("CS")
-        acked = sender.event(event_body(mention(QUOTA, channel=channel)), timeout=10)
-        assert acked.status == 200 and acked.seconds < 3.0
-        fake.wait_for_call("chat.postMessage", timeout=30, channel=channel)
+        acked = sender.event(event_body(mention(QUOTA, channel=channel)), timeout=60)
+        assert acked.status == 200
+        fake.wait_for_call("chat.postMessage", timeout=60, channel=channel)
     finally:
         stop.set()
         thread.join()
@@ -213,31 +226,45 @@ def test_a_long_retry_after_reschedules_and_other_channels_are_answered(slow_bot
     server, fake, store = slow_bot
     sender = server.sender()
     limited = [unique_id("CR") for _ in range(5)]
+    before = utcnow()
     for channel in limited:
         fake.rate_limit("chat.postMessage", retry_after=30, times=1, channel=channel)
         assert sender.event(event_body(mention(QUOTA, channel=channel))).status == 200
     for channel in limited:
         fake.wait_for_call("chat.postMessage", timeout=30, channel=channel)
     healthy = unique_id("CH")
-    sent = time.monotonic()
     assert sender.event(event_body(mention(QUOTA, channel=healthy))).status == 200
-    fake.wait_for_call("chat.postMessage", timeout=10, channel=healthy)
-    assert fake.matching("chat.postMessage", channel=healthy)[0].at - sent < 5.0
-    # The limited ones wait in the database, not on a thread: back in the queue for the cap (20 s).
+    fake.wait_for_call("chat.postMessage", timeout=60, channel=healthy)
+    # Answered before any limited channel was tried again: not queued behind their Retry-After.
+    assert [len(fake.matching("chat.postMessage", channel=c)) for c in limited] == [1] * 5
+    # The limited ones wait in the database, not on a thread: back in the queue for the cap (20 s)
+    # from when they were refused (between two readings of the clock around it).
     for channel in limited:
         job = wait_until(lambda c=channel: _job_in(store, c, "pending"), timeout=10, what="a rescheduled job")
         assert "Retry-After 30" in job.last_error
-        assert timedelta(seconds=15) < job.run_after - utcnow() <= timedelta(seconds=20)
+        assert before + timedelta(seconds=20) <= job.run_after + timedelta(seconds=1)
+        assert job.run_after <= utcnow() + timedelta(seconds=20)
 
 
 def _job_in(store, channel: str, status: str):
     return next((j for j in store.jobs(status=status) if j.channel == channel), None)
 
 
-def test_junk_gets_4xx_short_logs_and_no_traceback(slow_bot):
-    server, fake, _ = slow_bot
-    sender = server.sender()
-    before = len(server.log)
+def test_junk_gets_4xx_short_logs_and_no_traceback(fake_slack, tmp_path, bundled_index):
+    # A bot of its own, stopped before its log is read: then the log is all it wrote about the
+    # junk (no waiting for a line to show up).
+    shutil.copytree(bundled_index, tmp_path / "data" / "index")
+    server = BotServer(bot_env(fake_slack.url, tmp_path / "data")).start()
+    try:
+        send_junk(server.sender())
+    finally:
+        server.stop()
+    assert "invalid or missing signature" in server.log
+    assert len(server.log) < 200_000
+    assert "Traceback" not in server.log and "xxxxxxxxxx" not in server.log
+
+
+def send_junk(sender) -> None:
     big = b"x" * 5_000_000
     for _ in range(2):
         assert _status_of_big_post(sender, big, {"Content-Type": "application/json"}) in (413, 401)
@@ -258,10 +285,6 @@ def test_junk_gets_4xx_short_logs_and_no_traceback(slow_bot):
         "X-Slack-Signature": sign_bytes(sender.secret, raw, ts),
     }
     assert _raw_post(sender, raw, headers) == 400
-    wait_until(lambda: "invalid or missing signature" in server.log[before:], what="the rejection line")
-    grown = server.log[before:]
-    assert len(grown) < 200_000
-    assert "Traceback" not in grown and "xxxxxxxxxx" not in grown
 
 
 def sign_bytes(secret: str, body: bytes, timestamp: str) -> str:

@@ -96,6 +96,18 @@ def health(url: str) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
+def healthy_after(url: str, connections: int) -> tuple[int, dict]:
+    """/health once it says connected on its ``connections``-th session. The runner counts a
+    session after slack_sdk's connect() returns, and the socket is live (and /health 200)
+    a moment before that: on a loaded machine that moment is long enough to read a count one
+    short ("connections 0 == 1"), so the count is part of what is waited for."""
+    return fake_slack.wait_until(
+        lambda: (s := health(url)) and s[0] == 200 and s[1]["connections"] >= connections and s,
+        timeout=60,
+        what=lambda: f"a healthy socket on connection {connections}, got {health(url)}",
+    )
+
+
 @pytest.fixture
 def sockets(fake):
     server = FakeSocketMode().start()
@@ -133,7 +145,7 @@ def dm(text: str, channel: str) -> dict:
 
 def test_events_commands_and_interactions_are_acknowledged_and_answered(fake, sockets, socket_bot):
     url = socket_bot.health_url()
-    status, state = fake_slack.wait_until(lambda: (s := health(url)) and s[0] == 200 and s, what="healthy")
+    status, state = healthy_after(url, 1)
     assert state["status"] == "connected" and state["connections"] == 1 and state["session_id"]
 
     # events_api: a DM question, with the "reading" status set and cleared around the answer
@@ -176,16 +188,30 @@ def test_reconnects_after_refresh_requested_and_after_an_abrupt_close(fake, sock
     fake.wait_for_call("chat.postMessage", channel=channel)
 
     sockets.drop()
-    # Stale after four 2 s pings without a pong, then replaced: well inside 20 s (slack_sdk's
-    # default 5 s interval would take about 25 s, so this also checks the setting arrives).
-    sockets.wait_for_sessions(3, timeout=20)
+    # Stale after four pings without a pong, then replaced (no time limit on how soon: the
+    # interval reaching slack_sdk is checked below, on the runner itself).
+    sockets.wait_for_sessions(3, timeout=120)
     channel = unique_id("D")
     envelope = sockets.send("events_api", dm("who runs the trade shows?", channel))
     assert sockets.ack(envelope) == {"envelope_id": envelope}
     fake.wait_for_call("chat.postMessage", channel=channel)
     assert len(fake.calls_to("apps.connections.open")) >= 4  # the start-up check + 3 connections
-    state = fake_slack.wait_until(lambda: (s := health(url)) and s[0] == 200 and s, what="a healthy socket")
-    assert state[1]["status"] == "connected" and state[1]["connections"] == 3
+    status, state = healthy_after(url, 3)
+    assert state["status"] == "connected" and state["connections"] == 3
+
+
+def test_the_ping_interval_setting_reaches_slack_sdk():
+    """ADVISOR_SOCKET_PING_SECONDS is what finds a dead connection soon (four pings without a
+    pong): serve hands settings.socket_ping_seconds to the runner, which hands it on."""
+    from slack_bolt import App
+
+    from bot.config import load_settings
+    from bot.slack.socket_mode import SocketModeRunner
+
+    settings = load_settings(env={"ADVISOR_SOCKET_PING_SECONDS": "2"})
+    app = App(token="xoxb-test", signing_secret="s", token_verification_enabled=False)
+    runner = SocketModeRunner(app, APP_TOKEN, ping_interval=settings.socket_ping_seconds)
+    assert runner.handler.client.ping_interval == 2
 
 
 def test_health_says_so_while_the_socket_is_down(fake, sockets, socket_bot):

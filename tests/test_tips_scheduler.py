@@ -314,22 +314,56 @@ def test_a_transient_error_is_retried_with_the_same_tip(store, run, fake_slack):
     assert len(store.tip_order("T1", "C1").order) >= 30 and store.tip_order("T1", "C1").position == 1
 
 
-def test_fan_out_paces_each_workspace_and_interleaves_workspaces(store, settings, catalog, fake_slack):
+def fan_out(store, settings, catalog, pace: float = 0.3):
+    """Three channels in each of two workspaces, all due at once, paced ``pace`` s a workspace."""
     for channel in ("C1", "C2", "C3"):
         store.subscribe(team="TA", channel=channel, local_time="09:00", tz="UTC")
         store.subscribe(team="TB", channel=channel, local_time="09:00", tz="UTC")
-    paced = settings.with_overrides(tips_pace_seconds=0.3)
-    started = time.monotonic()
-    report = run_due(
+    paced = settings.with_overrides(tips_pace_seconds=pace)
+    return run_due(
         store=store, poster=poster_for(paced), catalog=catalog, settings=paced, now=utc(2024, 5, 15, 9)
     )
-    elapsed = time.monotonic() - started
-    assert len(report.posted) == 6
-    assert 0.55 <= elapsed < 1.5  # two pauses of 0.3 s, the workspaces in parallel
-    teams = [p.team for p in report.posted]
-    assert teams == ["TA", "TB"] * 3
-    ta = [c.at for c in fake_slack.posts()][0::2]
+
+
+def test_fan_out_paces_each_workspace_and_interleaves_workspaces(store, settings, catalog, fake_slack):
+    started = time.monotonic()
+    report = fan_out(store, settings, catalog)
+    assert time.monotonic() - started >= 0.55  # at least two pauses of 0.3 s
+    assert [p.team for p in report.posted] == ["TA", "TB"] * 3
+    # As Slack saw them: each workspace's posts at least a pace apart, the other's in between.
+    posts = fake_slack.posts()
+    ta, tb = [c.at for c in posts][0::2], [c.at for c in posts][1::2]
     assert all(b - a >= 0.28 for a, b in zip(ta, ta[1:], strict=False))
+    assert all(b - a >= 0.28 for a, b in zip(tb, tb[1:], strict=False))
+    assert all(a <= b <= c for a, b, c in zip(ta, tb, ta[1:], strict=False))
+
+
+class FakeClock:
+    """The scheduler's ``time`` module on a clock that only moves when it sleeps."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_fan_out_waits_one_pace_a_round_not_one_a_workspace(store, settings, catalog, monkeypatch):
+    """The workspaces' pauses overlap: six posts in two workspaces wait two paces in all, where
+    pacing the workspaces one after another would wait five (on a clock of its own: whatever
+    the machine's load, the waits asked for are exactly these)."""
+    from bot.tips import scheduler
+
+    clock = FakeClock()
+    monkeypatch.setattr(scheduler, "time", clock)
+    report = fan_out(store, settings, catalog, pace=0.25)  # exact in binary: no rounding dust
+    assert [p.team for p in report.posted] == ["TA", "TB"] * 3
+    assert clock.sleeps == [0.25, 0.25]
 
 
 def test_concurrent_passes_in_threads_post_once_per_channel(store, settings, catalog, fake_slack):
