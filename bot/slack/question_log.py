@@ -10,7 +10,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from ..retrieval import Answer
+from ..search.answer import Answer
 from ..storage import JobRecord, Store
 
 logger = logging.getLogger(__name__)
