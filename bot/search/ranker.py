@@ -33,7 +33,7 @@ class Ranker:
     caveat: float  # a reply whose z is below this gets low_confidence (the weakest one in twenty)
     off_scope: float  # an off-scope margin above this: not covered, however high the score
     # The margin z assumes where it says nothing: no out-of-scope examples at all, or an answer
-    # from a section nobody curated (judged by its score; see Advisor.beyond_scope). The mean
+    # from a section nobody curated (judged by its score; see bot.search.boundary.beyond_scope). The mean
     # margin of the questions the boundary was fitted on.
     typical_off_scope: float = -0.1
     typical_in_scope: float = 0.0  # the same for the scope classifier's logit
