@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from .config import Settings
 from .errors import AdvisorError, explain
 from .knowledge import load_knowledge
-from .retrieval import Advisor
+from .search.advisor import Advisor
 from .slack.app import LISTENER_THREADS, create_app
 from .slack.client import make_client, workspace_clients
 from .slack.jobs import JOB_WORKERS, SLACK_OUTAGE_ERRORS, JobQueue, JobWorkers

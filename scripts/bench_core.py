@@ -198,11 +198,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from bot.config import Settings
-    from bot.embedding import load_embedder, resolve_model
-    from bot.index import rebuild_index
     from bot.knowledge import load_knowledge
-    from bot.onnx_embedding import load_onnx_embedder
-    from bot.retrieval import Advisor
+    from bot.search.advisor import Advisor
+    from bot.search.onnx_embedder import load_onnx_embedder
+    from bot.search.store import rebuild_index
+    from bot.search.torch_embedder import load_embedder, resolve_model
 
     data_dir = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
     settings = Settings(data_dir=data_dir)

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR, load_settings
-from bot.evaluation import advisor_ranker, bm25_baseline, dense_baseline, evaluate, load_eval_set
-from bot.retrieval import Advisor
+from bot.search.advisor import Advisor
+from bot.search.evaluation import advisor_ranker, bm25_baseline, dense_baseline, evaluate, load_eval_set
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 ARTICLE_SETS = [

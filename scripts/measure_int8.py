@@ -31,12 +31,12 @@ def main() -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from bot.config import Settings
-    from bot.embedding import load_embedder, resolve_model
-    from bot.evaluation import advisor_ranker, evaluate, load_eval_set
-    from bot.index import build_index, rebuild_index
     from bot.knowledge import load_knowledge
-    from bot.onnx_embedding import load_onnx_embedder
-    from bot.retrieval import Advisor
+    from bot.search.advisor import Advisor
+    from bot.search.evaluation import advisor_ranker, evaluate, load_eval_set
+    from bot.search.onnx_embedder import load_onnx_embedder
+    from bot.search.store import build_index, rebuild_index
+    from bot.search.torch_embedder import load_embedder, resolve_model
     from tests.helpers import compared_sets
 
     work = Path(tempfile.mkdtemp(prefix="advisor-int8-"))

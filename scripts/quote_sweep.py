@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR, load_settings
-from bot.evaluation import advisor_ranker, evaluate, load_eval_set
-from bot.retrieval import Advisor
+from bot.search.advisor import Advisor
+from bot.search.evaluation import advisor_ranker, evaluate, load_eval_set
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 # The sets with quote_has, but the one scored once at the end.

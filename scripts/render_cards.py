@@ -53,7 +53,7 @@ EMOJI = {
 def build_all() -> dict[str, dict]:
     """Every message and view, by name (built by the bot's code over the bundled knowledge)."""
     from bot.config import Settings
-    from bot.retrieval import Advisor
+    from bot.search.advisor import Advisor
     from bot.slack.cards import Cards
     from bot.slack.listeners.commands.tips import USAGE, _describe, _schedule_words
     from bot.slack.tips import ONE_TIP_FOOTER, tip_card

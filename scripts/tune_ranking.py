@@ -7,7 +7,7 @@
 
 (the whole list in docs/retrieval.md, "Re-running").
 
-1. Every signal of every sentence (bot.retrieval.Signals) is computed once per question with
+1. Every signal of every sentence (bot.search.signals.Signals) is computed once per question with
    the real model.
 2. The query adapter: a d x d matrix A mapping a question's vector q to q + qA, fitted by a
    softmax over all the sentences towards the ones that answer it (the items with phrases),
@@ -43,9 +43,12 @@ import numpy as np
 from scipy.optimize import minimize
 
 from bot.config import load_settings
-from bot.embedding import file_sha256, normalised
-from bot.evaluation import advisor_ranker, evaluate, load_eval_set
-from bot.retrieval import RANKER_FILE, Advisor, Ranker, Signals
+from bot.search.advisor import Advisor
+from bot.search.digest import file_sha256
+from bot.search.embedder import normalised
+from bot.search.evaluation import advisor_ranker, evaluate, load_eval_set
+from bot.search.ranker import RANKER_FILE, Ranker
+from bot.search.signals import Signals
 
 L2 = 0.01
 ADAPTER_FILE = RANKER_FILE.with_name("adapter.npy")
@@ -78,7 +81,8 @@ def features(advisor: Advisor, path: Path) -> tuple[list[Item], list[OffTopic]]:
     items = []
     for item in eval_set.in_domain:
         text = advisor.prepare(item.question)
-        signals = advisor.signals(text)
+        embedded = advisor.embedding(text)  # one model call for the signals and the vector
+        signals = advisor.signals(text, embedded)
         in_sections = np.isin(headings, item.sections)
         if item.quote_has:
             has = np.array([any(p in t for p in item.quote_has) for t in texts])
@@ -89,15 +93,16 @@ def features(advisor: Advisor, path: Path) -> tuple[list[Item], list[OffTopic]]:
                 )
         else:
             target = in_sections
-        vector = advisor.embed(text)[0]
+        vector = embedded[0][0]
         items.append(
             Item(signals.matrix(), target, in_sections, bool(item.quote_has), _scope(signals), vector)
         )
     off = []
     for item in eval_set.off_topic:
         text = advisor.prepare(item.question)
-        signals = advisor.signals(text)
-        off.append(OffTopic(signals.matrix(), _scope(signals), item.near_miss, advisor.embed(text)[0]))
+        embedded = advisor.embedding(text)
+        signals = advisor.signals(text, embedded)
+        off.append(OffTopic(signals.matrix(), _scope(signals), item.near_miss, embedded[0][0]))
     return items, off
 
 
@@ -136,7 +141,7 @@ def fit_adapter(items: list[Item], sentences: np.ndarray, keys: tuple[np.ndarray
 
 
 def adapted(vectors: np.ndarray, adapter: np.ndarray, sentences: np.ndarray) -> np.ndarray:
-    """The ``adapted`` signal of questions (rows of ``vectors``): as bot.retrieval computes it."""
+    """The ``adapted`` signal of questions (rows of ``vectors``), as bot.search.signals computes it."""
     return normalised(vectors + vectors @ adapter) @ sentences.T
 
 

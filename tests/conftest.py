@@ -156,8 +156,8 @@ def bundled_index(core_data_dir):
     so a bot started there loads in seconds instead of rebuilding.
     """
     from bot.config import DEFAULT_KNOWLEDGE_DIR
-    from bot.index import read_manifest
     from bot.knowledge import load_knowledge
+    from bot.search.store import read_manifest
 
     index = core_data_dir / "index"
     assert read_manifest(index).knowledge_hash == load_knowledge(DEFAULT_KNOWLEDGE_DIR).content_hash
@@ -174,7 +174,7 @@ def core_model():
     however many indexes its tests build from them (building is embedding, nearly all of it).
     Tests take it as ``core_embedder``, after the shared build."""
     from bot.config import BUNDLED_MODEL, BUNDLED_MODEL_SHA256
-    from bot.embedding import load_embedder
+    from bot.search.torch_embedder import load_embedder
     from tests.helpers import WORKER_SETTINGS
 
     threads = int(WORKER_SETTINGS.get("ADVISOR_MODEL_THREADS", 0)) or None
@@ -187,14 +187,14 @@ def core_embedder(core_model, core_data_dir):
     """The model, remembering what the shared index build embedded (in whichever worker), and
     lending that build's export (parity-checked, digested) to this worker's later builds as a
     process's own first export would: they copy it instead of exporting again (~4 s)."""
-    from bot.index import read_manifest
+    from bot.search.store import read_manifest
 
     # What the building worker's model computed, this worker's model would too (a pure
     # function of the text): its later builds of the same texts embed nothing.
     core_model.recall(core_data_dir / VECTORS)
     manifest = read_manifest(core_data_dir / "index")
     if manifest.onnx_file:
-        from bot.embedding import _EXPORTS, _EXPORTS_LOCK
+        from bot.search.torch_embedder import _EXPORTS, _EXPORTS_LOCK
 
         with _EXPORTS_LOCK:
             key = (core_model.model_id, str(core_model.location))
@@ -208,10 +208,10 @@ def _remembering(loaded):
 
     import numpy as np
 
-    from bot.embedding import Embedder
+    from bot.search.torch_embedder import TorchEmbedder
 
     @dataclass
-    class RememberingEmbedder(Embedder):
+    class RememberingEmbedder(TorchEmbedder):
         vectors: dict = field(default_factory=dict, repr=False)
         tokens: dict = field(default_factory=dict, repr=False)
 
@@ -287,7 +287,7 @@ def core_data_dir(request, tmp_path_factory, core_knowledge):
     """
     from filelock import FileLock
 
-    from bot.index import read_manifest
+    from bot.search.store import read_manifest
 
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -295,7 +295,7 @@ def core_data_dir(request, tmp_path_factory, core_knowledge):
     data_dir = root / "core-data"
     with FileLock(str(root / "core-data.lock")):
         if not (data_dir / "index" / "manifest.json").exists():
-            from bot.index import build_index
+            from bot.search.store import build_index
 
             model = request.getfixturevalue("core_model")
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -313,8 +313,8 @@ def core_data_dir(request, tmp_path_factory, core_knowledge):
 
 @pytest.fixture(scope="session")
 def core_advisor(core_knowledge, core_embedder, core_data_dir):
-    from bot.index import load_index
-    from bot.retrieval import Advisor
+    from bot.search.advisor import Advisor
+    from bot.search.store import load_index
 
     return Advisor(core_knowledge, core_embedder, load_index(core_data_dir / "index"))
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from bot.config import Settings
-from bot.retrieval import Advisor, Answer
+from bot.search.advisor import Advisor
+from bot.search.answer import Answer
 from bot.text import MAX_QUESTION_CHARS
 
 QUOTA = "Who should set next year's sales quota?"
@@ -339,7 +340,7 @@ def test_advisor_load_from_settings_uses_the_prebuilt_index(core_knowledge_dir, 
     answer = advisor.ask(QUOTA)
     assert len(answer.hits) == 2
     assert answer.hits[0].passage.section == EFFICIENCY
-    assert advisor.document(answer.hits[0].passage.document_id).source.publisher == "Global Sources"
+    assert answer.hits[0].source.publisher == "Global Sources"
 
 
 # --- glossary and curated assignments -------------------------------------------------------

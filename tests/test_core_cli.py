@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR, REPO_ROOT
-from bot.index import read_manifest
+from bot.search.store import read_manifest
 from tests.helpers import clean_env, invoke
 
 QUOTA = "Who should set next year's sales quota?"

@@ -13,11 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.evaluation import load_eval_set
-from bot.index import build_index, common_pieces
 from bot.knowledge import load_knowledge
 from bot.passages import TAKEAWAY, paragraph_text
-from bot.retrieval import RANKER_FILE, Advisor, Ranker
+from bot.search import boundary
+from bot.search.advisor import Advisor
+from bot.search.evaluation import load_eval_set
+from bot.search.ranker import RANKER_FILE, Ranker
+from bot.search.schema import common_pieces
+from bot.search.signals import token_match
+from bot.search.store import build_index
 
 DATA = Path(__file__).resolve().parent / "data"
 TITLE = '"Sales" and "market" who is more important?'
@@ -100,7 +104,8 @@ def test_a_question_next_to_an_out_of_scope_example_is_refused_whatever_its_scor
     text = core_advisor.prepare(example)
     signals = core_advisor.signals(text)
     top = int(core_advisor.score(signals).argmax())
-    assert core_advisor.beyond_scope(signals, top) > 0
+    curated = core_advisor.corpus.sentence_curated[top]
+    assert boundary.beyond_scope(core_advisor.ranker, signals, top, curated) > 0
     assert core_advisor.ask(example).status == "not_covered"
 
 
@@ -130,7 +135,7 @@ def test_a_playbook_without_curated_keys_is_retrievable_on_its_text(
     # The query adapter was fitted towards the article's sentences: the playbook's keep their
     # plain cosine.
     signals = advisor.signals(advisor.prepare("how many hours does a rep have to accept an MQL?"))
-    uncurated = ~advisor._sentence_curated
+    uncurated = ~advisor.corpus.sentence_curated
     assert uncurated.any() and np.array_equal(signals.adapted[uncurated], signals.dense[uncurated])
     assert not np.allclose(signals.adapted[~uncurated], signals.dense[~uncurated])
     quota = advisor.ask("Who should set next year's sales quota?")
@@ -291,7 +296,7 @@ def test_the_word_piece_signal_finds_the_sentence_that_shares_a_rare_phrase(core
     assert "the result is only a paper" in texts[best], texts[best]
     # Every sentence of a section carries the best plain (unweighted) mean of its section; the
     # reverse direction is a mean of cosines, so it lies in [-1, 1].
-    _weighted, _back, plain = core_advisor._token_match(core_advisor.embedding(text)[1])
+    _weighted, _back, plain = token_match(core_advisor.embedding(text)[1], core_advisor.corpus)
     heading = core_advisor.sentences[best][0]
     rows = [i for i, (h, _t) in enumerate(core_advisor.sentences) if h == heading]
     assert np.allclose(signals.section_tokens[rows], plain[rows].max())
@@ -302,7 +307,7 @@ def test_the_word_piece_signal_finds_the_sentence_that_shares_a_rare_phrase(core
 
 def test_a_question_of_no_word_pieces_scores_zero_on_them(core_advisor):
     # An empty text reaches the model as [CLS] [SEP] only: no piece is left to match.
-    pieces, back, plain = core_advisor._token_match(core_advisor.embedding("")[1])
+    pieces, back, plain = token_match(core_advisor.embedding("")[1], core_advisor.corpus)
     assert not pieces.any() and not back.any() and not plain.any()
 
 
@@ -342,23 +347,23 @@ def test_the_reply_boundary_weighs_the_score_against_the_off_scope_margin_and_th
         typical_off_scope=-0.1,
         typical_in_scope=0.0,
     )
-    assert ranker.reply_margin(40.0, -0.2, 0.0) == pytest.approx(4.0)
-    assert ranker.reply_margin(40.0, -0.2, 2.0) == pytest.approx(5.0)
+    assert boundary.reply_margin(ranker, 40.0, -0.2, 0.0) == pytest.approx(4.0)
+    assert boundary.reply_margin(ranker, 40.0, -0.2, 2.0) == pytest.approx(5.0)
     # A margin that refuses a middling answer is tolerated by a strong one.
-    assert ranker.status(28.0, -0.01, 0.0, float("-inf")) == "not_covered"  # z = -0.3
-    assert ranker.status(40.0, -0.01, 0.0, float("-inf")) == "answered"  # z = 2.1
+    assert boundary.decide(ranker, 28.0, -0.01, 0.0, float("-inf")) == "not_covered"  # z = -0.3
+    assert boundary.decide(ranker, 40.0, -0.01, 0.0, float("-inf")) == "answered"  # z = 2.1
     # The scope classifier tips it either way: in scope, the middling answer is kept (with a
     # caveat); out of scope, the strong one is refused.
-    assert ranker.status(28.0, -0.01, 1.0, float("-inf")) == "low_confidence"  # z = 0.2
-    assert ranker.status(40.0, -0.01, -5.0, float("-inf")) == "not_covered"  # z = -0.4
+    assert boundary.decide(ranker, 28.0, -0.01, 1.0, float("-inf")) == "low_confidence"  # z = 0.2
+    assert boundary.decide(ranker, 40.0, -0.01, -5.0, float("-inf")) == "not_covered"  # z = -0.4
     # Just above the boundary, below the caveat: answered with a caveat.
-    assert ranker.status(29.0, -0.1, 0.0, float("-inf")) == "low_confidence"  # z = 0.8
-    assert ranker.status(29.0, -0.2, 0.0, float("-inf")) == "answered"  # z = 1.8
+    assert boundary.decide(ranker, 29.0, -0.1, 0.0, float("-inf")) == "low_confidence"  # z = 0.8
+    assert boundary.decide(ranker, 29.0, -0.2, 0.0, float("-inf")) == "answered"  # z = 1.8
     # Neither (no examples, or an uncurated answer): the typical values stand in.
-    assert ranker.status(29.0, None, None, float("-inf")) == "low_confidence"
-    assert ranker.status(24.0, None, None, float("-inf")) == "not_covered"  # z = -0.2
+    assert boundary.decide(ranker, 29.0, None, None, float("-inf")) == "low_confidence"
+    assert boundary.decide(ranker, 24.0, None, None, float("-inf")) == "not_covered"  # z = -0.2
     # Past the hard off-scope threshold: refused whatever the score.
-    assert ranker.status(500.0, 0.01, 10.0, 0.01) == "not_covered"
+    assert boundary.decide(ranker, 500.0, 0.01, 10.0, 0.01) == "not_covered"
 
 
 def test_a_ranker_file_whose_boundary_lacks_a_term_is_refused_at_load(tmp_path):
@@ -376,7 +381,7 @@ def test_a_ranker_file_whose_boundary_lacks_a_term_is_refused_at_load(tmp_path):
 def test_the_query_adapter_maps_a_question_towards_the_sentence_that_answers_it(core_advisor):
     """With the bundled model the adapter ranker.json names is in use, and it moves the question
     (the adapted cosine, not the plain one) to the sentence that answers a paraphrase."""
-    assert core_advisor._adapter is not None, "fitted on these weights, so it is used"
+    assert core_advisor.adapter is not None, "fitted on these weights, so it is used"
     question = core_advisor.prepare("strategy or execution, which matters more?")
     signals = core_advisor.signals(question)
     texts = [text for _heading, text in core_advisor.sentences]

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from bot import filememo
-from bot.embedding import file_sha256
 from bot.filememo import FileMemo
+from bot.search.digest import file_sha256
 
 
 def rewrite(path, data: bytes) -> None:

@@ -13,20 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bot.index as index_module
+import bot.search.fitting as fitting
+import bot.search.store as store
 from bot.config import BUNDLED_MODEL, BUNDLED_MODEL_SHA256
-from bot.embedding import Embedder, ModelError, file_sha256, load_embedder, resolve_model, verify_weights
-from bot.index import (
-    MANIFEST,
-    IndexUnavailable,
-    build_index,
-    ensure_index,
-    load_index,
-    read_manifest,
-    staleness,
-)
 from bot.knowledge import load_knowledge
 from bot.passages import Passage, split_knowledge
+from bot.search.digest import file_sha256
+from bot.search.embedder import ModelError
+from bot.search.schema import MANIFEST
+from bot.search.store import IndexUnavailable, build_index, ensure_index, load_index, read_manifest, staleness
+from bot.search.torch_embedder import TorchEmbedder, load_embedder, resolve_model, verify_weights
 from tests.conftest import BUILD_STARTED, CORE_MINI_ARTICLE
 
 
@@ -57,7 +53,7 @@ def mini_index(tmp_path, mini_index_template, core_mini_knowledge_dir):
 
 
 def records(caplog, level: int) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "bot.index" and r.levelno == level]
+    return [r.getMessage() for r in caplog.records if r.name == "bot.search.store" and r.levelno == level]
 
 
 # --- persistence --------------------------------------------------------------------------
@@ -140,7 +136,7 @@ def test_passages_are_json_lines_and_nothing_is_pickled(core_data_dir):
 
 
 def test_a_fresh_index_is_reused_not_rebuilt(caplog, core_knowledge, core_embedder, real_index_copy):
-    caplog.set_level(logging.INFO, logger="bot.index")
+    caplog.set_level(logging.INFO, logger="bot.search.store")
     before = read_manifest(real_index_copy)
     stamp = (real_index_copy / "passages.faiss").stat().st_mtime_ns
     index = ensure_index(core_knowledge, core_embedder, real_index_copy)
@@ -153,7 +149,7 @@ def test_a_fresh_index_is_reused_not_rebuilt(caplog, core_knowledge, core_embedd
 
 
 def test_knowledge_change_makes_the_index_stale_and_it_is_rebuilt(caplog, core_embedder, mini_index):
-    caplog.set_level(logging.INFO, logger="bot.index")
+    caplog.set_level(logging.INFO, logger="bot.search.store")
     knowledge_dir, directory = mini_index
     old = read_manifest(directory)
     article = knowledge_dir / "mini.yaml"
@@ -172,12 +168,12 @@ def test_knowledge_change_makes_the_index_stale_and_it_is_rebuilt(caplog, core_e
 
 
 def test_model_change_makes_the_index_stale_and_it_is_rebuilt(caplog, core_embedder, mini_index):
-    caplog.set_level(logging.INFO, logger="bot.index")
+    caplog.set_level(logging.INFO, logger="bot.search.store")
     knowledge_dir, directory = mini_index
     knowledge = load_knowledge(knowledge_dir)
     old = read_manifest(directory)
     assert staleness(old, knowledge, core_embedder.model_id) is None
-    other = Embedder(model_id="another-model@0123456789abcdef", model=core_embedder.model)
+    other = TorchEmbedder(model_id="another-model@0123456789abcdef", model=core_embedder.model)
     reason = staleness(old, knowledge, other.model_id)
     assert reason == f"the model changed ({core_embedder.model_id} -> another-model@0123456789abcdef)"
     index = ensure_index(knowledge, other, directory)
@@ -202,7 +198,7 @@ def test_a_crash_mid_build_leaves_the_old_index_and_no_loadable_half_index(
     def disk_full(_directory):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(index_module, "_files_of", disk_full)  # fails just before the manifest
+    monkeypatch.setattr(store, "_files_of", disk_full)  # fails just before the manifest
     with pytest.raises(OSError):
         build_index(knowledge, core_embedder, directory)
     monkeypatch.undo()
@@ -230,7 +226,7 @@ def test_a_directory_without_a_manifest_never_loads(real_index_copy):
 
 
 def test_ensure_index_ignores_a_leftover_temp_dir_and_builds(caplog, core_embedder, mini_index):
-    caplog.set_level(logging.INFO, logger="bot.index")
+    caplog.set_level(logging.INFO, logger="bot.search.store")
     knowledge_dir, directory = mini_index
     leftover = directory.parent / f".{directory.name}.tmp-999999"
     shutil.move(directory, leftover)
@@ -282,7 +278,7 @@ CORRUPTIONS = [
 def test_a_corrupt_file_is_named_and_the_index_is_rebuilt_with_a_warning(
     caplog, core_embedder, mini_index, name, damage
 ):
-    caplog.set_level(logging.INFO, logger="bot.index")
+    caplog.set_level(logging.INFO, logger="bot.search.store")
     knowledge_dir, directory = mini_index
     path = directory / name
     damage(path)
@@ -362,7 +358,7 @@ def test_missing_weights_are_named(tmp_path):
 def test_a_model_directory_that_is_not_there_is_named_before_any_model_library_loads(tmp_path):
     code = (
         "import sys\n"
-        "from bot.embedding import ModelError, load_embedder\n"
+        "from bot.search.embedder import ModelError\nfrom bot.search.torch_embedder import load_embedder\n"
         "try:\n"
         f"    load_embedder({str(tmp_path / 'no-model')!r}, expected_sha256=None)\n"
         "except ModelError as exc:\n"
@@ -431,7 +427,7 @@ def test_without_out_of_scope_examples_there_is_no_scope_classifier(mini_index):
 
 def test_every_curated_topic_is_asked_about_as_in_scope(core_knowledge):
     sections = list(core_knowledge.retrievable_sections())
-    questions = index_module.topic_questions(sections)
+    questions = fitting.topic_questions(sections)
     topics = {t for s in sections for t in [*s.topics, *(t for a in s.assignments for t in a.topics)]}
-    assert len(questions) == len(set(questions)) == len(topics) * len(index_module.TOPIC_QUESTIONS)
+    assert len(questions) == len(set(questions)) == len(topics) * len(fitting.TOPIC_QUESTIONS)
     assert "Who should own direct mail?" in questions

@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
-from bot.index import build_index
 from bot.knowledge import OWNERS, KnowledgeError, load_knowledge
 from bot.passages import split_knowledge
-from bot.retrieval import Advisor
+from bot.search.advisor import Advisor
+from bot.search.store import build_index
 from tests.conftest import CORE_MINI_ARTICLE
 
 ARTICLE = (DEFAULT_KNOWLEDGE_DIR / "article.yaml").read_text(encoding="utf-8")

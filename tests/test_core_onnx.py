@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.backend import load_model_and_index
 from bot.config import BUNDLED_MODEL_SHA256, REPO_ROOT, Settings
-from bot.embedding import Embedder, ModelError, resolve_model
-from bot.index import build_index, read_manifest
 from bot.knowledge import load_knowledge
-from bot.onnx_embedding import OnnxEmbedder, load_onnx_embedder
+from bot.search.backend import load_model_and_index
+from bot.search.embedder import ModelError
+from bot.search.onnx_embedder import OnnxEmbedder, load_onnx_embedder
+from bot.search.store import build_index, read_manifest
+from bot.search.torch_embedder import TorchEmbedder, resolve_model
 from tests.helpers import compared_sets
 from tests.test_core_cli import clean_env, invoke
 
@@ -135,7 +136,9 @@ def mini(tmp_path, core_mini_knowledge_dir, core_embedder):
 
 def warnings_of(caplog) -> list[str]:
     return [
-        r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name == "bot.backend"
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name == "bot.search.backend"
     ]
 
 
@@ -172,7 +175,7 @@ def test_auto_serves_a_fresh_index_with_onnx_without_rebuilding(caplog, mini):
 def test_torch_backend_uses_sentence_transformers(mini):
     settings, knowledge = mini
     embedder, _ = load_model_and_index(settings.with_overrides(backend="torch"), knowledge)
-    assert isinstance(embedder, Embedder) and embedder.backend == "torch"
+    assert isinstance(embedder, TorchEmbedder) and embedder.backend == "torch"
 
 
 @pytest.mark.parametrize(
@@ -198,7 +201,7 @@ def test_a_corrupt_export_falls_back_to_torch_once_and_is_rebuilt(caplog, mini, 
         path.unlink()
     old_digest = read_manifest(settings.index_dir).files[name]
     embedder, index = load_model_and_index(settings, knowledge)
-    assert isinstance(embedder, Embedder)  # this process fell back to torch
+    assert isinstance(embedder, TorchEmbedder)  # this process fell back to torch
     messages = warnings_of(caplog)
     assert len(messages) == 1 and str(path) in messages[0], messages
     manifest = read_manifest(settings.index_dir)
@@ -216,7 +219,7 @@ def test_an_export_that_does_not_match_the_manifest_digest_is_rebuilt(mini):
     data["files"]["model.onnx"] = "0" * 64
     manifest_path.write_text(json.dumps(data), encoding="utf-8")
     embedder, index = load_model_and_index(settings, knowledge)
-    assert isinstance(embedder, Embedder)
+    assert isinstance(embedder, TorchEmbedder)
     assert index.manifest.files["model.onnx"] != "0" * 64
     assert isinstance(load_model_and_index(settings, knowledge)[0], OnnxEmbedder)
 
@@ -227,7 +230,7 @@ def test_a_stale_index_falls_back_to_torch_and_rebuilds(caplog, mini):
     article.write_text(article.read_text(encoding="utf-8").replace("within a day", "within two days"))
     changed = load_knowledge(settings.knowledge_dir)
     embedder, index = load_model_and_index(settings, changed)
-    assert isinstance(embedder, Embedder)
+    assert isinstance(embedder, TorchEmbedder)
     assert index.manifest.knowledge_hash == changed.content_hash
     assert "the knowledge changed" in warnings_of(caplog)[0]
 
@@ -238,14 +241,14 @@ def test_an_index_without_an_export_serves_torch_with_auto_and_is_rebuilt_with_o
     settings = Settings(knowledge_dir=core_mini_knowledge_dir, data_dir=tmp_path / "data")
     knowledge = load_knowledge(core_mini_knowledge_dir)
     # An embedder that cannot export (no model directory), as a custom hub model would be.
-    unexportable = Embedder(model_id=core_embedder.model_id, model=core_embedder.model, location=None)
+    unexportable = TorchEmbedder(model_id=core_embedder.model_id, model=core_embedder.model, location=None)
     build_index(knowledge, unexportable, settings.index_dir)
     manifest = read_manifest(settings.index_dir)
     assert manifest.onnx_file is None and "not a local directory" in manifest.onnx["unavailable"]
     assert not [name for name in manifest.files if name.startswith("model.onnx")]
 
     embedder, _ = load_model_and_index(settings, knowledge)
-    assert isinstance(embedder, Embedder)
+    assert isinstance(embedder, TorchEmbedder)
     assert "has no ONNX export" in warnings_of(caplog)[0]
     assert read_manifest(settings.index_dir) == manifest  # auto does not rebuild a fresh index
 
@@ -436,12 +439,12 @@ def test_load_onnx_embedder_names_an_unreadable_file(tmp_path):
 def test_an_export_that_misses_parity_is_not_kept(
     monkeypatch, tmp_path, core_mini_knowledge_dir, core_embedder
 ):
-    import bot.embedding as embedding
-    import bot.onnx_embedding as onnx_embedding
+    import bot.search.onnx_embedder as onnx_embedding
+    import bot.search.torch_embedder as embedding
 
     monkeypatch.setattr(onnx_embedding, "PARITY_TOLERANCE", 0.0)  # no export can be that close
     monkeypatch.setattr(embedding, "_EXPORTS", {})  # this process's export is made again
-    fresh = Embedder(
+    fresh = TorchEmbedder(
         model_id=core_embedder.model_id, model=core_embedder.model, location=core_embedder.location
     )
     directory = tmp_path / "index"
@@ -456,8 +459,8 @@ def test_an_export_that_misses_parity_is_not_kept(
 def test_a_process_exports_a_model_once_however_many_indexes_it_builds(
     monkeypatch, tmp_path, core_mini_knowledge_dir, core_embedder
 ):
-    import bot.embedding as embedding
-    import bot.onnx_embedding as onnx_embedding
+    import bot.search.onnx_embedder as onnx_embedding
+    import bot.search.torch_embedder as embedding
 
     monkeypatch.setattr(embedding, "_EXPORTS", {})
     exports = []
@@ -465,7 +468,7 @@ def test_a_process_exports_a_model_once_however_many_indexes_it_builds(
     monkeypatch.setattr(onnx_embedding, "export_onnx", lambda *a, **k: exports.append(a) or real(*a, **k))
     knowledge = load_knowledge(core_mini_knowledge_dir)
     for name in ("first", "second"):
-        fresh = Embedder(
+        fresh = TorchEmbedder(
             model_id=core_embedder.model_id, model=core_embedder.model, location=core_embedder.location
         )
         build_index(knowledge, fresh, tmp_path / name)
@@ -476,7 +479,7 @@ def test_a_process_exports_a_model_once_however_many_indexes_it_builds(
 
 
 def test_only_mean_or_cls_pooling_is_read_as_onnx_ready(tmp_path):
-    from bot.onnx_embedding import read_model_config
+    from bot.search.onnx_embedder import read_model_config
 
     source = resolve_model("bundled")
     model = tmp_path / "model"

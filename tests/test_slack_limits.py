@@ -11,9 +11,9 @@ from slack_bolt import BoltContext
 from slack_bolt.context.respond import Respond
 
 from bot.config import Settings
-from bot.index import build_index
 from bot.knowledge import load_knowledge
-from bot.retrieval import Advisor
+from bot.search.advisor import Advisor
+from bot.search.store import build_index
 from bot.slack.cards import Cards
 from bot.slack.client import SingleWorkspace, make_client
 from bot.slack.jobs import JobQueue, JobWorkers

@@ -32,7 +32,7 @@ def _settings() -> Settings:
 
 
 def _load_advisor(progress: bool = False):
-    from ..retrieval import Advisor
+    from ..search.advisor import Advisor
 
     return Advisor.load(_settings(), progress=progress)
 
@@ -76,12 +76,11 @@ def format_answer(answer, advisor) -> str:
         lines.append(f"Verdict: none. {NO_VERDICT}")
     lines.append("")
     lines += textwrap.wrap(f"“{top.quote}”", width=88, initial_indent="  > ", subsequent_indent="  > ")
-    document = advisor.document(top.passage.document_id)
     lines.append(f"  — section “{top.passage.section}”")
-    source = document.source
+    source = top.source
     if source:
         credit = f", crediting {source.attribution}" if source.attribution else ""
-        lines.append(f"    {document.title} ({source.publisher}, {source.date}{credit})")
+        lines.append(f"    {top.document_title} ({source.publisher}, {source.date}{credit})")
         if source.url:
             lines.append(f"    {source.url}")
     lines.append(f"Confidence: {answer.status.replace('_', ' ')} (score {top.score:.2f})")
@@ -136,8 +135,8 @@ def index() -> None:
 @index.command("build")
 def index_build() -> None:
     """Rebuild the index now (with a progress bar)."""
-    from ..embedding import load_embedder
-    from ..index import rebuild_index
+    from ..search.store import rebuild_index
+    from ..search.torch_embedder import load_embedder
 
     settings = _settings()
     knowledge = load_knowledge(settings.knowledge_dir)
@@ -167,8 +166,8 @@ def _onnx_summary(manifest) -> str:
 @index.command("info")
 def index_info() -> None:
     """Show the index manifest and whether it is fresh (loads neither the model nor FAISS)."""
-    from ..embedding import model_id
-    from ..index import IndexUnavailable, staleness, verify_index
+    from ..search.store import IndexUnavailable, staleness, verify_index
+    from ..search.torch_embedder import model_id
 
     settings = _settings()
     knowledge = load_knowledge(settings.knowledge_dir)
@@ -203,7 +202,7 @@ def index_info() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) -> None:
     """Score retrieval on a YAML question set (hit@1, hit@3, MRR, answer and refusal rates)."""
-    from ..evaluation import (
+    from ..search.evaluation import (
         advisor_ranker,
         bm25_baseline,
         dense_baseline,

@@ -8,7 +8,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from ..config import Settings
-from ..retrieval import Advisor
+from ..search.advisor import Advisor
 from ..storage import Store
 from .cards import Cards
 from .client import WorkspaceClients, make_client, workspace_clients

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
-from ..retrieval import Advisor, Answer, Hit
+from ..search.advisor import Advisor
+from ..search.answer import Answer, Hit
 from ..text import clean_question, has_words
 from . import blocks
 from .blocks import ChannelTips, Quote, SectionInfo
@@ -34,35 +34,26 @@ def section_info(section) -> SectionInfo:
 
 
 class Cards:
-    """Builds every message the bot sends about the article, from one loaded ``Advisor``."""
+    """Builds every message the bot sends about the article, from one loaded ``Advisor``
+    (shared between threads: the core takes care of its own thread safety)."""
 
     def __init__(self, advisor: Advisor, *, top_k: int = 3):
         self.advisor = advisor
         self.top_k = max(2, top_k)
-        # The tokenizer behind the model is not safe to call from several threads at once;
-        # a question takes milliseconds, so listeners take turns.
-        self._lock = threading.Lock()
 
-    def ask(self, question: str, k: int) -> Answer:
-        with self._lock:
-            return self.advisor.ask(question, k=k)
-
-    def quotes(self, hits: Sequence[Hit]) -> list[Quote]:
-        result = []
-        for hit in hits:
-            document = self.advisor.document(hit.passage.document_id)
-            source = document.source
-            result.append(
-                Quote(
-                    text=hit.quote,
-                    section=hit.passage.section,
-                    owner=hit.owner,
-                    passage_id=hit.passage.id,
-                    source_title=document.title,
-                    source_url=source.url if source else None,
-                )
+    @staticmethod
+    def quotes(hits: Sequence[Hit]) -> list[Quote]:
+        return [
+            Quote(
+                text=hit.quote,
+                section=hit.passage.section,
+                owner=hit.owner,
+                passage_id=hit.passage.id,
+                source_title=hit.document_title,
+                source_url=hit.source.url if hit.source else None,
             )
-        return result
+            for hit in hits
+        ]
 
     def answer(self, question: str, *, kind: str = blocks.THREAD, ephemeral: bool = False) -> dict:
         """The answer card for ``question`` (Slack's text, mentions already removed), laid out
@@ -74,24 +65,21 @@ class Cards:
     def answered(
         self, question: str, *, kind: str = blocks.THREAD, ephemeral: bool = False
     ) -> tuple[dict, Answer]:
-        """The answer card for ``question`` and the core's answer it shows (for the log)."""
+        """The answer card for ``question`` and the core's answer it shows (for the log), from
+        one call into the core."""
         kind = blocks.PRIVATE if ephemeral else kind
-        answer = self.ask(question, self.top_k)
+        answer = self.advisor.ask(question, k=self.top_k)
         covered = answer.status != "not_covered"
         card = blocks.answer_card(
             question,
             answer.status,
             answer.owner,
             self.quotes(answer.hits[:1]) if covered else [],
-            suggestions=() if covered else self.closest_questions(question),
+            suggestions=answer.suggestions,
             has_more=len(answer.hits) > 1,
             kind=kind,
         )
         return card, answer
-
-    def closest_questions(self, question: str, n: int = 3) -> list[str]:
-        with self._lock:
-            return self.advisor.closest_questions(question, n)
 
     def examples(self) -> list[str]:
         return self.advisor.example_questions()
@@ -107,7 +95,7 @@ class Cards:
         """Passages ``offset`` onwards (a page of them), with a button for the next page."""
         offset = max(1, min(int(offset), blocks.MAX_PASSAGES))
         end = min(offset + blocks.PAGE, blocks.MAX_PASSAGES)
-        answer = self.ask(question, end + 1)
+        answer = self.advisor.ask(question, k=end + 1)
         hits = answer.hits[offset:end] if answer.status != "not_covered" else ()
         return blocks.more_passages(
             question,

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 
 from ..config import QUESTION_RETENTION_DAYS
-from ..retrieval import Answer
+from ..search.answer import Answer
 from ..storage import JobRecord, Store
 
 logger = logging.getLogger(__name__)

@@ -14,18 +14,20 @@ import importlib.util
 import logging
 from pathlib import Path
 
-from .config import Settings
-from .embedding import Embedder, ModelError, load_embedder, model_id, resolve_model
-from .index import IndexUnavailable, SearchIndex, ensure_index, load_index, rebuild_index, staleness
-from .knowledge import Knowledge
-from .onnx_embedding import OnnxEmbedder, load_onnx_embedder
+from ..config import Settings
+from ..knowledge import Knowledge
+from .embedder import Embedder, ModelError
+from .onnx_embedder import OnnxEmbedder, load_onnx_embedder
+from .schema import SearchIndex
+from .store import IndexUnavailable, ensure_index, load_index, rebuild_index, staleness
+from .torch_embedder import load_embedder, model_id, resolve_model
 
 logger = logging.getLogger(__name__)
 
 
 def load_model_and_index(
     settings: Settings, knowledge: Knowledge, *, progress: bool = False
-) -> tuple[Embedder | OnnxEmbedder, SearchIndex]:
+) -> tuple[Embedder, SearchIndex]:
     """The embedder the backend setting asks for and a fresh index built with that model."""
     if settings.backend != "torch":
         served, why = _serve_onnx(settings, knowledge)

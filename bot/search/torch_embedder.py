@@ -1,10 +1,9 @@
-"""The sentence-transformers model, loaded from disk only and checked before use."""
+"""The sentence-transformers model (torch), loaded from disk only and checked before use."""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import logging
 import os
 import shutil
@@ -15,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import BUNDLED_MODEL
-from .errors import AdvisorError
-from .filememo import FileMemo
+from ..config import BUNDLED_MODEL
+from . import onnx_embedder
+from .digest import file_sha256
+from .embedder import ModelError, Tokens, default_threads, normalised
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +26,6 @@ for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(_var, "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-
-
-class ModelError(AdvisorError):
-    """The model cannot be found, or its weights are not the expected ones."""
 
 
 # Each model's parity-checked ONNX export, made once in a process and copied for every later
@@ -59,19 +55,6 @@ def resolve_model(name: str) -> Path | str:
     return name
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-# Every index load verifies every file, the 90 MB export among them (0.07 s): a file this
-# process has hashed and that has not changed since is not hashed again (bot/filememo.py).
-file_sha256 = FileMemo(_sha256, size=1024)
-
-
 def verify_weights(directory: Path, expected_sha256: str) -> None:
     weights = directory / "model.safetensors"
     if not weights.is_file():
@@ -84,30 +67,9 @@ def verify_weights(directory: Path, expected_sha256: str) -> None:
         )
 
 
-def normalised(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (a zero row stays zero), float32."""
-    norms = np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
-    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """One text's word-piece vectors out of the model (before pooling), special tokens left
-    out, each scaled to unit length, with the word pieces' vocabulary ids."""
-
-    vectors: np.ndarray  # (pieces x dimension) float32
-    ids: np.ndarray  # (pieces,) int64
-
-    @classmethod
-    def inner(cls, hidden: np.ndarray, ids: np.ndarray) -> Tokens:
-        """From a text's attended positions: the first and the last ([CLS] and [SEP], which
-        the model adds to every text, truncated or not) left out, the same on both backends."""
-        return cls(normalised(hidden[1:-1]), np.asarray(ids[1:-1], dtype=np.int64))
-
-
 @dataclass
-class Embedder:
-    """Wraps a SentenceTransformer; returns L2-normalised float32 vectors."""
+class TorchEmbedder:
+    """An :class:`~bot.search.embedder.Embedder` over a SentenceTransformer."""
 
     model_id: str
     model: object
@@ -166,8 +128,6 @@ class Embedder:
         copied for later builds: it takes seconds. Raises ModelError when the model cannot be
         exported faithfully (nothing is kept then, so the next build tries again).
         """
-        from .onnx_embedding import ONNX_FILE, export_onnx
-
         if self.location is None:
             raise ModelError(f"model {self.model_id} is not a local directory; it cannot be exported")
         key = (self.model_id, str(self.location))
@@ -175,8 +135,8 @@ class Embedder:
             if key not in _EXPORTS:
                 cache = Path(tempfile.mkdtemp(prefix="advisor-onnx-"))
                 atexit.register(shutil.rmtree, cache, True)
-                info = export_onnx(self, self.location, cache / ONNX_FILE)
-                _EXPORTS[key] = (cache / ONNX_FILE, info)
+                info = onnx_embedder.export_onnx(self, self.location, cache / onnx_embedder.ONNX_FILE)
+                _EXPORTS[key] = (cache / onnx_embedder.ONNX_FILE, info)
             cached, info = _EXPORTS[key]
         # The graph names its weights file; both keep their names, beside each other.
         shutil.copyfile(cached, target.with_name(cached.name))
@@ -203,12 +163,7 @@ def model_id(name: str, *, expected_sha256: str | None, verify: bool = True) -> 
     return f"{name}@{digest[:16]}" if digest else name
 
 
-def default_threads() -> int:
-    """Threads for the model when the setting leaves it open: two, or one on a one-core machine."""
-    return max(1, min(2, os.cpu_count() or 1))
-
-
-def load_embedder(name: str, *, expected_sha256: str | None, threads: int | None = None) -> Embedder:
+def load_embedder(name: str, *, expected_sha256: str | None, threads: int | None = None) -> TorchEmbedder:
     """Load a model from disk, checking its weights first when ``expected_sha256`` is given;
     it runs on ``threads`` threads (None: :func:`default_threads`)."""
     identity = model_id(name, expected_sha256=expected_sha256)
@@ -225,4 +180,6 @@ def load_embedder(name: str, *, expected_sha256: str | None, threads: int | None
         model = SentenceTransformer(str(location), device="cpu", local_files_only=True)
     except Exception as exc:  # sentence-transformers raises many kinds; report one line
         raise ModelError(f"cannot load model {name!r} from {location}: {exc}") from exc
-    return Embedder(model_id=identity, model=model, location=location if isinstance(location, Path) else None)
+    return TorchEmbedder(
+        model_id=identity, model=model, location=location if isinstance(location, Path) else None
+    )

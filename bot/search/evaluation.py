@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 from yaml.nodes import ScalarNode
 
-from .index import import_bm25s
-from .knowledge import Knowledge, NodeReader, compose_file
-from .retrieval import Advisor
+from ..knowledge import Knowledge, NodeReader, compose_file
+from .advisor import Advisor
+from .schema import import_bm25s
 
 # question -> (section headings best first, status or None, top quote or None)
 Ranker = Callable[[str], tuple[list[str], str | None, str | None]]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import ModelError, Tokens, default_threads, normalised
+from .embedder import ModelError, Tokens, default_threads, normalised
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def read_model_config(location: Path) -> ModelConfig:
 
 @dataclass
 class OnnxEmbedder:
-    """The Embedder interface over an onnxruntime session; L2-normalised float32 vectors."""
+    """An :class:`~bot.search.embedder.Embedder` over an onnxruntime session."""
 
     model_id: str
     session: object  # onnxruntime.InferenceSession
@@ -170,12 +170,16 @@ class OnnxEmbedder:
         """Whole words in the model's word-piece vocabulary (words it reads as they are)."""
         return {w for w in self.tokenizer.get_vocab(with_added_tokens=True) if w.isalpha()}
 
+    def export_onnx(self, target: Path) -> dict:
+        """Nothing to export: this model is an export already (the index records why not)."""
+        return {"unavailable": f"built with the {self.backend} backend"}
+
 
 def load_onnx_embedder(
     model_id: str, location: Path, onnx_path: Path, *, threads: int | None = None
 ) -> OnnxEmbedder:
     """An embedder over an exported graph and the model directory's tokenizer, running on
-    ``threads`` threads (None: :func:`bot.embedding.default_threads`)."""
+    ``threads`` threads (None: :func:`bot.search.embedder.default_threads`)."""
     config = read_model_config(location)
     try:
         import onnxruntime as ort
@@ -220,7 +224,8 @@ def _split_weights(traced: Path, target: Path, data: Path) -> None:
 
 
 def export_onnx(embedder, location: Path, target: Path) -> dict:
-    """Export a sentence-transformers Embedder's transformer to ``target`` and check parity.
+    """Export a sentence-transformers embedder's transformer to ``target`` and check parity
+    (``embedder``: a :class:`bot.search.torch_embedder.TorchEmbedder`).
 
     Returns what the manifest records about the export; raises ModelError (and leaves no
     file) when the model is not supported or the export differs from sentence-transformers.

@@ -1,0 +1,59 @@
+"""The reply boundary: whether to answer, caveat or decline, from the top score and the
+question's scope (a logistic boundary fitted with the ranker, bot/ranker.json ``refusal``)."""
+
+from __future__ import annotations
+
+from .answer import Status
+from .ranker import Ranker
+from .signals import Signals
+
+
+def reply_margin(ranker: Ranker, top_score: float, off_scope: float, in_scope: float) -> float:
+    """z of the boundary: ``score * top score + off_scope * margin + scope * logit + bias``,
+    where the margin is how much closer the question is to an out-of-scope example than to any
+    curated key, and the logit the scope classifier's (bot.search.fitting.scope_classifier).
+    Below 0 the question is refused, below the ranker's ``caveat`` caveated; a stronger answer
+    tolerates a closer out-of-scope example."""
+    r = ranker.refusal
+    return r["score"] * top_score + r["off_scope"] * off_scope + r["scope"] * in_scope + r["bias"]
+
+
+def decide(
+    ranker: Ranker, top_score: float, off_scope: float | None, in_scope: float | None, beyond: float
+) -> Status:
+    """Answered, low_confidence or not_covered, from the top score, the off-scope margin and
+    the scope classifier's logit (None where they say nothing: the ranker's typical values
+    stand in) and how far beyond its hard threshold the question is (:func:`beyond_scope`;
+    > 0: refused whatever the score)."""
+    z = reply_margin(
+        ranker,
+        top_score,
+        ranker.typical_off_scope if off_scope is None else off_scope,
+        ranker.typical_in_scope if in_scope is None else in_scope,
+    )
+    if beyond > 0 or z < 0:
+        return "not_covered"
+    return "low_confidence" if z < ranker.caveat else "answered"
+
+
+def beyond_scope(ranker: Ranker, signals: Signals, top_row: int, curated: bool) -> float:
+    """How far past its hard off-scope threshold a question is whose best sentence is
+    ``top_row`` (> 0: refused whatever the score; -inf without out-of-scope examples).
+
+    Curated answers compare the closest out-of-scope example with the closest curated key;
+    an answer from an uncurated section (a playbook has no keys written as questions)
+    compares it with the answering sentence itself, against a threshold of its own.
+    """
+    if signals.off_scope is None or signals.scope_best is None:
+        return float("-inf")
+    if curated:
+        return signals.off_scope - ranker.off_scope
+    return signals.scope_best - float(signals.dense[top_row]) - ranker.uncurated_off_scope
+
+
+def status(ranker: Ranker, signals: Signals, top_row: int, top_score: float, curated: bool) -> Status:
+    """The answer's status: the boundary over the top score, the off-scope margin and the
+    scope classifier, which speak for curated answers only (an uncurated one, ``curated``
+    False, is judged by its score and :func:`beyond_scope`)."""
+    margin, in_scope = (signals.off_scope, signals.in_scope) if curated else (None, None)
+    return decide(ranker, top_score, margin, in_scope, beyond_scope(ranker, signals, top_row, curated))

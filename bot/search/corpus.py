@@ -1,0 +1,127 @@
+"""What the question side reads of a loaded index, arranged once for array lookups: every
+sentence row's passage, section, paragraph and neighbours, its curated keys, the word pieces,
+and the answer-type cues each sentence carries. Built when an Advisor is made; read-only after.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ..knowledge import Knowledge
+from ..passages import TAKEAWAY
+from .schema import SearchIndex, common_pieces, is_curated, section_ref
+
+# Answer-type cue: a question asking for an amount, a size, a time or a rate wants the sentence
+# that states one ("how quickly" -> "within two business days", "at what revenue" -> "100 million").
+ASKS_AMOUNT = re.compile(
+    r"\b(how (much|many|long|quickly|fast|soon|often|big|large|old|far)"
+    r"|at what (point|stage|size|revenue|level)|what (revenue|size|percentage|percent|number|amount|age)"
+    r"|how \w+ (years|months|weeks|days))\b",
+    re.IGNORECASE,
+)
+STATES_AMOUNT = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|fifty|hundred|thousand"
+    r"|million|billion|dozen|half|twice|percent)\b",
+    re.IGNORECASE,
+)
+# A question asking which department does something: the sentences that give a job answer it.
+ASKS_OWNER = re.compile(
+    r"\b(who|whom|whose|which (department|dept|team|group|function|side|one)|what (department|dept|team))\b",
+    re.IGNORECASE,
+)
+
+
+def _padded(groups: list[np.ndarray], width: int) -> np.ndarray:
+    return np.array([np.pad(g, (0, width - len(g)), constant_values=-1) for g in groups], dtype=np.int64)
+
+
+class Corpus:
+    """The index's sentences, passages and sections as aligned arrays (one row per sentence)."""
+
+    def __init__(self, knowledge: Knowledge, index: SearchIndex):
+        self.index = index
+        self.sections = {section_ref(s.document_id, s.id): s for s in knowledge.retrievable_sections()}
+        section_row = {ref: i for i, ref in enumerate(index.section_refs)}
+        self.rows = index.sentence_rows  # (passage, sentence) of each sentence row
+        n = self.n = len(self.rows)
+        self.n_sections = len(index.section_refs)
+        # Every sentence and passage is scored for every question: exact inner products over the
+        # flat indexes' vectors (a FAISS search for all n rows costs more than the product).
+        self.sentence_vectors = index.sentence_index.reconstruct_n(0, index.sentence_index.ntotal)
+        self.passage_vectors = index.passage_index.reconstruct_n(0, index.passage_index.ntotal)
+        self.sentence_passage = np.array([p for p, _s in self.rows], dtype=np.int64)
+        passage_section = [section_row[section_ref(p.document_id, p.section_id)] for p in index.passages]
+        self.sentence_section = np.array(passage_section, dtype=np.int64)[self.sentence_passage]
+        # Out-of-scope examples speak for the curated knowledge (the article): an answer from a
+        # section nobody curated (a company playbook) is judged by its score alone.
+        curated = [is_curated(self.sections[ref]) for ref in index.section_refs]
+        self.sentence_curated = np.array(curated, dtype=bool)[self.sentence_section]
+        self.sentence_key_rows = np.array([k.sentence for k in index.sentence_keys], dtype=np.int64)
+        self.takeaway = np.array(
+            [index.passages[p].paragraph == TAKEAWAY for p, _s in self.rows], dtype=np.float32
+        )
+        self.states_amount = np.array(
+            [bool(STATES_AMOUNT.search(self.sentence_text(row))) for row in range(n)], dtype=np.float32
+        )
+        self.assigns = np.array([self.has_assignment(row) for row in range(n)], dtype=np.float32)
+        self.has_keys = np.zeros(n, dtype=bool)
+        self.has_keys[self.sentence_key_rows] = True
+        keys_of_sentence = [np.flatnonzero(self.sentence_key_rows == row) for row in range(n)]
+        self.keys_of_sentence = _padded(keys_of_sentence, max([len(k) for k in keys_of_sentence] + [1]))
+        section_key_rows = np.array([section_row[k.section] for k in index.section_keys], dtype=np.int64)
+        # Each sentence's paragraph, the paragraph's sentence rows in order, and the sentence's
+        # offsets in its paragraph's text (quotes run across passages, never across paragraphs).
+        self.paragraph_of: list[tuple[str, str, int]] = []
+        self.paragraph_rows: dict[tuple[str, str, int], list[int]] = {}
+        self.offsets: list[tuple[int, int]] = []
+        for row, (p, s) in enumerate(self.rows):
+            passage = index.passages[p]
+            key = (passage.document_id, passage.section_id, passage.paragraph)
+            self.paragraph_of.append(key)
+            self.paragraph_rows.setdefault(key, []).append(row)
+            sentence = passage.sentences[s]
+            self.offsets.append((passage.start + sentence.start, passage.start + sentence.end))
+        # The sentence before and after each one in its paragraph (-1: none), and each
+        # section's key rows padded with -1: the per-question signals are then array lookups.
+        self.before = np.full(n, -1, dtype=np.int64)
+        self.after = np.full(n, -1, dtype=np.int64)
+        for rows in self.paragraph_rows.values():
+            self.before[rows[1:]] = rows[:-1]
+            self.after[rows[:-1]] = rows[1:]
+        keys_of = [np.flatnonzero(section_key_rows == row) for row in range(self.n_sections)]
+        self.keys_of_section = _padded(keys_of, max(len(k) for k in keys_of))
+        # Word-piece vectors of the sentences (late interaction: each question piece is matched
+        # to its closest piece of each sentence), where each sentence's run starts, the pieces
+        # left out (common_pieces) and the inverse document frequency of each over the sentences.
+        self.token_vectors = index.sentence_tokens
+        self.token_projection = index.token_projection
+        token_rows = index.sentence_token_pieces[:, 0]
+        self.token_starts = np.searchsorted(token_rows, np.arange(n))
+        self.token_counts = np.bincount(token_rows, minlength=n).astype(np.float32)
+        self.common_pieces = common_pieces(index.piece_frequency, n)
+        self.idf = {int(i): float(np.log((n + 1) / (f + 0.5))) for i, f in index.piece_frequency}
+        self.unseen_idf = float(np.log((n + 1) / 0.5))
+        classifier = index.scope_classifier  # weights then bias, or empty (no out-of-scope examples)
+        self.scope_weights = classifier[:-1] if len(classifier) else None
+        self.scope_bias = float(classifier[-1]) if len(classifier) else 0.0
+        # The sections' curated questions and their vectors, for a refusal's suggestions.
+        rows = [i for i, key in enumerate(index.section_keys) if key.kind == "question"]
+        self.curated_questions = [index.section_keys[i].text for i in rows]
+        self.curated_question_vectors = index.section_key_vectors[rows]
+        self.assignment_keys: dict[tuple[int, int], list[int]] = {}
+        for i, key in enumerate(index.assignment_keys):
+            self.assignment_keys.setdefault((key.passage, key.span), []).append(i)
+
+    def sentence_text(self, row: int) -> str:
+        p, s = self.rows[row]
+        passage = self.index.passages[p]
+        return passage.sentence_text(passage.sentences[s])
+
+    def has_assignment(self, row: int) -> bool:
+        """Whether the sentence ``row`` gives a job to a department (a curated assignment)."""
+        p, s = self.rows[row]
+        passage = self.index.passages[p]
+        sentence = passage.sentences[s]
+        return any(a.start < sentence.end and a.end > sentence.start for a in passage.assignments)
