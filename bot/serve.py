@@ -26,7 +26,9 @@ from .knowledge import load_knowledge
 from .retrieval import Advisor
 from .slack.app import LISTENER_THREADS, create_app
 from .slack.client import make_client
-from .slack.jobs import JOB_WORKERS, SLACK_OUTAGE_ERRORS, JobQueue, JobWorkers
+from .slack.jobs import JOB_WORKERS, JobWorkers
+from .slack.queue import JobQueue
+from .slack.retry import SLACK_OUTAGE_ERRORS
 from .slack.server import EVENTS_PATH, buffered_asgi, wsgi_app
 from .slack.socket_mode import HealthServer, SocketModeRunner, check_app_token
 from .slack.tips import SlackTipPoster

@@ -12,8 +12,8 @@ from ..retrieval import Advisor
 from ..storage import Store
 from .cards import Cards
 from .client import WorkspaceClients, make_client
-from .jobs import JobQueue
 from .listeners import register_listeners
+from .queue import JobQueue
 from .workspaces import workspace_clients
 
 # Threads for Bolt's lazy listeners (none today). Listeners themselves run on the thread that

@@ -8,8 +8,8 @@ from ...config import Settings
 from ...storage import Store
 from ..cards import Cards
 from ..client import WorkspaceClients
-from ..jobs import JobQueue
 from ..question_log import QuestionLog
+from ..queue import JobQueue
 from . import actions, commands, events, views
 
 
