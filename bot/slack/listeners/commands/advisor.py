@@ -1,7 +1,7 @@
 """``/advisor``: a question (private answer with "Share in channel"), help, or daily tips.
 
 Help is the ack itself; everything else is queued before the ack and answered by a worker
-through the command's response_url (``bot.slack.jobs``)."""
+through the command's response_url (``bot.slack.queue``; its workers: ``bot.slack.jobs``)."""
 
 from __future__ import annotations
 

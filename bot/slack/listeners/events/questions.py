@@ -13,7 +13,7 @@ thread is recorded by the queued job before the answer is posted, so a follow-up
 moment the answer appears is never missed; if the answer cannot be posted, a thread its
 question started is closed again.
 
-A question is claimed and queued (``bot.slack.jobs``) before its event is acknowledged; a
+A question is claimed and queued (``bot.slack.queue``) before its event is acknowledged; a
 worker posts the answer.
 
 Follow-ups work in public channels (``message.channels``) and private ones the bot is in
