@@ -25,12 +25,31 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rapidfuzz import fuzz, utils
 
 if TYPE_CHECKING:
-    from .storage import Store
+    from .storage import FeedbackRecord, LoggedQuestion
+    from .tips.records import PostRecord, SubscriptionRecord
+
+
+class ReportStore(Protocol):
+    """What the report reads: the question log, the votes, the tip posts and subscriptions
+    (``bot.storage.Store`` is one)."""
+
+    def logged_questions(
+        self, *, since: datetime | None = None, team: str | None = None
+    ) -> list[LoggedQuestion]: ...
+
+    def votes_since(
+        self, since: datetime | None = None, *, team: str | None = None
+    ) -> list[FeedbackRecord]: ...
+
+    def posts(self, team: str | None = None, channel: str | None = None) -> list[PostRecord]: ...
+
+    def list_subscriptions(self, team: str | None = None) -> list[SubscriptionRecord]: ...
+
 
 STATUSES = ("answered", "low_confidence", "not_covered")
 SIMILAR = 85.0  # similarity (0-100, see ``similarity``) at which two questions count as one
@@ -113,7 +132,7 @@ def group_questions(texts: list[str], *, threshold: float = SIMILAR) -> list[Gro
 
 
 def build_report(
-    store: Store, *, since_days: float = 7, team: str | None = None, now: datetime | None = None
+    store: ReportStore, *, since_days: float = 7, team: str | None = None, now: datetime | None = None
 ) -> Report:
     """The report of the last ``since_days`` days (of one ``team``, or every workspace)."""
     until = now or datetime.now(UTC)
@@ -168,7 +187,7 @@ def _passage_votes(votes) -> list[Votes]:
     )
 
 
-def _tip_figures(store: Store, since: datetime, team: str | None) -> list[TipFigures]:
+def _tip_figures(store: ReportStore, since: datetime, team: str | None) -> list[TipFigures]:
     posts = [p for p in store.posts(team=team) if p.claimed_at >= since]
     subscriptions = store.list_subscriptions(team)
     teams = sorted({p.team for p in posts} | {s.team for s in subscriptions})

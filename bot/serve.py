@@ -25,11 +25,14 @@ from .errors import AdvisorError, explain
 from .knowledge import load_knowledge
 from .search.advisor import Advisor
 from .slack.app import LISTENER_THREADS, create_app
-from .slack.client import make_client, workspace_clients
-from .slack.jobs import JOB_WORKERS, SLACK_OUTAGE_ERRORS, JobQueue, JobWorkers
+from .slack.client import make_client
+from .slack.jobs import JOB_WORKERS, JobWorkers
+from .slack.queue import JobQueue
+from .slack.retry import SLACK_OUTAGE_ERRORS
 from .slack.server import EVENTS_PATH, buffered_asgi, wsgi_app
 from .slack.socket_mode import HealthServer, SocketModeRunner, check_app_token
 from .slack.tips import SlackTipPoster
+from .slack.workspaces import workspace_clients
 from .storage import Store, open_store
 from .tips.catalog import load_tips
 from .tips.scheduler import SchedulerThread, start_scheduler_thread

@@ -432,8 +432,9 @@ class WSGIBot:
         """The app composed as ``bot.serve.Runtime`` composes it (a job queue on ``store``, its
         workers, each team's client for the mode), not yet started."""
         from bot.slack.app import create_app
-        from bot.slack.client import workspace_clients
-        from bot.slack.jobs import JobQueue, JobWorkers
+        from bot.slack.jobs import JobWorkers
+        from bot.slack.queue import JobQueue
+        from bot.slack.workspaces import workspace_clients
 
         queue = JobQueue(store)
         clients = workspace_clients(settings, store.engine)

@@ -16,11 +16,12 @@ from bot.search.advisor import Advisor
 from bot.search.store import build_index
 from bot.slack.cards import Cards
 from bot.slack.client import SingleWorkspace, make_client
-from bot.slack.jobs import JobQueue, JobWorkers
+from bot.slack.jobs import JobWorkers
 from bot.slack.listeners.actions.answer_buttons import AnswerButtons
 from bot.slack.listeners.commands.advisor import AdvisorCommand
 from bot.slack.listeners.events.app_home import AppHome
 from bot.slack.listeners.events.questions import Questions
+from bot.slack.queue import JobQueue
 from bot.storage import open_store
 from tests.slack_harness import (
     BOT_USER,
@@ -100,11 +101,13 @@ def listeners(fake, tmp_path_factory, core_embedder, core_data_dir):
     cards = Cards(advisor, top_k=settings.top_k)
     client = make_client(settings)
     queue = JobQueue(store)
+    questions, command = Questions(cards, store, queue), AdvisorCommand(cards, store, settings, queue)
+    queue.add({**questions.handlers(), **command.handlers()})  # as their kinds' ``register`` do
     yield SimpleNamespace(
         client=client,
-        questions=Questions(cards, store, queue),
+        questions=questions,
         buttons=AnswerButtons(cards, store),
-        command=AdvisorCommand(cards, store, settings, queue),
+        command=command,
         home=AppHome(cards, store),
         workers=JobWorkers(queue, SingleWorkspace(client)),  # run on the test's thread: run_due()
     )

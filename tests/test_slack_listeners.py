@@ -18,13 +18,14 @@ from bot.config import Settings
 from bot.slack import blocks
 from bot.slack.cards import Cards
 from bot.slack.client import SingleWorkspace, make_client
-from bot.slack.jobs import JobQueue, JobWorkers
+from bot.slack.jobs import JobWorkers
 from bot.slack.listeners.actions.answer_buttons import AnswerButtons
 from bot.slack.listeners.actions.home_buttons import open_ask_modal
 from bot.slack.listeners.commands.advisor import AdvisorCommand
 from bot.slack.listeners.events.app_home import AppHome
 from bot.slack.listeners.events.questions import Questions
 from bot.slack.listeners.events.workspace import Workspace
+from bot.slack.queue import JobQueue
 from bot.storage import open_store
 from tests.slack_harness import (
     BOT_TOKEN,
@@ -74,6 +75,12 @@ def queue(store):
     return JobQueue(store)
 
 
+def queued(queue, listeners):
+    """What the kind's ``register`` does besides mapping Slack ids: add the listeners' queued work."""
+    queue.add(listeners.handlers())
+    return listeners
+
+
 @pytest.fixture(scope="module")
 def workers(queue, client):
     """The queue's workers, driven on the test's thread (``run_due``)."""
@@ -82,7 +89,7 @@ def workers(queue, client):
 
 @pytest.fixture(scope="module")
 def questions(cards, store, queue):
-    return Questions(cards, store, queue)
+    return queued(queue, Questions(cards, store, queue))
 
 
 @pytest.fixture
@@ -279,7 +286,7 @@ def test_a_failed_answer_is_logged_and_the_asker_told(fake, questions, context, 
 
 @pytest.fixture(scope="module")
 def command(cards, store, settings, queue):
-    return AdvisorCommand(cards, store, settings, queue)
+    return queued(queue, AdvisorCommand(cards, store, settings, queue))
 
 
 def slash(command, fake, client, context, text: str, channel: str) -> tuple[Acks, str]:
@@ -468,7 +475,8 @@ def test_a_retried_uninstall_deactivates_after_a_database_failure(store, caplog)
 def test_a_full_queue_says_busy_instead_of_timing_out(fake, cards, settings, client, context, tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'busy.sqlite3'}")
     queue = JobQueue(store, limit=1)
-    questions, command = Questions(cards, store, queue), AdvisorCommand(cards, store, settings, queue)
+    questions = queued(queue, Questions(cards, store, queue))
+    command = queued(queue, AdvisorCommand(cards, store, settings, queue))
     first, second = unique_id("C"), unique_id("C")
     deliver_to = questions.on_mention
     for channel in (first, second):

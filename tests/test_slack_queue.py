@@ -365,18 +365,19 @@ def test_health_names_a_worker_stuck_on_one_job(tmp_path, monkeypatch):
     """In-process: a handler that never returns makes /healthz's check fail, naming it."""
     from bot.slack import jobs
     from bot.slack.client import SingleWorkspace
+    from bot.slack.queue import Handler, JobQueue
     from bot.storage import NewJob
 
     store = open_store(f"sqlite:///{tmp_path / 'stuck.sqlite3'}")
-    queue = jobs.JobQueue(store)
+    queue = JobQueue(store)
     release = threading.Event()
     started = threading.Event()
 
-    def hang(job, client):
+    def hang(work):
         started.set()
         release.wait(30)
 
-    queue.register("hang", jobs.Handler(run=hang, verifiable=False))
+    queue.register("hang", Handler(run=hang, verifiable=False))
     workers = jobs.JobWorkers(queue, SingleWorkspace(None), threads=2)
     workers.start()
     try:

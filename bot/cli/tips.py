@@ -39,8 +39,8 @@ def _store(settings):
 def _poster(settings, store):
     """Posts with each subscription's workspace's token: the bot token, or (OAuth mode) the
     installation's, refreshed when near expiry."""
-    from ..slack.client import workspace_clients
     from ..slack.tips import SlackTipPoster
+    from ..slack.workspaces import workspace_clients
 
     return SlackTipPoster(workspace_clients(settings, store.engine))
 

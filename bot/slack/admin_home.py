@@ -12,8 +12,7 @@ import logging
 
 from slack_sdk import WebClient
 
-from ..report import Report, build_report
-from ..storage import Store
+from ..report import Report, ReportStore, build_report
 from .blocks import MAX_SECTION_TEXT, plain, safe
 
 logger = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ def is_admin(client: WebClient, user: str) -> bool:
     return bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
 
 
-def admin_section(store: Store, client: WebClient, user: str, team: str | None) -> list[dict]:
+def admin_section(store: ReportStore, client: WebClient, user: str, team: str | None) -> list[dict]:
     """The admin section for ``user``, or [] if they are not an admin (or it cannot be built:
     logged, and the Home goes out without it)."""
     try:

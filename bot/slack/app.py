@@ -11,9 +11,10 @@ from ..config import Settings
 from ..search.advisor import Advisor
 from ..storage import Store
 from .cards import Cards
-from .client import WorkspaceClients, make_client, workspace_clients
-from .jobs import JobQueue
+from .client import WorkspaceClients, make_client
 from .listeners import register_listeners
+from .queue import JobQueue
+from .workspaces import workspace_clients
 
 # Threads for Bolt's lazy listeners (none today). Listeners themselves run on the thread that
 # received the request (process_before_response): they only queue work and acknowledge.

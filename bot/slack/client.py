@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -11,9 +11,6 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 
 from ..config import Settings
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
 
 RATE_LIMIT_RETRIES = 2
 # A 429 whose Retry-After is at most this is waited out on the calling thread; a longer one is
@@ -107,16 +104,3 @@ class NotInstalled(LookupError):
         super().__init__(f"the app is not installed in workspace {team_id or enterprise_id}")
         self.team_id = team_id
         self.enterprise_id = enterprise_id
-
-
-def workspace_clients(
-    settings: Settings, engine: Engine, *, client: WebClient | None = None
-) -> WorkspaceClients:
-    """The process's ``WorkspaceClients``: the installations on ``engine``'s database (OAuth
-    mode, ``bot.slack.oauth``) or the one bot token (``client``, default ``make_client``)."""
-    if settings.oauth:
-        from ..storage.installations import InstallationStore  # slack_sdk's stores: OAuth only
-        from .oauth import InstallationClients
-
-        return InstallationClients(settings, InstallationStore(settings.slack_client_id or "", engine))
-    return SingleWorkspace(client or make_client(settings))

@@ -1,311 +1,49 @@
-"""The answer queue's Slack side: listeners enqueue acknowledged work, workers carry it out.
+"""The answer queue's workers: threads of the serving process that carry out queued jobs.
 
-A listener turns its request into a job (``JobQueue.submit``, one transaction with the
-request's dedupe claims) and only then acknowledges, so the 3-second ack never waits for an
-answer and an acknowledged request survives a crash. ``JobWorkers`` (threads of the serving
-process, not the request threads) take jobs from the database, run the kind's handler with
-the team's Web API client (``WorkspaceClients.for_team``) and record the outcome.
+Listeners queue acknowledged work through ``bot.slack.queue`` (the job row, with its dedupe
+claims, is committed before the ack). ``JobWorkers`` (threads of the serving process, not the
+request threads) take jobs from the database, run the kind's handler with the team's Web API
+client (``WorkspaceClients.for_team``) and record the outcome.
 
-Exactly once: every message a job posts carries Slack message ``metadata`` naming the job
-(``event_type`` ``advisor_answer``, ``event_payload.job`` = its key). A job taken with
-``verify`` set (its process died while posting, or a post timed out) first reads its thread
-(``conversations.replies``) or channel (``conversations.history``) and is marked done,
-without posting, if a message naming it is there. Replies through ``response_url``
-(ephemeral) cannot be read back: they are sent again after a crash (at least once).
+Exactly once: every message a job posts names the job in its metadata; a job that may have
+posted already (``verify``: its process died while posting, or a post timed out) is looked
+for first and marked done without posting if it is there (``bot.slack.posted``). Replies through
+``response_url`` cannot be read back: they are sent again after a crash (at least once). The
+job row is held by one owner at a time (``take_job`` under a heartbeat lease), and its outcome is
+written only by that owner (``finish_job`` returns False for a job another process took over).
 
-Bounded waits: a 429 reschedules the job after Retry-After (capped at RETRY_AFTER_CAP), a
-timeout or 5xx reschedules it with backoff (verified first), so no thread sleeps out a slow
-channel. After MAX_ATTEMPTS, or past its deadline (response_url: 30 minutes), a job fails
+Bounded waits: a failed attempt is retried or failed by ``bot.slack.retry`` (a 429 after
+Retry-After, capped; a timeout or 5xx with backoff, verified first), so no thread sleeps out a
+slow channel. After MAX_ATTEMPTS, or past its deadline (response_url: 30 minutes), a job fails
 with a log line and, where Slack still lets us, a message to the asker.
 """
 
 from __future__ import annotations
 
-import contextvars
-import http.client
-import inspect
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from urllib.error import URLError
 
-from slack_bolt import BoltContext
-from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from ..storage import JobRecord, NewJob, Store
-from ..storage.jobs import DONE, FAILED, Enqueued
+from ..storage.jobs import DONE, FAILED, JobRecord
 from ..storage.rows import utcnow
-from . import blocks
-from .client import NotInstalled, WorkspaceClients, never_sent
+from .client import NotInstalled, WorkspaceClients
+from .messaging import current_job
+from .posted import find_posted
+from .queue import RESPONSE_URL_LIFETIME, Handler, JobContext, JobQueue
+from .retry import MAX_ATTEMPTS, classify, describe
 
 logger = logging.getLogger(__name__)
 
-METADATA_EVENT_TYPE = "advisor_answer"
-MAX_OPEN_JOBS = 500  # pending + posting; beyond this a request is told "busy, try again"
 JOB_WORKERS = 16  # threads per process; posting is I/O: a slow Slack needs more in flight
-MAX_ATTEMPTS = 6
-RETRY_AFTER_CAP = 20.0  # seconds: a longer Retry-After is retried at the cap (and counted)
-RESPONSE_URL_LIFETIME = timedelta(minutes=30)  # Slack's limit on a response_url
 STUCK_AFTER = 120.0  # seconds one job may hold a worker before /healthz calls it stuck
 HEARTBEAT_SECONDS = 2.0
 POLL_SECONDS = 1.0  # how often an idle worker looks for jobs queued by other processes
-SLACK_OUTAGE_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
-BUSY_TEXT = "I'm busy answering a lot of questions right now. Please try again in a minute."
-
-
-def busy_message() -> dict:
-    return blocks.notice(BUSY_TEXT)
-
-
-# The job whose handler is running on this thread: ``messaging.post`` names it in the message.
-current_job: contextvars.ContextVar[JobRecord | None] = contextvars.ContextVar("current_job", default=None)
-
-
-def job_metadata() -> dict | None:
-    """The ``metadata`` of a message posted by the running job (None outside a job)."""
-    job = current_job.get()
-    if job is None:
-        return None
-    return {"event_type": METADATA_EVENT_TYPE, "event_payload": {"job": job.key}}
-
-
-@dataclass(frozen=True)
-class Handler:
-    """How to carry out one kind of job.
-
-    ``run`` does the work (its posts carry the job's metadata); ``tell_failure`` tells the
-    asker, best effort, that it failed for good. ``verifiable``: the job posts in its channel
-    (``job.thread_ts``'s thread, else top level), so a possibly-sent post can be looked for.
-    """
-
-    run: Callable[[JobRecord, WebClient], object]
-    tell_failure: Callable[[JobRecord, WebClient], object] | None = None
-    verifiable: bool = True
-
-
-class JobQueue:
-    """Enqueueing for listeners, and the handler of each kind of job for the workers."""
-
-    def __init__(self, store: Store, *, limit: int = MAX_OPEN_JOBS):
-        self.store = store
-        self.limit = limit
-        self.handlers: dict[str, Handler] = {}
-        self.wake = threading.Semaphore(0)
-        self._notices = None
-
-    def register(self, kind: str, handler: Handler) -> None:
-        self.handlers[kind] = handler
-
-    def submit(self, job: NewJob, *, claims: tuple[str, ...] = ()) -> Enqueued:
-        """Record ``job`` (queued, duplicate or busy: see ``Store.enqueue_job``); raises when the
-        database cannot record it (then do not acknowledge as if it were taken)."""
-        outcome = self.store.enqueue_job(job, claims=claims, limit=self.limit)
-        if outcome.status == "queued":
-            self.wake.release()
-        elif outcome.status == "busy":
-            logger.warning(
-                "queue full (%d open jobs): told %s in %s to try again", self.limit, job.kind, job.channel
-            )
-        return outcome
-
-    def notice(self, send: Callable[[], object], what: str) -> None:
-        """Send a short notice (busy) off the request thread, best effort."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        if self._notices is None:
-            self._notices = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notice")
-
-        def run() -> None:
-            try:
-                send()
-            except Exception:
-                logger.exception("could not send the %s notice", what)
-
-        self._notices.submit(run)
-
-    def deferred(
-        self,
-        kind: str,
-        listener: Callable,
-        *,
-        where: Callable[[dict], tuple[str, str | None]] | None = None,
-    ) -> Callable:
-        """A Bolt listener that queues the request and acknowledges; a worker later calls
-        ``listener`` with the same arguments (``ack`` a no-op, ``respond`` to the request's
-        response_url, ``client`` the team's). ``where(body)``: the channel and thread the
-        listener posts in (verifiable), None if it only answers through response_url."""
-
-        def listen(ack, body: dict, context: BoltContext) -> None:
-            team = context.team_id or (body.get("team") or {}).get("id") or body.get("team_id") or ""
-            channel, thread_ts = where(body) if where else (_channel_of(body), None)
-            job = NewJob(
-                key=f"{kind}:{team}:{body.get('trigger_id') or body.get('event_id') or uuid.uuid4().hex}",
-                kind=kind,
-                team=team,
-                enterprise=context.enterprise_id,
-                channel=channel,
-                thread_ts=thread_ts,
-                payload={"body": body, "context": _context_values(context)},
-                deadline=utcnow() + RESPONSE_URL_LIFETIME if body.get("response_url") else None,
-            )
-            outcome = self.submit(job)
-            ack()
-            if outcome.status == "busy" and body.get("response_url"):
-                respond = Respond(response_url=body["response_url"])
-                self.notice(
-                    lambda: respond(text=BUSY_TEXT, response_type="ephemeral", replace_original=False), "busy"
-                )
-
-        def run(job: JobRecord, client: WebClient) -> None:
-            body = job.payload["body"]
-            context = BoltContext(job.payload.get("context") or {})
-            context["client"] = client
-            response_url = body.get("response_url")
-            available = {
-                "ack": lambda *args, **kwargs: None,
-                "body": body,
-                "event": body.get("event"),
-                "payload": (body.get("actions") or [body])[0],
-                "action": (body.get("actions") or [None])[0],
-                "command": body,
-                "view": body.get("view"),
-                "respond": Respond(response_url=response_url) if response_url else None,
-                "client": client,
-                "context": context,
-                "logger": logging.getLogger(getattr(listener, "__module__", __name__)),
-            }
-            names = inspect.signature(listener).parameters
-            listener(**{name: available.get(name) for name in names})
-
-        self.register(kind, Handler(run=run, verifiable=where is not None))
-        return listen
-
-
-def _channel_of(body: dict) -> str:
-    container = body.get("container") or {}
-    return (
-        container.get("channel_id")
-        or (body.get("channel") or {}).get("id")
-        or body.get("channel_id")
-        or (body.get("event") or {}).get("channel")
-        or ""
-    )
-
-
-def _context_values(context: BoltContext) -> dict:
-    keys = (
-        "team_id",
-        "enterprise_id",
-        "user_id",
-        "channel_id",
-        "bot_user_id",
-        "bot_id",
-        "is_enterprise_install",
-    )
-    return {key: context.get(key) for key in keys if context.get(key) is not None}
-
-
-# --- outcomes of a failed attempt ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Retry:
-    after: float  # seconds
-    why: str
-    verify: bool  # the attempt may have posted: look before posting again
-
-
-def classify(exc: BaseException, attempts: int) -> Retry | None:
-    """A retry for a failure that can pass (rate limit, Slack outage, network), else None."""
-    backoff = min(2.0**attempts, 30.0)
-    if isinstance(exc, SlackApiError):
-        status = getattr(exc.response, "status_code", 200)
-        error = exc.response.get("error") if hasattr(exc.response, "get") else None
-        if status == 429:
-            retry_after = _retry_after(exc)
-            return Retry(
-                min(retry_after, RETRY_AFTER_CAP), f"ratelimited (Retry-After {retry_after:g}s)", False
-            )
-        if status >= 500 or error in SLACK_OUTAGE_ERRORS:
-            return Retry(backoff, f"Slack answered {error or f'HTTP {status}'}", True)
-        return None
-    if never_sent(exc):
-        return Retry(backoff, f"cannot reach Slack: {type(exc).__name__}", False)
-    if isinstance(
-        exc, TimeoutError | socket.timeout | ConnectionError | URLError | http.client.HTTPException
-    ):
-        return Retry(backoff, f"no answer from Slack: {type(exc).__name__}", True)
-    return None
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    headers = getattr(exc.response, "headers", {}) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    if isinstance(value, list):
-        value = value[0] if value else None
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        return 1.0
-
-
-# --- reading back what a job may have posted ----------------------------------------------
-
-
-def find_posted(client: WebClient, job: JobRecord) -> str | None:
-    """The ts of a message in Slack that names ``job`` in its metadata, else None.
-
-    A conversation the bot cannot read (a Slack error other than an outage) is logged and
-    treated as "not there": posting twice is better than never answering.
-    """
-    try:
-        channel = job.channel
-        if channel.startswith(("U", "W")):  # a direct message addressed to the user
-            channel = client.conversations_open(users=channel)["channel"]["id"]
-        for message in _messages(client, channel, job):
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == METADATA_EVENT_TYPE and payload.get("job") == job.key:
-                return message.get("ts") or "?"
-    except SlackApiError as exc:
-        if classify(exc, job.attempts) is not None:
-            raise
-        logger.warning(
-            "cannot read back job %s in %s (%s): posting it again",
-            job.key,
-            job.channel,
-            exc.response.get("error"),
-        )
-    return None
-
-
-def _messages(client: WebClient, channel: str, job: JobRecord, pages: int = 5):
-    cursor = None
-    for _ in range(pages):
-        if job.thread_ts:
-            response = client.conversations_replies(
-                channel=channel, ts=job.thread_ts, include_all_metadata=True, limit=200, cursor=cursor
-            )
-        else:
-            oldest = f"{job.created_at.timestamp() - 60:.6f}"
-            response = client.conversations_history(
-                channel=channel, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor
-            )
-        yield from response.get("messages") or []
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return
-
-
-# --- the workers ----------------------------------------------------------------------------
 
 
 class JobWorkers:
@@ -462,7 +200,7 @@ class JobWorkers:
             retry_in = min(2.0**job.attempts, 30.0)
             if job.attempts >= MAX_ATTEMPTS:
                 logger.error("job %s (%s in %s): no client: %s; failed", job.key, job.kind, job.channel, exc)
-                self.store.finish_job(job.id, self.owner, status=FAILED, error=_describe(exc))
+                self.store.finish_job(job.id, self.owner, status=FAILED, error=describe(exc))
                 return
             logger.warning(
                 "job %s (%s in %s): no client: %s; retrying in %.0fs",
@@ -476,7 +214,7 @@ class JobWorkers:
                 job.id,
                 self.owner,
                 run_after=utcnow() + timedelta(seconds=retry_in),
-                error=_describe(exc),
+                error=describe(exc),
                 verify=job.verify,
             )
             return
@@ -496,13 +234,16 @@ class JobWorkers:
                 self.store.finish_job(job.id, self.owner, status=FAILED, error="expired")
                 return
             try:
+                # Exactly once: a job that may have posted (``verify``) looks for a message naming
+                # it before posting; every post of ``handler.run`` names it (``current_job``, set
+                # above), and only the owner holding the row records it done.
                 if job.verify and handler.verifiable:
                     posted = find_posted(client, job)
                     if posted:
                         logger.info("job %s was already posted (%s): not posting it again", job.key, posted)
                         self.store.finish_job(job.id, self.owner, status=DONE, message_ts=posted)
                         return
-                result = handler.run(job, client)
+                result = handler.run(JobContext(job, client))
             except Exception as exc:
                 self._failed(job, handler, client, exc)
                 return
@@ -532,7 +273,7 @@ class JobWorkers:
                 job.id, self.owner, run_after=run_after, error=retry.why, verify=retry.verify
             )
             return
-        why = retry.why if retry is not None else _describe(exc)
+        why = retry.why if retry is not None else describe(exc)
         if retry is None:
             logger.error("job %s (%s in %s) failed: %s", job.key, job.kind, job.channel, why, exc_info=exc)
         else:
@@ -546,13 +287,7 @@ class JobWorkers:
             )
         if handler.tell_failure is not None:
             try:
-                handler.tell_failure(job, client)
+                handler.tell_failure(JobContext(job, client))
             except Exception:
                 logger.exception("job %s: could not tell the asker that it failed", job.key)
         self.store.finish_job(job.id, self.owner, status=FAILED, error=why)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, SlackApiError):
-        return f"Slack error {exc.response.get('error')}"
-    return f"{type(exc).__name__}: {exc}"

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from . import blocks
-from .jobs import job_metadata
+
+if TYPE_CHECKING:
+    from ..storage.jobs import JobRecord
 
 logger = logging.getLogger(__name__)
 
+METADATA_EVENT_TYPE = "advisor_answer"  # the metadata naming the queued job that posted a message
+
+# The job whose handler is running on this thread (set by the queue's workers): ``post``
+# names it in the message, so a job resumed after a crash can find what it posted.
+current_job: contextvars.ContextVar[JobRecord | None] = contextvars.ContextVar("current_job", default=None)
+
 # Web API errors meaning the bot cannot post in a channel (not invited, or cannot see it).
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
+
+
+def job_metadata() -> dict | None:
+    """The ``metadata`` of a message posted by the running job (None outside a job)."""
+    job = current_job.get()
+    if job is None:
+        return None
+    return {"event_type": METADATA_EVENT_TYPE, "event_payload": {"job": job.key}}
 
 
 def post(client: WebClient, channel: str, message: dict, *, thread_ts: str | None = None):

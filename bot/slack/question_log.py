@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Protocol
 
 from ..config import QUESTION_RETENTION_DAYS
 from ..search.answer import Answer
-from ..storage import JobRecord, Store
+from ..storage import JobRecord
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +36,28 @@ def job_started(job: JobRecord) -> float:
     return time.monotonic() - max(0.0, (datetime.now(UTC) - created).total_seconds())
 
 
+class QuestionLogWriter(Protocol):
+    """What the question log needs of the store (``bot.storage.Store`` is one)."""
+
+    def log_question(
+        self,
+        *,
+        team: str,
+        channel_type: str,
+        status: str,
+        question: str | None,
+        top_section: str | None,
+        top_passage: str | None,
+        score: float | None,
+        latency_ms: int,
+        message_ts: str | None,
+    ) -> int: ...
+
+
 class QuestionLog:
     """Records questions in ``store``; their text kept for ``retention_days`` (0: never)."""
 
-    def __init__(self, store: Store, retention_days: int = QUESTION_RETENTION_DAYS):
+    def __init__(self, store: QuestionLogWriter, retention_days: int = QUESTION_RETENTION_DAYS):
         self.store = store
         self.retention_days = retention_days
 

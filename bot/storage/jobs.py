@@ -9,7 +9,7 @@ LOCKED`` (workers never wait for each other), SQLite under its ``BEGIN IMMEDIATE
 A taken job is ``posting`` and carries its process's owner id; the process's heartbeat
 refreshes ``locked_at`` of everything it holds. A ``posting`` job whose heartbeat stopped
 (the process died) is taken again by any process, with ``verify`` set: the post may have
-reached Slack, so the worker reads the thread before posting again (``bot.slack.jobs``).
+reached Slack, so the worker reads the thread before posting again (``bot.slack.posted``).
 Every update made by a worker names its owner, so a process that lost a job to another (its
 heartbeat stalled) cannot overwrite the new owner's outcome.
 """

@@ -24,17 +24,14 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
 
 from ..config import Settings
 from .catalog import TipCatalog, load_tips
+from .ledger import SchedulerStore, TipLedger
 from .order import make_picker
 from .poster import ChannelUnavailable, Poster, PostError, PostFailed, PostUnconfirmed, WorkspaceRevoked
 from .records import PostRecord, SubscriptionRecord
 from .schedule import due_date
-
-if TYPE_CHECKING:  # the store is handed in; storage imports this package's records, not back
-    from ..storage import Store
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +66,7 @@ class RunReport:
 
 
 def due_now(
-    store: Store, now: datetime, report: RunReport | None = None
+    store: TipLedger, now: datetime, report: RunReport | None = None
 ) -> list[tuple[SubscriptionRecord, date]]:
     """Live subscriptions whose tip is due at ``now`` and not yet claimed for their local date.
 
@@ -105,7 +102,7 @@ def due_now(
 
 def run_due(
     *,
-    store: Store,
+    store: TipLedger,
     poster: Poster,
     catalog: TipCatalog,
     settings: Settings,
@@ -154,7 +151,7 @@ def _sleep(seconds: float, stop: threading.Event | None) -> bool:
 
 
 def _post_one(
-    store: Store,
+    store: TipLedger,
     poster: Poster,
     catalog: TipCatalog,
     subscription: SubscriptionRecord,
@@ -200,7 +197,7 @@ def _post_one(
 
 
 def _failed(
-    store: Store,
+    store: TipLedger,
     subscription: SubscriptionRecord,
     post: PostRecord,
     failure: PostError,
@@ -246,7 +243,7 @@ def check_interval(settings: Settings) -> float:
 
 def run_forever(
     *,
-    store: Store,
+    store: SchedulerStore,
     poster: Poster,
     catalog: TipCatalog,
     settings: Settings,
@@ -266,7 +263,7 @@ def run_forever(
         stop.wait(interval)
 
 
-def purge_question_text(store: Store, settings: Settings) -> None:
+def purge_question_text(store: SchedulerStore, settings: Settings) -> None:
     """The question log's retention (docs/privacy.md): the scheduler forgets question texts
     older than ``question_retention_days`` (checked at most hourly by the store)."""
     try:
@@ -294,7 +291,7 @@ class SchedulerThread:
 
 
 def start_scheduler_thread(
-    settings: Settings, store: Store, poster: Poster, *, catalog: TipCatalog | None = None
+    settings: Settings, store: SchedulerStore, poster: Poster, *, catalog: TipCatalog | None = None
 ) -> SchedulerThread:
     """Start the tip schedule in a daemon thread (checks at least once a minute)."""
     catalog = catalog or load_tips(settings.knowledge_dir)

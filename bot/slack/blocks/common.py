@@ -1,5 +1,6 @@
-"""Block Kit's shared pieces (from the core only the owners' names, ``VERDICTS``): the limits, the card kinds and action ids, the plain data the
-builders take, text helpers (escaping, cutting, links, button values) and ``fit``.
+"""Block Kit's shared pieces: the limits, the card kinds and action ids, the plain data the
+builders take, text helpers (escaping, cutting, links, button values) and ``fit``. From the
+core only the owners' names (``VERDICTS``).
 
 Every piece of user or article text goes through ``escape`` (after undoing Slack's own
 escaping of user text), so nothing a user types or the article says can ping or link.

@@ -1,4 +1,5 @@
-"""Listeners by kind; each kind's ``register`` only maps Slack ids to callbacks."""
+"""Listeners by kind; each kind's ``register`` maps Slack ids to callbacks and adds the queued work
+of its listener classes to the queue (``JobQueue.add``): constructors register nothing."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from ...config import Settings
 from ...storage import Store
 from ..cards import Cards
 from ..client import WorkspaceClients
-from ..jobs import JobQueue
 from ..question_log import QuestionLog
+from ..queue import JobQueue
 from . import actions, commands, events, views
 
 

@@ -5,17 +5,37 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from ....storage import Store
+from ....storage import FeedbackRecord
 from ... import blocks
 from ...blocks import Votes, read_value, shared_by, with_votes, without_actions
 from ...cards import Cards
 from ...messaging import NOT_IN_CHANNEL, post, reply_privately, report_failure, slack_error
+from ...queue import Handler
 
 logger = logging.getLogger(__name__)
+
+
+class VoteStore(Protocol):
+    """What the buttons need of the store: votes (``bot.storage.Store`` is one)."""
+
+    def record_feedback(
+        self,
+        *,
+        team: str,
+        channel: str,
+        message_ts: str,
+        user: str,
+        question: str,
+        passage_id: str | None,
+        helpful: bool,
+    ) -> None: ...
+
+    def feedback_for(self, team: str, channel: str, message_ts: str) -> list[FeedbackRecord]: ...
 
 
 @dataclass(frozen=True)
@@ -62,9 +82,34 @@ class Clicked:
 class AnswerButtons:
     """The buttons on cards: every reply goes to the clicker only, except a share."""
 
-    def __init__(self, cards: Cards, store: Store):
+    def __init__(self, cards: Cards, store: VoteStore):
         self.cards = cards
         self.store = store
+
+    def handlers(self) -> dict[str, Handler]:
+        """The buttons' queued work: each click is queued whole (``JobQueue.listener``) and a
+        worker calls its method with the request's parts. Verifiable: the two that post in the
+        channel (the others answer through response_url)."""
+        return {
+            "more_passages": Handler(
+                run=lambda w: self.more_passages(w.ack, w.body, w.action, w.respond, w.context),
+                verifiable=False,
+            ),
+            "share_passages": Handler(
+                run=lambda w: self.share_passages(w.ack, w.body, w.action, w.respond, w.client, w.context)
+            ),
+            "vote": Handler(
+                run=lambda w: self.vote(w.ack, w.body, w.action, w.respond, w.client, w.context),
+                verifiable=False,
+            ),
+            "share": Handler(
+                run=lambda w: self.share(w.ack, w.body, w.action, w.respond, w.client, w.context)
+            ),
+            "ask_suggestion": Handler(
+                run=lambda w: self.ask_suggestion(w.ack, w.body, w.action, w.respond, w.client, w.context),
+                verifiable=False,
+            ),
+        }
 
     def more_passages(
         self, ack: Ack, body: dict, action: dict, respond: Respond, context: BoltContext

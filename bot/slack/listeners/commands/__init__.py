@@ -5,21 +5,22 @@ from __future__ import annotations
 from slack_bolt import App
 
 from ....config import Settings
-from ....storage import Store
 from ...blocks import COMMAND
 from ...cards import Cards
-from ...jobs import JobQueue
 from ...question_log import QuestionLog
-from .advisor import AdvisorCommand
+from ...queue import JobQueue
+from .advisor import AdvisorCommand, CommandStore
 
 
 def register(
     app: App,
     *,
     cards: Cards,
-    store: Store,
+    store: CommandStore,
     settings: Settings,
     queue: JobQueue,
     question_log: QuestionLog | None = None,
 ) -> None:
-    app.command(COMMAND)(AdvisorCommand(cards, store, settings, queue, question_log).handle)
+    command = AdvisorCommand(cards, store, settings, queue, question_log)
+    queue.add(command.handlers())
+    app.command(COMMAND)(command.handle)

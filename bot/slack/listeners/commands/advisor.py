@@ -1,24 +1,23 @@
 """``/advisor``: a question (private answer with "Share in channel"), help, or daily tips.
 
 Help is the ack itself; everything else is queued before the ack and answered by a worker
-through the command's response_url (``bot.slack.jobs``)."""
+through the command's response_url (``bot.slack.queue``; its workers: ``bot.slack.jobs``)."""
 
 from __future__ import annotations
 
 import logging
-import uuid
+from typing import Protocol
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from ....config import Settings
-from ....storage import JobRecord, NewJob, Store
-from ....storage.rows import utcnow
+from ....tips.ledger import Subscriptions
 from ... import blocks
 from ...cards import Cards, is_question
-from ...jobs import RESPONSE_URL_LIFETIME, Handler, JobQueue, busy_message
 from ...messaging import reply_privately
-from ...question_log import QuestionLog, job_started
+from ...question_log import QuestionLog, QuestionLogWriter, job_started
+from ...queue import IN_ACK, Handler, JobContext, JobQueue, Request
 from .tips import handle_tip_now, handle_tips_command, tips_arguments
 
 logger = logging.getLogger(__name__)
@@ -29,11 +28,15 @@ COMMAND_JOB = "command"  # the kind of job that carries out an acknowledged /adv
 COMMAND_FIELDS = ("team_id", "enterprise_id", "channel_id", "user_id", "text", "response_url", "trigger_id")
 
 
+class CommandStore(Subscriptions, QuestionLogWriter, Protocol):
+    """The command's store: daily tips (``/advisor tips``), and the question log when none is given."""
+
+
 class AdvisorCommand:
     def __init__(
         self,
         cards: Cards,
-        store: Store,
+        store: CommandStore,
         settings: Settings,
         queue: JobQueue,
         question_log: QuestionLog | None = None,
@@ -43,7 +46,11 @@ class AdvisorCommand:
         self.settings = settings
         self.queue = queue
         self.question_log = question_log or QuestionLog(store, settings.question_retention_days)
-        queue.register(COMMAND_JOB, Handler(run=self.run, tell_failure=self.failed, verifiable=False))
+
+    def handlers(self) -> dict[str, Handler]:
+        """The queued work this listener hands the queue's workers (answers through
+        response_url only: nothing to read back)."""
+        return {COMMAND_JOB: Handler(run=self.run, tell_failure=self.failed, verifiable=False)}
 
     def handle(self, ack: Ack, command: dict, context: BoltContext) -> None:
         """Help at once in the ack; anything else is queued first, then acknowledged (a worker
@@ -55,31 +62,23 @@ class AdvisorCommand:
             help_message = self.cards.help()
             ack(text=help_message["text"], blocks=help_message["blocks"], response_type="ephemeral")
             return
-        team = context.team_id or command.get("team_id") or ""
-        job = NewJob(
-            key=f"{COMMAND_JOB}:{team}:{command.get('trigger_id') or uuid.uuid4().hex}",
-            kind=COMMAND_JOB,
-            team=team,
-            enterprise=context.enterprise_id or command.get("enterprise_id"),
-            channel=command.get("channel_id") or "",
-            payload={"command": {k: command.get(k) for k in COMMAND_FIELDS}},
-            deadline=utcnow() + RESPONSE_URL_LIFETIME,
+        self.queue.enqueue(
+            Request(
+                kind=COMMAND_JOB,
+                team=context.team_id or command.get("team_id") or "",
+                id=command.get("trigger_id"),
+                enterprise=context.enterprise_id or command.get("enterprise_id"),
+                channel=command.get("channel_id") or "",
+                payload={"command": {k: command.get(k) for k in COMMAND_FIELDS}},
+                response_url=command.get("response_url"),
+                busy=IN_ACK,
+            ),
+            ack,
         )
-        try:
-            outcome = self.queue.submit(job)
-        except Exception:
-            logger.exception("could not queue /advisor in %s", command.get("channel_id"))
-            error = blocks.error_message()
-            ack(text=error["text"], blocks=error["blocks"], response_type="ephemeral")
-            return
-        if outcome.status == "busy":
-            busy = busy_message()
-            ack(text=busy["text"], blocks=busy["blocks"], response_type="ephemeral")
-            return
-        ack()
 
     # --- the queued command (run by a worker) ----------------------------------------------------
-    def run(self, job: JobRecord, client: WebClient) -> None:
+    def run(self, work: JobContext) -> None:
+        job, client = work.job, work.client
         command = job.payload["command"]
         respond = Respond(response_url=command["response_url"])
         text = " ".join((command.get("text") or "").split())
@@ -98,8 +97,8 @@ class AdvisorCommand:
             return
         reply_privately(respond, message)
 
-    def failed(self, job: JobRecord, client: WebClient) -> None:
-        reply_privately(Respond(response_url=job.payload["command"]["response_url"]), blocks.error_message())
+    def failed(self, work: JobContext) -> None:
+        reply_privately(Respond(response_url=work.payload["command"]["response_url"]), blocks.error_message())
 
     def _where(self, command: dict, team: str) -> dict:
         return {

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 
 from ....config import Settings
-from ....storage import Store
 from ....tips.catalog import TipCatalog, load_tips
+from ....tips.ledger import Subscriptions
 from ....tips.records import SubscriptionRecord
 from ....tips.schedule import (
     ScheduleError,
@@ -122,7 +122,7 @@ def _paused_words(s: SubscriptionRecord) -> str:
     return reason.format(channel=where) + f", then run `{COMMAND} tips on` again"
 
 
-def _next_tip(subscription: SubscriptionRecord, store: Store, now: datetime) -> str:
+def _next_tip(subscription: SubscriptionRecord, store: Subscriptions, now: datetime) -> str:
     s = subscription
     today = now.astimezone(ZoneInfo(s.tz)).date()
     post_today = store.post_for(s.team, s.channel, today)
@@ -133,7 +133,7 @@ def _next_tip(subscription: SubscriptionRecord, store: Store, now: datetime) -> 
     return describe_moment(when, now, s.tz)
 
 
-def _describe(subscription: SubscriptionRecord, store: Store, now: datetime) -> str:
+def _describe(subscription: SubscriptionRecord, store: Subscriptions, now: datetime) -> str:
     s = subscription
     where = _channel(s.channel)
     if not s.active:
@@ -198,7 +198,7 @@ def handle_tips_command(
     channel_id: str,
     user_id: str,
     client,
-    store: Store,
+    store: Subscriptions,
     settings: Settings,
     now: datetime | None = None,
 ) -> dict:
@@ -300,7 +300,7 @@ def handle_tip_now(
     user_id: str,
     settings: Settings,
     client=None,
-    store: Store | None = None,
+    store: Subscriptions | None = None,
 ) -> dict:
     """Answer ``/advisor tip``: one tip now, for the asker only (leaves channel orders alone)."""
     try:

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from slack_bolt import App
 
-from ....storage import Store
 from ...cards import Cards
 from ...client import WorkspaceClients
-from ...jobs import JobQueue
 from ...question_log import QuestionLog
-from .app_home import AppHome
-from .questions import Questions
-from .workspace import Workspace
+from ...queue import JobQueue
+from .app_home import HOME_JOB, AppHome, HomeStore
+from .questions import Questions, QuestionsStore
+from .workspace import TeamStore, Workspace
+
+
+class EventsStore(QuestionsStore, HomeStore, TeamStore, Protocol):
+    """What the event listeners need of the store, together."""
 
 
 def register(
     app: App,
     *,
     cards: Cards,
-    store: Store,
+    store: EventsStore,
     queue: JobQueue,
     clients: WorkspaceClients | None = None,
     question_log: QuestionLog | None = None,
@@ -28,10 +32,11 @@ def register(
     questions = Questions(cards, store, queue, question_log)
     home = AppHome(cards, store)
     workspace = Workspace(store, installations=app.installation_store, clients=clients)
+    queue.add(questions.handlers())
+    queue.add(home.handlers())
     app.event("app_mention")(questions.on_mention)
     app.event("message")(questions.on_message)
-    # Publishing Home, the prompts and the welcome are Slack calls: queued, so the ack never waits.
-    app.event("app_home_opened")(queue.deferred("app_home", home.on_home_opened))
+    app.event("app_home_opened")(queue.listener(HOME_JOB))
     app.event("app_uninstalled")(workspace.on_app_uninstalled)
     app.event("tokens_revoked")(workspace.on_tokens_revoked)
     app.event(re.compile(".*"))(workspace.on_other_event)  # last: anything else gets a 200

@@ -6,25 +6,48 @@ surface and welcomes a user whose conversation with the bot is still empty."""
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from ....storage import Store
+from ....report import ReportStore
+from ....tips.records import SubscriptionRecord
 from ... import blocks
 from ...admin_home import admin_section
 from ...cards import Cards
 from ...messaging import post
+from ...queue import Handler
 
 logger = logging.getLogger(__name__)
 
 PROMPTS_TITLE = "Try asking"
+HOME_JOB = "app_home"
+
+
+class HomeStore(ReportStore, Protocol):
+    """What the Home tab reads (the workspace's tip channels, the admin's figures) and the
+    welcome's claim (``bot.storage.Store`` is one)."""
+
+    def list_subscriptions(self, team: str | None = None) -> list[SubscriptionRecord]: ...
+
+    def claim_event(self, key: str) -> bool: ...
 
 
 class AppHome:
-    def __init__(self, cards: Cards, store: Store):
+    def __init__(self, cards: Cards, store: HomeStore):
         self.cards = cards
         self.store = store
+
+    def handlers(self) -> dict[str, Handler]:
+        """Publishing Home, the prompts and the welcome are Slack calls: queued (the event whole,
+        ``JobQueue.listener``), so the ack never waits; nothing to read back."""
+        return {
+            HOME_JOB: Handler(
+                run=lambda w: self.on_home_opened(event=w.event, context=w.context, client=w.client),
+                verifiable=False,
+            )
+        }
 
     def on_home_opened(self, event: dict, context: BoltContext, client: WebClient) -> None:
         if not event.get("user"):

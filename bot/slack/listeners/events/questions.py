@@ -13,7 +13,7 @@ thread is recorded by the queued job before the answer is posted, so a follow-up
 moment the answer appears is never missed; if the answer cannot be posted, a thread its
 question started is closed again.
 
-A question is claimed and queued (``bot.slack.jobs``) before its event is acknowledged; a
+A question is claimed and queued (``bot.slack.queue``) before its event is acknowledged; a
 worker posts the answer.
 
 Follow-ups work in public channels (``message.channels``) and private ones the bot is in
@@ -23,16 +23,16 @@ Follow-ups work in public channels (``message.channels``) and private ones the b
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from ....storage import JobRecord, NewJob, Store
 from ... import blocks
 from ...cards import Cards, is_question
-from ...jobs import Handler, JobQueue, busy_message
 from ...messaging import post
-from ...question_log import QuestionLog, job_started
+from ...question_log import QuestionLog, QuestionLogWriter, job_started
+from ...queue import IN_CONVERSATION, Handler, JobContext, JobQueue, Request
 from ...small_talk import is_small_talk
 from ...status import thinking
 
@@ -67,15 +67,36 @@ def _ignore(event: dict, why: str) -> None:
     logger.debug("ignoring %s %s in %s: %s", event.get("type"), event.get("ts"), event.get("channel"), why)
 
 
+class FollowedThreads(Protocol):
+    """The threads the bot follows (``bot.storage.Store`` is one; see the module's rules)."""
+
+    def remember_thread(self, team: str, channel: str, thread_ts: str, asker: str) -> None: ...
+
+    def follow_thread(self, team: str, channel: str, thread_ts: str, asker: str) -> bool: ...
+
+    def thread_asker(self, team: str, channel: str, thread_ts: str) -> str | None: ...
+
+    def close_thread(self, team: str, channel: str, thread_ts: str) -> None: ...
+
+
+class QuestionsStore(FollowedThreads, QuestionLogWriter, Protocol):
+    """The questions' store: followed threads, and the question log when none is given."""
+
+
 class Questions:
     """Answers questions in channels and DMs, exactly once per message."""
 
-    def __init__(self, cards: Cards, store: Store, queue: JobQueue, question_log: QuestionLog | None = None):
+    def __init__(
+        self, cards: Cards, store: QuestionsStore, queue: JobQueue, question_log: QuestionLog | None = None
+    ):
         self.cards = cards
         self.store = store
         self.queue = queue
         self.question_log = question_log or QuestionLog(store)
-        queue.register(ANSWER, Handler(run=self.answer_job, tell_failure=self.answer_failed))
+
+    def handlers(self) -> dict[str, Handler]:
+        """The queued work these listeners hand the queue's workers."""
+        return {ANSWER: Handler(run=self.answer_job, tell_failure=self.answer_failed)}
 
     # --- listeners ----------------------------------------------------------------------------
     def on_mention(self, body: dict, event: dict, context: BoltContext, client: WebClient) -> None:
@@ -139,33 +160,36 @@ class Questions:
         team, channel, ts = _team(body, context), event["channel"], event["ts"]
         event_id = body.get("event_id")
         claims = (f"event:{team}:{event_id}",) if event_id else ()
-        job = NewJob(
-            key=f"{ANSWER}:{team}:{channel}:{ts}",
-            kind=ANSWER,
-            team=team,
-            enterprise=context.enterprise_id,
-            channel=channel,
-            thread_ts=thread_ts,
-            payload={
-                "text": event.get("text", ""),
-                "bot_user_id": context.bot_user_id,
-                "follow": follow,
-                "channel_type": event.get("channel_type"),
-                "event": {k: event.get(k) for k in ("ts", "thread_ts", "user", "parent_user_id")},
-            },
+        outcome = self.queue.enqueue(
+            Request(
+                kind=ANSWER,
+                team=team,
+                id=f"{channel}:{ts}",
+                enterprise=context.enterprise_id,
+                channel=channel,
+                thread_ts=thread_ts,
+                payload={
+                    "text": event.get("text", ""),
+                    "bot_user_id": context.bot_user_id,
+                    "follow": follow,
+                    "channel_type": event.get("channel_type"),
+                    "event": {k: event.get(k) for k in ("ts", "thread_ts", "user", "parent_user_id")},
+                },
+                claims=(*claims, f"message:{team}:{channel}:{ts}"),
+                busy=IN_CONVERSATION,
+            ),
+            client=client,
         )
-        outcome = self.queue.submit(job, claims=(*claims, f"message:{team}:{channel}:{ts}"))
         if outcome.status == "duplicate" and outcome.taken == f"event:{team}:{event_id}":
             logger.info("skipping event %s: already handled", event_id)
         elif outcome.status == "duplicate":
             logger.info("skipping message %s in %s: already answered", ts, channel)
-        elif outcome.status == "busy":
-            self.queue.notice(lambda: post(client, channel, busy_message(), thread_ts=thread_ts), "busy")
         return outcome.status == "queued"
 
     # --- the queued answer (run by a worker) ----------------------------------------------------
-    def answer_job(self, job: JobRecord, client: WebClient) -> str | None:
+    def answer_job(self, work: JobContext) -> str | None:
         """Follow the question's thread (first attempt only), then post the answer."""
+        job, client = work.job, work.client
         payload, event = job.payload, job.payload["event"]
         if payload.get("follow") and job.attempts == 1 and not job.verify:
             self._follow_thread(job.team, job.channel, event, event["user"])
@@ -186,8 +210,9 @@ class Questions:
         )
         return ts
 
-    def answer_failed(self, job: JobRecord, client: WebClient) -> None:
+    def answer_failed(self, work: JobContext) -> None:
         """The answer failed for good: close a thread its question started, say so."""
+        job, client = work.job, work.client
         event = job.payload["event"]
         if job.payload.get("follow") and event.get("thread_ts") in (None, event.get("ts")):
             self._forget_thread(job.team, job.channel, event["ts"])

@@ -8,20 +8,26 @@ token: the bot), so Bolt finds no token for its next request and tips are no lon
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from slack_bolt import BoltContext
 from slack_sdk.oauth.installation_store import InstallationStore
 
-from ....storage import Store
 from ...client import WorkspaceClients
 
 logger = logging.getLogger(__name__)
 
 
+class TeamStore(Protocol):
+    """What leaving a workspace changes in the store (``bot.storage.Store`` is one)."""
+
+    def deactivate_team(self, team: str, reason: str) -> int: ...
+
+
 class Workspace:
     def __init__(
         self,
-        store: Store,
+        store: TeamStore,
         *,
         installations: InstallationStore | None = None,
         clients: WorkspaceClients | None = None,

@@ -6,10 +6,12 @@ from slack_bolt import App
 
 from ...blocks import ASK_MODAL
 from ...cards import Cards
-from ...jobs import JobQueue
 from ...question_log import QuestionLog
+from ...queue import JobQueue
 from .ask_modal import AskModal
 
 
 def register(app: App, *, cards: Cards, queue: JobQueue, question_log: QuestionLog | None = None) -> None:
-    app.view(ASK_MODAL)(AskModal(cards, queue, question_log).submit)
+    modal = AskModal(cards, queue, question_log)
+    queue.add(modal.handlers())
+    app.view(ASK_MODAL)(modal.submit)

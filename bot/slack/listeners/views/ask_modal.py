@@ -4,17 +4,14 @@ before the submission is acknowledged; a worker posts it)."""
 from __future__ import annotations
 
 import logging
-import uuid
 
 from slack_bolt import Ack, BoltContext
-from slack_sdk import WebClient
 
-from ....storage import JobRecord, NewJob
 from ... import blocks
 from ...cards import Cards, is_question
-from ...jobs import Handler, JobQueue
 from ...messaging import post
 from ...question_log import QuestionLog, job_started
+from ...queue import IN_FORM, Handler, JobContext, JobQueue, Request
 
 ASK_JOB = "ask_modal"
 
@@ -26,7 +23,10 @@ class AskModal:
         self.cards = cards
         self.queue = queue
         self.question_log = question_log
-        queue.register(ASK_JOB, Handler(run=self.answer, tell_failure=self.failed))
+
+    def handlers(self) -> dict[str, Handler]:
+        """The queued work this listener hands the queue's workers (a DM: read back after a crash)."""
+        return {ASK_JOB: Handler(run=self.answer, tell_failure=self.failed)}
 
     def submit(self, ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
         values = (view.get("state") or {}).get("values") or {}
@@ -35,22 +35,21 @@ class AskModal:
         if not is_question(question):
             ack(response_action="errors", errors={blocks.ASK_INPUT_BLOCK: "Type a question first."})
             return
-        user = (body.get("user") or {}).get("id") or ""
-        team = context.team_id or (body.get("team") or {}).get("id") or ""
-        job = NewJob(
-            key=f"{ASK_JOB}:{team}:{view.get('id') or uuid.uuid4().hex}",
-            kind=ASK_JOB,
-            team=team,
-            enterprise=context.enterprise_id,
-            channel=user,  # a direct message: posted to the user id
-            payload={"question": question},
+        self.queue.enqueue(
+            Request(
+                kind=ASK_JOB,
+                team=context.team_id or (body.get("team") or {}).get("id") or "",
+                id=view.get("id"),
+                enterprise=context.enterprise_id,
+                channel=(body.get("user") or {}).get("id") or "",  # a direct message: posted to the user id
+                payload={"question": question},
+                busy=IN_FORM,
+            ),
+            ack,
         )
-        if self.queue.submit(job).status == "busy":
-            ack(response_action="errors", errors={blocks.ASK_INPUT_BLOCK: "I'm busy: try again in a minute."})
-            return
-        ack()
 
-    def answer(self, job: JobRecord, client: WebClient) -> str | None:
+    def answer(self, work: JobContext) -> str | None:
+        job, client = work.job, work.client
         message, answer = self.cards.answered(job.payload["question"], kind=blocks.ASKED)
         ts = post(client, job.channel, message).get("ts")
         if self.question_log is not None:
@@ -64,5 +63,5 @@ class AskModal:
             )
         return ts
 
-    def failed(self, job: JobRecord, client: WebClient) -> None:
-        post(client, job.channel, blocks.error_message())
+    def failed(self, work: JobContext) -> None:
+        post(work.client, work.job.channel, blocks.error_message())
