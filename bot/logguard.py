@@ -37,6 +37,10 @@ _KEYED = re.compile(
     ([^'"&\s,\]}}]+)
     """
 )
+# Bolt's "... with code: CODE - error: ..." (an exit or status code, a short number, stays), and
+# an OAuth code's own shape (digits.digits.hex) anywhere.
+_CODE_WORD = re.compile(r"(\bcode:\s+)(?!\d{1,3}\b)([^\s,;]+)")
+_OAUTH_CODE = re.compile(r"\b\d{6,}\.\d{6,}\.[0-9a-f]{16,}\b")
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -55,6 +59,8 @@ def scrub(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     text = _KEYED.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _CODE_WORD.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _OAUTH_CODE.sub(REDACTED, text)
     return _TOKENS.sub(REDACTED, text)
 
 
