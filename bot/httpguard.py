@@ -27,9 +27,11 @@ import threading
 logger = logging.getLogger(__name__)
 
 HEADER_TIMEOUT_SECONDS = 10.0
-# File descriptors kept free of client connections: the database pool (up to ~40 with its
-# overflow), Slack Web API and Socket Mode sockets, the model's and index's files, logs, pipes.
-RESERVED_FDS = 160
+# File descriptors kept free of client connections: the database pool (up to ~40 connections
+# with its overflow, three files each on SQLite: database, WAL, shared memory), Slack Web API
+# and Socket Mode sockets, the model's and index's files, logs, pipes; and the accept loop's
+# overshoot (asyncio accepts up to 100 connections before an evicted one's socket is closed).
+RESERVED_FDS = 300
 MAX_CONNECTIONS = 1000
 BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -53,8 +55,8 @@ def connection_cap(requested: int = MAX_CONNECTIONS, file_limit: int | None = No
 class ConnectionGuard:
     """Which connections are open and which still wait for their headers; thread-safe.
 
-    A connection is any object with a ``close_slow()`` method (closing it from another thread
-    or the event loop must be safe)."""
+    A connection is any object with an ``evict()`` method (closing it from another thread or
+    the event loop must be safe)."""
 
     def __init__(self, cap: int):
         self.cap = cap
@@ -82,7 +84,7 @@ class ConnectionGuard:
                 self.evicted += 1
             self._open[connection] = next(self._order)
         if victim is not None:
-            victim.close_slow()
+            victim.evict()
         return True
 
     def serving(self, connection) -> None:
@@ -184,6 +186,20 @@ def guarded_asgi_worker(
             self.transport.write(TOO_SLOW)
             self._keepalive_timeout()  # gunicorn's own close-and-wake of an idle connection
 
+        def evict(self):
+            """Made room for a ready client at the cap: dropped at once (a reset costs the
+            least; a client that trickles has no answer coming)."""
+            loop = self.worker.loop
+            try:
+                running = loop is asyncio.get_running_loop()
+            except RuntimeError:  # called from another thread
+                running = False
+            if not running:
+                loop.call_soon_threadsafe(self.evict)
+                return
+            if not self._closed and self.transport is not None:
+                self.transport.abort()
+
     class GuardedASGIWorker(gasgi.ASGIWorker):
         def init_process(self):
             cap = connection_cap(min(max_connections, self.cfg.worker_connections))
@@ -208,7 +224,7 @@ class _ThreadedConnection:
     def __init__(self, sock: socket.socket):
         self.sock = sock
 
-    def close_slow(self) -> None:
+    def evict(self) -> None:
         try:  # wakes the handler's blocked read with EOF; its thread closes the socket
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
