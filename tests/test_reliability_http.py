@@ -136,7 +136,7 @@ def test_without_a_signing_secret_or_in_socket_modes_pages_there_is_no_events_ro
 
 
 def test_the_cap_leaves_room_below_the_file_limit():
-    assert connection_cap(1000, file_limit=1024) == 1024 - 300
+    assert connection_cap(1000, file_limit=1024) == 1024 - 450
     assert connection_cap(1000, file_limit=65536) == 1000
 
 
