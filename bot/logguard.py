@@ -135,6 +135,16 @@ class RepeatFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < self.level:
             return True
+        # One filter serves several handlers: a record is judged once, and each handler gets
+        # the same verdict (judging it again would find it "seen" and drop it).
+        verdict = getattr(record, "_advisor_repeat_verdict", None)
+        if verdict is not None:
+            return verdict
+        verdict = self._judge(record)
+        record._advisor_repeat_verdict = verdict
+        return verdict
+
+    def _judge(self, record: logging.LogRecord) -> bool:
         key = self.key(record)
         now = self.clock()
         with self._lock:

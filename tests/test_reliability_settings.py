@@ -189,3 +189,11 @@ def test_repeated_tracebacks_pass_once_a_minute_and_count_those_held_back():
     again = record("job %s failed", outage)
     assert repeat.filter(again)
     assert again.getMessage() == "job job-1 failed (100 more like this held back)"
+
+
+def test_one_filter_on_several_handlers_gives_each_the_same_verdict():
+    repeat = RepeatFilter(60.0, clock=Clock())
+    first = record("job %s failed", ConnectionError("refused"))
+    assert repeat.filter(first) and repeat.filter(first)  # a second handler sees it too
+    second = record("job %s failed", ConnectionError("refused"))
+    assert not repeat.filter(second) and not repeat.filter(second)
