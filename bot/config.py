@@ -7,6 +7,9 @@ environment only. Everything else may also come from a YAML file named by
 
 from __future__ import annotations
 
+import difflib
+import logging
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -57,8 +60,27 @@ _SECRET_KEYS = {
 }
 
 
+# Environment names beginning ADVISOR_ that are not settings but are expected: the config file's
+# path, and the test suite's switches (ADVISOR_TEST_POSTGRES, ...).
+_OTHER_ADVISOR_NAMES = ("ADVISOR_CONFIG",)
+_IGNORED_PREFIXES = ("ADVISOR_TEST_",)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Seconds settings: (lowest, highest). Finite and in range: NaN would make the scheduler spin
+# (every comparison with it is false), infinity would make it never run.
+_SECONDS_RANGES = {
+    "tips_check_seconds": (0.01, 86_400.0),
+    "tips_pace_seconds": (0.0, 3_600.0),
+    "socket_ping_seconds": (0.5, 60.0),
+}
+
+logger = logging.getLogger(__name__)
+
+
 class ConfigError(AdvisorError):
-    """A missing or invalid setting; the message is one line naming what is wrong."""
+    """A missing or invalid setting; the message is one line naming what is wrong (one line
+    for each, when several settings are bad)."""
+
+    one_line_each = True
 
 
 @dataclass(frozen=True)
@@ -152,18 +174,20 @@ def _coerce(name: str, value, source: str):
             if not 1 <= number <= 64:
                 raise ValueError("must be between 1 and 64 (or auto)")
             return number
-        if name == "socket_ping_seconds":
+        if name in _SECONDS_RANGES:
+            low, high = _SECONDS_RANGES[name]
             if isinstance(value, bool):
                 raise ValueError("must be a number of seconds")
             number = float(value)
-            if not 0.5 <= number <= 60:
-                raise ValueError("must be between 0.5 and 60")
+            if not math.isfinite(number) or not low <= number <= high:
+                raise ValueError(f"must be between {low:g} and {high:g} seconds, not {value!r}")
             return number
-        if name in ("tips_check_seconds", "tips_pace_seconds"):
-            number = float(value)
-            if number < 0:
-                raise ValueError("must not be negative")
-            return number
+        if name == "log_level":
+            text = str(value).strip().upper()
+            text = "WARNING" if text == "WARN" else text
+            if text not in LOG_LEVELS:
+                raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+            return text
         if name == "run_scheduler":
             if isinstance(value, bool):
                 return value
@@ -191,6 +215,24 @@ def _coerce(name: str, value, source: str):
         raise ConfigError(f"invalid setting {name} from {source}: {exc}") from None
 
 
+def _did_you_mean(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def warn_unknown_names(env: Mapping[str, str]) -> list[str]:
+    """Warn, one line each, about ``ADVISOR_*`` names in ``env`` that no setting reads (a
+    mistyped name would otherwise be ignored without a word); the warnings."""
+    known = [*_FILE_KEYS.values(), *_OTHER_ADVISOR_NAMES]
+    warnings = []
+    for name in sorted(env):
+        if name.startswith("ADVISOR_") and name not in known and not name.startswith(_IGNORED_PREFIXES):
+            warnings.append(f"unknown setting {name} is ignored{_did_you_mean(name, known)}")
+    for warning in warnings:
+        logger.warning("%s", warning)
+    return warnings
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, config_path: str | os.PathLike | None = None
 ) -> Settings:
@@ -216,11 +258,19 @@ def load_settings(
                     f"config file {path}: {key} is a secret; set {_SECRET_KEYS[key]} in the environment"
                 )
             if key not in _FILE_KEYS:
-                raise ConfigError(f"config file {path}: unknown setting {key!r}")
+                hint = _did_you_mean(key, _FILE_KEYS)
+                raise ConfigError(f"config file {path}: unknown setting {key!r}{hint}")
             values[key] = _coerce(key, value, str(path))
+    warn_unknown_names(env)
+    problems: list[str] = []
     for key, var in _FILE_KEYS.items():
         if env.get(var):
-            values[key] = _coerce(key, env[var], var)
+            try:
+                values[key] = _coerce(key, env[var], var)
+            except ConfigError as exc:
+                problems.append(str(exc))
+    if problems:  # every bad setting at once, each on its own line
+        raise ConfigError("\n".join(problems))
     for key, var in _SECRET_KEYS.items():
         if env.get(var):
             values["database_url_env" if key == "database_url" else key] = env[var]

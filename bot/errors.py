@@ -29,7 +29,10 @@ _DISK_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC})
 def explain(exc: BaseException) -> tuple[str, int] | None:
     """``(one-line message, exit code)`` for an expected error, None for anything else."""
     if isinstance(exc, AdvisorError):
-        return first_line(str(exc)) or type(exc).__name__, exc.exit_code
+        # Several problems (bad settings) are one line each; any other message its first line.
+        lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+        several = getattr(exc, "one_line_each", False) and len(lines) > 1
+        return ("\n".join(lines) if several else first_line(str(exc))) or type(exc).__name__, exc.exit_code
     if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
         # A read-only data directory (an index to build, a SQLite file to create), a full disk.
         where = f"{exc.filename}: " if exc.filename else ""

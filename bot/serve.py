@@ -22,7 +22,9 @@ from slack_sdk.errors import SlackApiError
 
 from .config import Settings
 from .errors import AdvisorError, explain
+from .httpguard import guard_handler, guard_threaded_server, guarded_asgi_worker
 from .knowledge import load_knowledge
+from .logguard import guard_logging
 from .search.advisor import Advisor
 from .slack.app import LISTENER_THREADS, create_app
 from .slack.client import make_client
@@ -180,6 +182,16 @@ def _ensure_logging(settings: Settings) -> None:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
+    # No token, OAuth code or secret in any line; one traceback per distinct error a minute
+    # (an outage repeats the same one in every worker on every attempt).
+    guard_logging(
+        (
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.slack_client_secret,
+        )
+    )
 
 
 def _start_runtime(settings: Settings) -> Runtime:
@@ -212,7 +224,8 @@ class AdvisorHTTP(BaseApplication):
         options = {
             "bind": self.bind,
             "workers": 1,
-            "worker_class": self.worker,
+            # The asyncio worker with a header-read timeout and a connection cap (bot.httpguard).
+            "worker_class": guarded_asgi_worker() if self.worker == "asgi" else self.worker,
             "threads": WORKER_THREADS if self.worker == "gthread" else 1,
             "worker_connections": 1000,
             "asgi_lifespan": "on",
@@ -381,7 +394,15 @@ def _serve_install_pages(app, host: str, port: int):
         def log_message(self, format, *args) -> None:  # no request lines (state, codes) at INFO
             logger.debug("install pages: " + format, *args)
 
-    server = make_server(host, port, wsgi_app(app), server_class=Server, handler_class=Handler)
+    # Events come over the socket: no /slack/events here (without a signing secret Bolt could
+    # not verify one anyway). A header timeout and a connection cap, as over HTTP.
+    server = make_server(
+        host,
+        port,
+        wsgi_app(app, events=False),
+        server_class=guard_threaded_server(Server),
+        handler_class=guard_handler(Handler),
+    )
     threading.Thread(target=server.serve_forever, name="install-pages", daemon=True).start()
     address = server.server_address
     logger.info("advisor install pages at http://%s:%s/slack/install (OAuth)", address[0], address[1])

@@ -29,6 +29,18 @@ STOPWORDS = frozenset(
 )
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` that every database and encoder takes: a lone surrogate (JSON can carry
+    ``\\ud800``; UTF-8 cannot) becomes U+FFFD, a NUL (PostgreSQL refuses it) is dropped.
+    Paired surrogates never reach here: ``json.loads`` joins them into one character."""
+    if not _LONE_SURROGATE.search(text) and "\x00" not in text:
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", text).replace("\x00", "")
+
+
 def clean_question(text: str) -> str:
     """Plain text from a Slack message: mentions (labelled or not) and markup removed, emoji dropped.
 

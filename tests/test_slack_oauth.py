@@ -10,6 +10,7 @@ tests/test_slack_oauth_http.py.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -230,6 +231,39 @@ def test_tokens_revoked_deletes_the_bot_and_deactivates_the_workspace(
     store = installations(oauth_settings, oauth_store)
     wait_until(lambda: store.find_bot(enterprise_id=None, team_id="TA") is None, what="TA's bot deleted")
     wait_until(lambda: not oauth_store.get_subscription("TA", "C1").active, what="TA's subscription inactive")
+    # The installation rows held the revoked token too: none is left.
+    assert store.find_installation(enterprise_id=None, team_id="TA") is None
+    with oauth_store.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT bot_token, bot_refresh_token FROM slack_installations WHERE team_id = 'TA'"
+        ).all()
+    assert rows == []
+
+
+def test_a_failed_code_exchange_and_a_good_one_log_no_code_and_no_token(bot, fake_slack, caplog):
+    """Every record at every level, from every logger (Bolt logs a failed exchange's code at
+    WARNING; slack_sdk logs request and response bodies at DEBUG) is scrubbed."""
+    from bot.logguard import install_secret_scrubbing
+
+    install_secret_scrubbing([CLIENT_SECRET])
+    code = "4242424242.4242424242.0123456789abcdef0123"
+    with caplog.at_level(logging.DEBUG):
+        start = bot.request("GET", "/slack/install")
+        state = parse_qs(urlparse(header(start, "Location")).query)["state"][0]
+        cookie = header(start, "Set-Cookie").split(";")[0]
+        failed = bot.request(
+            "GET",
+            "/slack/oauth_redirect?" + urlencode({"code": code, "state": state}),
+            headers={"Cookie": cookie},
+        )
+        install(bot, fake_slack, team="TL", token="xoxb-team-l-secret", expires_in=3600)
+    assert failed.status != 200 or "Thank you" not in failed.body
+    assert fake_slack.calls_to("oauth.v2.access")  # the exchanges reached Slack
+    warnings = [r for r in caplog.records if r.name.startswith("slack_bolt") and r.levelno >= logging.WARNING]
+    assert warnings, "Bolt said nothing of the failed exchange"
+    logged = "\n".join(r.getMessage() + "\n" + (r.exc_text or "") for r in caplog.records)
+    for secret in (code, "xoxb-team-l-secret", CLIENT_SECRET, "xoxe-1-"):
+        assert secret not in logged, secret
 
 
 def test_each_workspace_gets_its_own_tips_with_its_own_token(bot, fake_slack, oauth_settings, oauth_store):

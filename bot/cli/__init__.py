@@ -18,6 +18,7 @@ import click
 
 from ..config import Settings, load_settings
 from ..knowledge import VERDICTS, load_knowledge
+from ..logguard import install_secret_scrubbing
 from .group import AdvisorGroup
 from .report import report as report_command
 from .tips import tips
@@ -49,6 +50,10 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
         level = max(level, logging.WARNING)
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # No secret in any line (bot.logguard); ``serve`` also limits repeated tracebacks.
+    install_secret_scrubbing(
+        (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_client_secret)
     )
     for noisy in ("faiss.loader", "sentence_transformers", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

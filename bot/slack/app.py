@@ -12,6 +12,7 @@ from ..search.advisor import Advisor
 from ..storage import Store
 from .cards import Cards
 from .client import WorkspaceClients, make_client
+from .inbound import guard_inbound
 from .listeners import register_listeners
 from .queue import JobQueue
 from .workspaces import workspace_clients
@@ -59,6 +60,7 @@ def create_app(
     )
     if clients is None:
         clients = workspace_clients(settings, store.engine, client=app.client)
+    app.use(guard_inbound)  # before any listener: bodies cleaned, unusable ones dropped
     cards = Cards(advisor, top_k=settings.top_k)
     register_listeners(app, cards=cards, store=store, settings=settings, queue=queue, clients=clients)
     return app

@@ -58,18 +58,23 @@ def _not_allowed(start_response, allow: str) -> list[bytes]:
 
 
 def malformed(body: str, content_type: str) -> str | None:
-    """Why a signed body is not something Slack sends (None if it parses)."""
+    """Why a signed body is not something Slack sends (None if it parses): not JSON or form
+    data, JSON nested deeper than the parser goes (RecursionError), not an object, or an
+    event that is not an object (Bolt's own middleware would fail on it before ours runs)."""
     try:
         if "json" in content_type:
-            if not isinstance(json.loads(body), dict):
+            parsed = json.loads(body)
+            if not isinstance(parsed, dict):
                 return "JSON body is not an object"
+            if "event" in parsed and not isinstance(parsed["event"], dict):
+                return "event is not an object"
             return None
         form = parse_qs(body, keep_blank_values=True)
         if "payload" in form:
             if not isinstance(json.loads(form["payload"][0]), dict):
                 return "payload is not a JSON object"
         return None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return f"unreadable body ({type(exc).__name__})"
 
 
@@ -87,15 +92,18 @@ def _signed(secret: str, raw: bytes, headers: dict) -> bool:
 
 
 def wsgi_app(
-    app, *, signing_secret: str | None = None, health: Health | None = None
+    app, *, signing_secret: str | None = None, health: Health | None = None, events: bool = True
 ) -> Callable[[dict, Callable], Iterable[bytes]]:
     """The WSGI application: Bolt at EVENTS_PATH behind the guards, a health check, 404, 405.
 
-    ``signing_secret``: what requests are verified with (default: the Bolt app's)."""
+    ``signing_secret``: what requests are verified with (default: the Bolt app's). Without
+    one, or with ``events=False`` (Socket Mode's install pages), there is no EVENTS_PATH: a
+    request nobody can verify is 404, never handed to Bolt."""
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
     flow = app.oauth_flow
     oauth_paths = {flow.install_path, flow.redirect_uri_path} if flow is not None else set()
     secret = signing_secret or getattr(app, "_signing_secret", None)
+    serve_events = events and bool(secret)
 
     def healthz(method: str, start_response) -> list[bytes]:
         if method not in ("GET", "HEAD"):
@@ -142,7 +150,7 @@ def wsgi_app(
         method = (environ.get("REQUEST_METHOD") or "GET").upper()
         if path == HEALTH_PATH:
             return healthz(method, start_response)
-        if path == EVENTS_PATH:
+        if path == EVENTS_PATH and serve_events:
             if method != "POST":
                 return _not_allowed(start_response, "POST")
             return events(environ, start_response)

@@ -30,6 +30,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from ..errors import AdvisorError
+from ..httpguard import guard_handler, guard_threaded_server
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +177,8 @@ class HealthServer:
 
     def __init__(self, runner: SocketModeRunner, host: str, port: int):
         self.runner = runner
-        self.server = ThreadingHTTPServer((host, port), self._handler())
+        # A header timeout and a connection cap: slow clients cannot hold every thread or fd.
+        self.server = guard_threaded_server(ThreadingHTTPServer)((host, port), guard_handler(self._handler()))
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, name="health", daemon=True)
 

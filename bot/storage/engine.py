@@ -14,6 +14,17 @@ from ..errors import AdvisorError, first_line
 from . import migrate
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: every wait on the server is bounded, so a database that accepts connections but
+# never answers (a frozen server, a black-holed proxy) ends in an error, not a hang. Connecting
+# (TCP and the start-up exchange, per address tried) gives up after CONNECT_TIMEOUT_SECONDS;
+# a statement the server runs longer than STATEMENT_TIMEOUT_MS is cancelled by the server;
+# an open connection whose server stopped acknowledging is dropped by the kernel after
+# TCP_USER_TIMEOUT_MS (keepalives find it when idle).
+# libpq applies it to each attempt: with sslmode=prefer an unanswered server is tried twice
+# (SSL, then plain; measured: 2 x 5 s), and once more per address a host name resolves to.
+CONNECT_TIMEOUT_SECONDS = 3
+STATEMENT_TIMEOUT_MS = 30_000
+TCP_USER_TIMEOUT_MS = 15_000
 
 
 class StoreError(AdvisorError):
@@ -23,7 +34,15 @@ class StoreError(AdvisorError):
 def _sqlite_engine(url, pool: dict) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        directory = Path(database).expanduser().parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission, a read-only disk
+            problem = exc.strerror or exc
+            raise StoreError(
+                f"cannot create the SQLite directory {directory}: {problem} "
+                "(check that the data directory is writable)"
+            ) from None
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
     @event.listens_for(engine, "connect")
@@ -46,6 +65,21 @@ def _sqlite_engine(url, pool: dict) -> Engine:
     return engine
 
 
+def postgresql_connect_args() -> dict:
+    """libpq's connection parameters: the session's time zone and the bounded waits above."""
+    return {
+        # Sessions in UTC: slack_sdk's stores write UTC as naive datetimes, which PostgreSQL
+        # reads in the session's time zone when it stores them in a timestamptz column.
+        "options": f"-c timezone=UTC -c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+    }
+
+
 def create_store_engine(database_url: str, *, pool_size: int | None = None) -> Engine:
     """An engine for ``database_url``; ``pool_size`` connections are kept open (SQLAlchemy's
     default 5 if None), and up to 10 more are opened, then closed, under a burst."""
@@ -56,9 +90,7 @@ def create_store_engine(database_url: str, *, pool_size: int | None = None) -> E
     if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
-        # Sessions in UTC: slack_sdk's stores write UTC as naive datetimes, which PostgreSQL
-        # reads in the session's time zone when it stores them in a timestamptz column.
-        return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"}, **pool)
+        return create_engine(url, pool_pre_ping=True, connect_args=postgresql_connect_args(), **pool)
     raise StoreError(f"unsupported DATABASE_URL scheme {url.drivername!r} (use sqlite or postgresql)")
 
 

@@ -1,8 +1,8 @@
 """The app leaving a workspace (uninstalled, bot token revoked), and events we only acknowledge.
 
-Either event deactivates the workspace's tip subscriptions. In OAuth mode it also deletes what
-the installation store holds for the workspace (``app_uninstalled``: everything; a revoked bot
-token: the bot), so Bolt finds no token for its next request and tips are no longer posted.
+Either event deactivates the workspace's tip subscriptions. In OAuth mode it also deletes every
+token the installation store holds for the workspace (its installations and its bot), so Bolt
+finds no token for its next request, tips are no longer posted, and no revoked token is kept.
 """
 
 from __future__ import annotations
@@ -37,17 +37,19 @@ class Workspace:
         self.clients = clients
 
     def on_app_uninstalled(self, body: dict, context: BoltContext) -> None:
-        self._leave(body, context, "app_uninstalled", bot_only=False)
+        self._leave(body, context, "app_uninstalled")
 
     def on_tokens_revoked(self, body: dict, event: dict, context: BoltContext) -> None:
+        # Every token of the workspace goes: the installation rows hold the revoked bot token
+        # and its refresh token too, not only the bots table (issue 28).
         if (event.get("tokens") or {}).get("bot"):
-            self._leave(body, context, "tokens_revoked", bot_only=True)
+            self._leave(body, context, "tokens_revoked")
 
     def on_other_event(self, event: dict) -> None:
         """Any other event Slack sends us: acknowledged (200), nothing to do."""
         logger.debug("ignoring %s event", event.get("type"))
 
-    def _leave(self, body: dict, context: BoltContext, reason: str, *, bot_only: bool) -> None:
+    def _leave(self, body: dict, context: BoltContext, reason: str) -> None:
         """Forget the installation, then deactivate the subscriptions. Not deduplicated on
         purpose: both steps are idempotent, and claiming the event first would drop Slack's
         retry when one fails."""
@@ -57,10 +59,7 @@ class Workspace:
             if self.installations is not None:
                 # An org-wide install is keyed by the enterprise alone (team None).
                 team_key = None if context.is_enterprise_install else team
-                if bot_only:
-                    self.installations.delete_bot(enterprise_id=enterprise, team_id=team_key)
-                else:
-                    self.installations.delete_all(enterprise_id=enterprise, team_id=team_key)
+                self.installations.delete_all(enterprise_id=enterprise, team_id=team_key)
                 logger.info("%s in workspace %s: installation deleted", reason, team)
             forget = getattr(self.clients, "forget", None)
             if forget is not None:

@@ -1,0 +1,294 @@
+"""Hostile clients cannot take the HTTP servers down: a header-read timeout and a cap on open
+connections below the file limit, for gunicorn's asyncio worker and for the small threaded
+servers of Socket Mode (health, install pages).
+
+A client that opens a connection and trickles its request headers (or sends none) holds a file
+descriptor. A thousand of them used to exhaust a 1,024 file limit: /healthz and Slack's signed
+events timed out and asyncio logged "Too many open files" on every accept. Now:
+
+- headers not complete ``HEADER_TIMEOUT_SECONDS`` after the connection opened (or after the
+  previous response on a kept-alive one) close the connection with a 408;
+- at most ``connection_cap()`` connections are open, below the file limit with room for the
+  database pool, Slack's clients and the model's files. A new connection at the cap first
+  evicts the oldest connection still waiting for its headers (a slow client yields to one that
+  is ready, so /healthz keeps answering under a trickle); only when every open connection is a
+  request being served is the new one answered 503 and closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import resource
+import socket
+import threading
+
+logger = logging.getLogger(__name__)
+
+HEADER_TIMEOUT_SECONDS = 10.0
+# File descriptors kept free of client connections: the database pool (up to ~40 connections
+# with its overflow, three files each on SQLite: database, WAL, shared memory), Slack Web API
+# and Socket Mode sockets, the model's and index's files, logs, pipes; and the accept loop's
+# overshoot: asyncio accepts up to 100 connections a turn of the loop, and both they and the
+# evicted ones hold a descriptor for a turn or two before the guard sees or closes them
+# (measured: 300 still let "Too many open files" through under 1,100 reconnecting clients).
+RESERVED_FDS = 450
+MAX_CONNECTIONS = 1000
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 26\r\nConnection: close\r\nRetry-After: 1\r\n\r\ntoo many open connections\n"
+)
+TOO_SLOW = (
+    b"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 33\r\nConnection: close\r\n\r\nrequest headers not sent in time\n"
+)
+
+
+def connection_cap(requested: int = MAX_CONNECTIONS, file_limit: int | None = None) -> int:
+    """Open connections allowed: ``requested``, but at most the file limit less RESERVED_FDS."""
+    if file_limit is None:
+        file_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if file_limit == resource.RLIM_INFINITY or file_limit <= 0:
+        return requested
+    return min(requested, max(8, file_limit - RESERVED_FDS))
+
+
+class ConnectionGuard:
+    """Which connections are open and which still wait for their headers; thread-safe.
+
+    A connection is any object with an ``evict()`` method (closing it from another thread or
+    the event loop must be safe)."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self._lock = threading.Lock()
+        self._order = itertools.count()
+        self._open: dict[object, int | None] = {}  # connection -> admission order while waiting for headers
+        self.refused = 0
+        self.evicted = 0
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def admit(self, connection) -> bool:
+        """Take ``connection`` (waiting for its headers), evicting the oldest waiting one at the
+        cap; False when every open connection is being served (answer 503 and close)."""
+        victim = None
+        with self._lock:
+            if len(self._open) >= self.cap:
+                waiting = [(order, c) for c, order in self._open.items() if order is not None]
+                if not waiting:
+                    self.refused += 1
+                    return False
+                victim = min(waiting, key=lambda pair: pair[0])[1]
+                del self._open[victim]
+                self.evicted += 1
+            self._open[connection] = next(self._order)
+        if victim is not None:
+            victim.evict()
+        return True
+
+    def serving(self, connection) -> None:
+        """``connection``'s headers are in: it is no longer evictable."""
+        with self._lock:
+            if connection in self._open:
+                self._open[connection] = None
+
+    def waiting(self, connection) -> None:
+        """``connection`` waits for another request's headers (kept alive): evictable again."""
+        with self._lock:
+            if connection in self._open:
+                self._open[connection] = next(self._order)
+
+    def release(self, connection) -> None:
+        with self._lock:
+            self._open.pop(connection, None)
+
+
+# --- gunicorn's asyncio worker -------------------------------------------------------------
+
+
+def guarded_asgi_worker(
+    *, header_timeout: float = HEADER_TIMEOUT_SECONDS, max_connections: int = MAX_CONNECTIONS
+):
+    """gunicorn's ASGI worker class with the header timeout and the connection cap."""
+    from gunicorn.asgi.protocol import ASGIProtocol
+    from gunicorn.workers import gasgi
+
+    class GuardedProtocol(ASGIProtocol):
+        def __init__(self, worker):
+            super().__init__(worker)
+            self._guard: ConnectionGuard = worker.connection_guard
+            self._refused = False
+            self._header_timer = None
+
+        def connection_made(self, transport):
+            if not self._guard.admit(self):
+                # 503, then our side closed; what the client sends is read and dropped until it
+                # closes too (closing with its request unread would reset the connection, and
+                # the reset can destroy the 503 before the client reads it), for 1 s at most.
+                self._refused = True
+                self.transport = transport
+                transport.write(BUSY)
+                transport.write_eof()
+                self.worker.loop.call_later(1.0, transport.close)
+                return
+            super().connection_made(transport)
+            self._arm_header_timer()
+
+        def data_received(self, data):
+            if not self._refused:
+                super().data_received(data)
+
+        def eof_received(self):
+            if self._refused:
+                self.transport.close()
+                return False
+            return super().eof_received()
+
+        def connection_lost(self, exc):
+            if self._refused:
+                return  # never counted by gunicorn (connection_made did not run)
+            self._guard.release(self)
+            self._cancel_header_timer()
+            super().connection_lost(exc)
+
+        def _on_headers_complete(self):
+            self._cancel_header_timer()
+            self._guard.serving(self)
+            return super()._on_headers_complete()
+
+        def _arm_keepalive_timer(self):
+            super()._arm_keepalive_timer()
+            self._guard.waiting(self)
+            self._arm_header_timer()
+
+        def _arm_header_timer(self):
+            self._cancel_header_timer()
+            self._header_timer = self.worker.loop.call_later(header_timeout, self.close_slow)
+
+        def _cancel_header_timer(self):
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def close_slow(self):
+            """Headers not in time, or evicted at the cap: 408, then close (on the loop)."""
+            loop = self.worker.loop
+            try:
+                running = loop is asyncio.get_running_loop()
+            except RuntimeError:  # called from another thread
+                running = False
+            if not running:
+                loop.call_soon_threadsafe(self.close_slow)
+                return
+            if self._closed or self.transport is None:
+                return
+            self.transport.write(TOO_SLOW)
+            self._keepalive_timeout()  # gunicorn's own close-and-wake of an idle connection
+
+        def evict(self):
+            """Made room for a ready client at the cap: dropped at once (a reset costs the
+            least; a client that trickles has no answer coming)."""
+            loop = self.worker.loop
+            try:
+                running = loop is asyncio.get_running_loop()
+            except RuntimeError:  # called from another thread
+                running = False
+            if not running:
+                loop.call_soon_threadsafe(self.evict)
+                return
+            if not self._closed and self.transport is not None:
+                self.transport.abort()
+
+    class GuardedASGIWorker(gasgi.ASGIWorker):
+        def init_process(self):
+            cap = connection_cap(min(max_connections, self.cfg.worker_connections))
+            self.connection_guard = ConnectionGuard(cap)
+            # gasgi's server factory names ASGIProtocol; this process (the forked worker) uses ours.
+            gasgi.ASGIProtocol = GuardedProtocol
+            super().init_process()
+
+    return GuardedASGIWorker
+
+
+# --- the threaded servers (Socket Mode's health endpoint, OAuth's install pages) -----------------
+
+
+# The guarded threaded servers' open sockets, each with its guard's handle (a socket takes no
+# attributes of ours).
+_connections: dict[socket.socket, _ThreadedConnection] = {}
+_connections_lock = threading.Lock()
+
+
+class _ThreadedConnection:
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+
+    def evict(self) -> None:
+        try:  # wakes the handler's blocked read with EOF; its thread closes the socket
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def guard_threaded_server(
+    server_class: type, *, header_timeout: float = HEADER_TIMEOUT_SECONDS, max_connections: int = 200
+) -> type:
+    """``server_class`` (a ``socketserver.ThreadingMixIn`` HTTP server) with the connection cap:
+    a connection over it is answered 503 on the accepting thread, no thread started. Pair it
+    with ``guard_handler`` for the header timeout and eviction."""
+
+    class Guarded(server_class):
+        daemon_threads = True
+        guard = ConnectionGuard(connection_cap(max_connections))
+        header_seconds = header_timeout
+
+        def process_request(self, request, client_address):
+            connection = _ThreadedConnection(request)
+            if not self.guard.admit(connection):
+                try:  # 503; the request read (if it is in) so the close does not reset it away
+                    request.sendall(BUSY)
+                    request.shutdown(socket.SHUT_WR)
+                    request.setblocking(False)
+                    request.recv(65536)
+                except OSError:
+                    pass
+                request.close()
+                return
+            with _connections_lock:
+                _connections[request] = connection
+            super().process_request(request, client_address)
+
+        def close_request(self, request):
+            with _connections_lock:
+                connection = _connections.pop(request, None)
+            if connection is not None:
+                self.guard.release(connection)
+            super().close_request(request)
+
+    Guarded.__name__ = f"Guarded{server_class.__name__}"
+    return Guarded
+
+
+def guard_handler(handler_class: type) -> type:
+    """``handler_class`` (a ``BaseHTTPRequestHandler``) reading with the server's header timeout,
+    telling the guard when its headers are in."""
+
+    class Guarded(handler_class):
+        def setup(self):
+            self.timeout = getattr(self.server, "header_seconds", HEADER_TIMEOUT_SECONDS)
+            super().setup()
+
+        def parse_request(self):
+            parsed = super().parse_request()
+            with _connections_lock:
+                connection = _connections.get(self.request)
+            guard: ConnectionGuard | None = getattr(self.server, "guard", None)
+            if connection is not None and guard is not None:
+                guard.serving(connection)
+            return parsed
+
+    Guarded.__name__ = f"Guarded{handler_class.__name__}"
+    return Guarded
