@@ -174,7 +174,7 @@ class Handler:
     verifiable: bool = True
 
 
-@dataclass
+@dataclass(eq=False)  # one queue per process: compared and hashed by identity
 class JobQueue:
     """Enqueueing for listeners, and the handler of each kind of job for the workers."""
 
