@@ -174,7 +174,7 @@ def guarded_asgi_worker(
                 self._header_timer = None
 
         def close_slow(self):
-            """Headers not in time, or evicted at the cap: 408, then close (on the loop)."""
+            """Headers not in time: 408, then close (on the loop)."""
             loop = self.worker.loop
             try:
                 running = loop is asyncio.get_running_loop()
