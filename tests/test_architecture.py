@@ -143,6 +143,8 @@ LAYERS = {
     "bot.index": CORE,
     "bot.retrieval": CORE,
     "bot.evaluation": CORE,
+    "bot.httpguard": CORE,  # the servers' guards against hostile clients: nothing of bot/
+    "bot.logguard": CORE,  # the log filter scrubbing secrets: nothing of bot/
     "bot.tips": DOMAIN,  # the tips domain: no Slack
     "bot.storage": DOMAIN,  # the store (it reads and writes the tips records)
     "bot.report": DOMAIN,  # the admin's report, from the store
