@@ -171,6 +171,14 @@ class PgServer:
             host=self.host, port=self.port, user=self.user, dbname=dbname, connect_timeout=CONNECT_SECONDS
         )
 
+    def answers(self) -> bool:
+        """Whether a fresh connection to the server succeeds now."""
+        try:
+            self.connect().close()
+        except psycopg.OperationalError:
+            return False
+        return True
+
     def require(self) -> None:
         """Fail the calling test at once if the server is known to be down."""
         if self.problem:
@@ -257,6 +265,8 @@ class _Janitor(DatabaseJanitor):
         try:
             super().init()
         except (psycopg.OperationalError, TimeoutError) as exc:
+            if self.server.answers():
+                raise  # this test's trouble (a template still in use, say), not the server's
             self.server.went_down(exc)
 
     def drop(self) -> None:
@@ -265,6 +275,8 @@ class _Janitor(DatabaseJanitor):
         try:
             super().drop()
         except (psycopg.OperationalError, TimeoutError) as exc:
+            if self.server.answers():
+                raise
             self.server.went_down(exc)
 
 

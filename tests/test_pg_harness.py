@@ -44,8 +44,10 @@ def test_a_started_server_answers_a_real_connection_and_a_down_one_fails_at_once
         with server.connect() as connection:
             assert connection.execute("SELECT 1").fetchone() == (1,)
         server.require()  # up: nothing to say
+        assert server.answers()
     finally:
         server.stop()
+    assert not server.answers()  # a test's failure is then the server's, not the test's own
     with pytest.raises(pytest.fail.Exception) as failed:
         server.went_down(OSError("connection refused"))
     assert "stopped answering (no longer running): connection refused" in str(failed.value)
