@@ -83,19 +83,26 @@ class SocketModeRunner:
         self._stop = threading.Event()
         self.draining = False
         self.connections = 0  # sessions established so far (1 + reconnects)
+        # True while a session is being opened: the socket may already be up before it is
+        # counted, and /healthz must never say "connected" with the session not yet counted.
+        self._opening = False
         client = self.handler.client
         connect = client.connect  # called for the first session and for every reconnect
 
         def counted_connect() -> None:
-            connect()
-            self.connections += 1
+            self._opening = True
+            try:
+                connect()
+                self.connections += 1
+            finally:
+                self._opening = False
 
         client.connect = counted_connect
 
     # --- state ---------------------------------------------------------------------------------
     @property
     def connected(self) -> bool:
-        return self.handler.client.is_connected()
+        return not self._opening and self.handler.client.is_connected()
 
     def state(self) -> dict:
         if self.draining:
