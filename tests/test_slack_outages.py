@@ -7,9 +7,11 @@ that an outage longer than the old one-minute give-up takes seconds.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sqlite3
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -28,8 +30,12 @@ pytest_plugins = ["tests.pg"]  # database_url: a SQLite file and a PostgreSQL da
 OLD_MAX_ATTEMPTS = 6  # the old give-up: six attempts, about a minute
 
 
-def answer_handler(told: list[str] | None = None) -> Handler:
+def answer_handler(told: list[str] | None = None, work_seconds: float = 0.0, store=None) -> Handler:
     def run(work):
+        if work_seconds:
+            time.sleep(work_seconds)  # the answer's computation, between taking the job and posting
+        if store is not None:
+            store.job_counts()  # and its database work (the real one logs the question): stalls too
         text = f"answer to {work.job.key}"
         message = {"text": text, "blocks": None}
         return post(work.client, work.job.channel, message, thread_ts=work.job.thread_ts).get("ts")
@@ -54,9 +60,9 @@ def mention_request(n: int) -> Request:
     )
 
 
-def workers_for(store, fake_url: str, *, limit: int = 500, told=None, **options):
+def workers_for(store, fake_url: str, *, limit: int = 500, told=None, work_seconds=0.0, **options):
     queue = JobQueue(store, limit=limit)
-    queue.register("answer", answer_handler(told))
+    queue.register("answer", answer_handler(told, work_seconds, store if work_seconds else None))
     client = make_client(Settings(slack_api_url=fake_url, slack_bot_token="xoxb-outage-test"))
     workers = JobWorkers(queue, SingleWorkspace(client), threads=4, **options)
     return queue, workers
@@ -199,7 +205,7 @@ def test_a_database_stall_longer_than_the_lease_posts_nothing_twice(database_url
         post_hold=timedelta(seconds=2.0),
     )
     stores = [open_store(database_url), open_store(database_url)]
-    pairs = [workers_for(store, fake.url, **options) for store in stores]
+    pairs = [workers_for(store, fake.url, work_seconds=0.5, **options) for store in stores]
     channels = [f"COUT{n}" for n in range(30)]
     try:
         for n in range(30):
@@ -251,3 +257,58 @@ def test_a_process_never_retakes_its_own_job_and_a_hold_outlasts_the_heartbeat(d
     assert not store.hold_job(first.id, "p1", for_=timedelta(seconds=60))
     assert store.hold_job(second.id, "p2", for_=timedelta(seconds=60))
     store.close()
+
+
+def test_a_holder_that_lost_its_job_mid_answer_does_not_post_it(tmp_path, caplog):
+    """Deterministic form of the stall: process A takes a job and is still computing the answer
+    when process B takes it over (A's lease looks run out: B's threshold is set in the past)
+    and, reading back nothing, posts it. A then finishes computing: its hold before the post
+    fails, and it posts nothing. (Without the hold, A posted a second answer.)"""
+    from bot.storage.jobs import NewJob
+
+    fake = FakeSlack().start()
+    store_a = open_store(f"sqlite:///{tmp_path / 'lost.sqlite3'}")
+    store_b = open_store(f"sqlite:///{tmp_path / 'lost.sqlite3'}")
+    computing, finish = threading.Event(), threading.Event()
+    client = make_client(Settings(slack_api_url=fake.url, slack_bot_token="xoxb-outage-test"))
+
+    def slow_run(work):
+        computing.set()
+        finish.wait(30)
+        return answer_handler().run(work)
+
+    queue_a = JobQueue(store_a)
+    queue_a.register("answer", Handler(run=slow_run))
+    a = JobWorkers(queue_a, SingleWorkspace(client), threads=1)
+    _, b = workers_for(store_b, fake.url, stale_after=timedelta(seconds=-3600))
+    try:
+        queue_a.submit(
+            NewJob(
+                key="answer:T1:CLOST:1.0",
+                kind="answer",
+                team="T1",
+                channel="CLOST",
+                thread_ts="1.0",
+                payload={},
+            )
+        )
+        a.start()
+        assert computing.wait(30)
+        assert b.run_due() == 1  # taken over, read back (nothing there yet), posted
+        assert len(fake.messages_in("CLOST")) == 1
+        with caplog.at_level(logging.WARNING):
+            finish.set()
+            wait_until(
+                lambda: any("taken over by another process" in r.getMessage() for r in caplog.records),
+                timeout=30,
+                what="A to find its job taken over",
+            )
+        assert len(fake.messages_in("CLOST")) == 1
+        assert store_a.job("answer:T1:CLOST:1.0").status == "done"
+        assert fake.calls_to("conversations.replies")  # B read back before posting
+    finally:
+        finish.set()
+        a.drain(5)
+        store_a.close()
+        store_b.close()
+        fake.stop()
