@@ -312,3 +312,55 @@ def test_a_holder_that_lost_its_job_mid_answer_does_not_post_it(tmp_path, caplog
         store_a.close()
         store_b.close()
         fake.stop()
+
+
+def test_the_served_bot_answers_every_acknowledged_question_once_after_slack_returns(tmp_path, bundled_index):
+    """The whole bot (``serve --http``), its Slack refusing connections after start-up while 10
+    mentions are acknowledged, for longer than the old give-up (every job tried more than six
+    times, with a 0.2 s retry cap): /healthz stays 200 reporting the backlog; Slack returns on
+    the same port and each question is answered exactly once."""
+    import json
+    import shutil
+    from urllib.request import urlopen
+
+    from tests.slack_harness import BotServer, bot_env, event_body, mention
+
+    data = tmp_path / "data"
+    shutil.copytree(bundled_index, data / "index")
+    fake = FakeSlack().start()
+    port = fake.server.server_address[1]
+    env = bot_env(fake.url, data, ADVISOR_SLACK_RETRY_CAP_SECONDS="0.2")
+    server = BotServer(env).start()
+    store = open_store(f"sqlite:///{data / 'advisor.sqlite3'}")
+    back = None
+    channels = [f"CSRV{n}" for n in range(10)]
+    try:
+        fake.stop()
+        sender = server.sender()
+        question = "who should set next year's sales quota?"
+        replies = [sender.event(event_body(mention(question, channel=c))).status for c in channels]
+        assert replies == [200] * 10
+        wait_until(
+            lambda: len(store.jobs()) == 10 and all(j.attempts > OLD_MAX_ATTEMPTS for j in store.jobs()),
+            timeout=180,
+            what=lambda: f"every job past {OLD_MAX_ATTEMPTS} attempts: {[j.attempts for j in store.jobs()]}",
+        )
+        with urlopen(server.url + "/healthz", timeout=30) as reply:
+            health = json.loads(reply.read())
+            assert reply.status == 200
+        assert health["waiting_on_slack"]["jobs"] == 10, health
+        assert store.job_counts().get("failed", 0) == 0
+
+        back = FakeSlack(port).start()
+        wait_until(
+            lambda: store.job_counts() == {"done": 10},
+            timeout=180,
+            what=lambda: f"10 done jobs, got {store.job_counts()}",
+        )
+        answers = {c: len(back.messages_in(c)) for c in channels}
+        assert answers == dict.fromkeys(channels, 1), answers
+    finally:
+        server.stop()
+        store.close()
+        if back is not None:
+            back.stop()
