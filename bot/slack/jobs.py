@@ -12,10 +12,9 @@ process takes the job only after that lease ran out and then reads back before p
 
 - Every message a job posts names the job in its metadata (``messaging.post``).
 - Right before the call, ``store.hold_job`` extends the holder's lease to POST_HOLD from now
-  on the database's clock (longer than a Web API call can last: the client's timeout times
-  its attempts, see ``bot.slack.client``), in a statement that names the holder: a process
-  that lost the job (its heartbeat stalled with the database) finds it gone and posts nothing
-  (``LeaseLost``). The heartbeat renews leases but never shortens a hold.
+  on the database's clock (longer than a Web API call can last), in a statement that names
+  the holder: a process that lost the job (its heartbeat stalled with the database) finds it
+  gone and posts nothing (``LeaseLost``). The heartbeat renews leases but never shortens a hold.
 - Another process takes a ``posting`` job only when its lease is STALE_AFTER past on the
   database's clock (``take_job``): a call made under a hold is over by then, so its message,
   if it was sent, is in Slack; the new holder has ``verify`` set and reads the conversation
@@ -25,7 +24,7 @@ process takes the job only after that lease ran out and then reads back before p
 - Only the holder records the outcome (``finish_job`` returns False for a job taken over).
 
 What it does not cover: a process frozen (SIGSTOP, swapped out) between its hold and sending
-the request for longer than POST_HOLD + STALE_AFTER (70 s) could send after a new holder read
+the request for longer than POST_HOLD + STALE_AFTER (30 s) could send after a new holder read
 back; the client's timeout bounds a call, not a freeze of the caller.
 
 Waiting out outages: a failed attempt is retried or failed by ``bot.slack.retry`` (a 429 after
@@ -62,9 +61,11 @@ JOB_WORKERS = 16  # threads per process; posting is I/O: a slow Slack needs more
 STUCK_AFTER = 120.0  # seconds one job may hold a worker before /healthz calls it stuck
 HEARTBEAT_SECONDS = 2.0
 POLL_SECONDS = 1.0  # how often an idle worker looks for jobs queued by other processes
-# A lease held over a post: longer than one Web API call can last (TIMEOUT_SECONDS for each of
-# up to five attempts, plus the short Retry-After waits of bot.slack.client).
-POST_HOLD = timedelta(seconds=60)
+# A lease held over a post: longer than one Web API call can last. Of the client's attempts
+# (bot.slack.client) only one can wait out TIMEOUT_SECONDS (10 s): the others follow a refused
+# connection (at once) or a 429 with Retry-After of at most 2 s (twice): about 15 s at worst.
+# Not longer: a process killed mid-post leaves its job to the next one after this + STALE_AFTER.
+POST_HOLD = timedelta(seconds=20)
 # Slack errors after which telling the asker cannot work either (the bot cannot post there).
 CANNOT_TELL = NOT_IN_CHANNEL | {"is_archived", "account_inactive", "invalid_auth", "token_revoked"}
 
