@@ -48,6 +48,8 @@ _FILE_KEYS = {
     "question_retention_days": "ADVISOR_QUESTION_RETENTION_DAYS",
     "model_threads": "ADVISOR_MODEL_THREADS",
     "socket_ping_seconds": "ADVISOR_SOCKET_PING_SECONDS",
+    "slack_retry_budget_seconds": "ADVISOR_SLACK_RETRY_BUDGET_SECONDS",
+    "slack_retry_cap_seconds": "ADVISOR_SLACK_RETRY_CAP_SECONDS",
     "slack_client_id": "SLACK_CLIENT_ID",
     "slack_redirect_uri": "SLACK_REDIRECT_URI",
 }
@@ -71,6 +73,8 @@ _SECONDS_RANGES = {
     "tips_check_seconds": (0.01, 86_400.0),
     "tips_pace_seconds": (0.0, 3_600.0),
     "socket_ping_seconds": (0.5, 60.0),
+    "slack_retry_budget_seconds": (1.0, 7 * 86_400.0),
+    "slack_retry_cap_seconds": (0.01, 3_600.0),
 }
 
 logger = logging.getLogger(__name__)
@@ -105,6 +109,10 @@ class Settings:
     # Seconds between Socket Mode pings: a connection that died without a close frame is found
     # stale after four pings without a pong, and replaced.
     socket_ping_seconds: float = 5.0
+    # How long a queued answer keeps trying through a Slack outage, from when it was asked, and
+    # the longest wait between two tries (docs/reliability.md says why six hours).
+    slack_retry_budget_seconds: float = 6 * 3600.0
+    slack_retry_cap_seconds: float = 300.0
     # OAuth (multi-workspace) mode: the app's client id (with SLACK_CLIENT_SECRET, and no
     # SLACK_BOT_TOKEN), and the redirect URL when the app lists several.
     slack_client_id: str | None = None

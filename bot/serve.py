@@ -30,7 +30,7 @@ from .slack.app import LISTENER_THREADS, create_app
 from .slack.client import make_client
 from .slack.jobs import JOB_WORKERS, JobWorkers
 from .slack.queue import JobQueue
-from .slack.retry import SLACK_OUTAGE_ERRORS
+from .slack.retry import SLACK_OUTAGE_ERRORS, RetryPolicy
 from .slack.server import EVENTS_PATH, buffered_asgi, wsgi_app
 from .slack.socket_mode import HealthServer, SocketModeRunner, check_app_token
 from .slack.tips import SlackTipPoster
@@ -140,7 +140,7 @@ class Runtime:
         # token mode, one client for every team; OAuth, each installation's (refreshed) token.
         self.clients = workspace_clients(settings, self.store.engine)
         self.app = create_app(settings, advisor, self.store, self.queue, clients=self.clients)
-        self.workers = JobWorkers(self.queue, self.clients)
+        self.workers = JobWorkers(self.queue, self.clients, retry=RetryPolicy.from_settings(settings))
         self.scheduler: SchedulerThread | None = None
         self._drained = False
 

@@ -152,6 +152,11 @@ class FakeSlack:
     def http_error(self, method: str, status: int = 500, times: int = 1, **where) -> None:
         self._add(method, _Rule("http_error", status, times, where))
 
+    def recover(self, method: str) -> None:
+        """Forget every rule set for ``method`` (errors, delays...): it answers normally again."""
+        with self._lock:
+            self._rules.pop(method, None)
+
     def hold(self, method: str, times: int = 1, **where) -> threading.Event:
         """Keep the next ``times`` calls unanswered until the returned event is set (at most
         HOLD_SECONDS): the caller is stuck in that call, a state a test can count on, where a

@@ -30,6 +30,9 @@ from tests.helpers import clean_env, invoke
         ({"ADVISOR_TIPS_CHECK_SECONDS": "0"}, "between 0.01 and 86400"),
         ({"ADVISOR_TIPS_PACE_SECONDS": "-1"}, "invalid setting tips_pace_seconds"),
         ({"ADVISOR_SOCKET_PING_SECONDS": "NaN"}, "invalid setting socket_ping_seconds"),
+        ({"ADVISOR_SLACK_RETRY_BUDGET_SECONDS": "nan"}, "invalid setting slack_retry_budget_seconds"),
+        ({"ADVISOR_SLACK_RETRY_BUDGET_SECONDS": "0"}, "between 1 and 604800 seconds"),
+        ({"ADVISOR_SLACK_RETRY_CAP_SECONDS": "inf"}, "invalid setting slack_retry_cap_seconds"),
         (
             {"ADVISOR_LOG_LEVEL": "LOUD"},
             "invalid setting log_level from ADVISOR_LOG_LEVEL: must be one of DEBUG",
@@ -56,6 +59,11 @@ def test_every_bad_setting_is_named_on_its_own_line():
 def test_good_settings_still_load():
     settings = load_settings({"ADVISOR_LOG_LEVEL": "warning", "ADVISOR_TIPS_CHECK_SECONDS": "0.2"})
     assert (settings.log_level, settings.tips_check_seconds) == ("WARNING", 0.2)
+    assert settings.slack_retry_budget_seconds >= 3600  # an outage of an hour is waited out
+    short = load_settings(
+        {"ADVISOR_SLACK_RETRY_BUDGET_SECONDS": "90", "ADVISOR_SLACK_RETRY_CAP_SECONDS": "0.5"}
+    )
+    assert (short.slack_retry_budget_seconds, short.slack_retry_cap_seconds) == (90.0, 0.5)
 
 
 def test_an_unknown_advisor_name_is_warned_with_a_did_you_mean(caplog):

@@ -417,3 +417,49 @@ def test_settings_refuse_a_bot_token_beside_oauth_credentials():
     assert oauth.oauth and CLIENT_SECRET not in repr(oauth)
     assert not load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}).oauth
     assert json.dumps(manifest_scopes())  # the manifest's scopes read as a plain list
+
+
+def test_a_failing_token_refresh_is_refused_for_slack_to_retry_and_answered_after(
+    bot, fake_slack, oauth_store, caplog
+):
+    """Issue 28, item 3: while a workspace's token refresh fails (Slack's oauth.v2.access
+    answering 503), its events get 503, never a 200 that would lose them; Slack's retries
+    (the same bodies, X-Slack-Retry-Num) after the refresh recovers are each answered once."""
+    install(bot, fake_slack, team="TF", token="xoxb-refresh-fails", expires_in=60)  # refreshed on use
+    fake_slack.http_error("oauth.v2.access", 503, times=10**6, grant_type="refresh_token")
+    channels = [unique_id("CF") for _ in range(10)]
+    bodies = [event_body(mention(QUOTA, channel=c), team="TF") for c in channels]
+    with caplog.at_level(logging.INFO):
+        refused = [bot.event(body).status for body in bodies]
+    assert refused == [503] * 10
+    assert (
+        sum("answered 503 so that Slack sends the event again" in r.getMessage() for r in caplog.records)
+        == 10
+    )
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
+    assert fake_slack.posts() == []
+
+    fake_slack.recover("oauth.v2.access")
+    assert [bot.event(body, retry=1).status for body in bodies] == [200] * 10
+    for channel in channels:
+        fake_slack.wait_for_call("chat.postMessage", channel=channel, timeout=60)
+    wait_until(lambda: oauth_store.job_counts().get("done", 0) >= 10, timeout=60, what="10 jobs done")
+    assert {c: len(fake_slack.matching("chat.postMessage", channel=c)) for c in channels} == dict.fromkeys(
+        channels, 1
+    )
+    assert {fake_slack.token_of(c) for c in fake_slack.posts() if c.body["channel"] in channels} == {
+        "xoxb-refresh-fails-r1"
+    }
+
+
+def test_a_revoked_workspace_is_dropped_with_one_log_line(bot, fake_slack, caplog):
+    install(bot, fake_slack, team="TV", token="xoxb-revoked", expires_in=60)
+    fake_slack.fail("oauth.v2.access", "invalid_refresh_token", times=10**6, grant_type="refresh_token")
+    with caplog.at_level(logging.INFO):
+        reply = bot.event(event_body(mention(QUOTA, channel=unique_id("CV")), team="TV"))
+    assert reply.status == 200
+    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and "token refresh refused (invalid_refresh_token)" in lines[0].getMessage(), [
+        r.getMessage() for r in lines
+    ]
+    fake_slack.recover("oauth.v2.access")

@@ -61,6 +61,10 @@ def create_app(
     if clients is None:
         clients = workspace_clients(settings, store.engine, client=app.client)
     app.use(guard_inbound)  # before any listener: bodies cleaned, unusable ones dropped
+    if settings.oauth:
+        from .oauth import refuse_unauthorized
+
+        app.error(refuse_unauthorized)  # a failed token refresh is not acknowledged as success
     cards = Cards(advisor, top_k=settings.top_k)
     register_listeners(app, cards=cards, store=store, settings=settings, queue=queue, clients=clients)
     return app

@@ -23,6 +23,12 @@ METADATA_EVENT_TYPE = "advisor_answer"  # the metadata naming the queued job tha
 # names it in the message, so a job resumed after a crash can find what it posted.
 current_job: contextvars.ContextVar[JobRecord | None] = contextvars.ContextVar("current_job", default=None)
 
+# Called right before a queued job's post leaves (set by the queue's workers): it extends the
+# job's lease over the call, and raises when the job was taken over (then nothing is posted).
+before_post: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "before_post", default=None
+)
+
 # Web API errors meaning the bot cannot post in a channel (not invited, or cannot see it).
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
 
@@ -37,7 +43,11 @@ def job_metadata() -> dict | None:
 
 def post(client: WebClient, channel: str, message: dict, *, thread_ts: str | None = None):
     """chat.postMessage of a built message (text fallback + blocks), unfurls off. Posted by a
-    queued job, the message names the job in its metadata (read back after a crash)."""
+    queued job, the message names the job in its metadata (read back after a crash), and is
+    sent only under a lease that covers the call (``before_post``)."""
+    hold = before_post.get()
+    if hold is not None:
+        hold()
     return client.chat_postMessage(
         channel=channel,
         text=message["text"],

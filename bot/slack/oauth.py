@@ -11,6 +11,14 @@ Every request from Slack is authorized from the installation store, and Bolt ref
 rotating token then. Work done outside a request (tips, queued answers) asks
 ``InstallationClients.for_team`` instead, which refreshes a token itself when it is within
 ``REFRESH_MINUTES`` of expiring, saves the new one, and caches each team's client until then.
+
+A refresh that fails is never acknowledged as success. Bolt's authorizer logs a failed
+rotation and returns None, and Bolt then answers Slack 200 with nothing done: the event would
+be lost. ``RefreshingAuthorize`` raises instead, and ``refuse_unauthorized`` (the app's error
+handler) answers: a transient failure (Slack unreachable, a 5xx, a rate limit) with 503, so
+Slack sends the event again (over HTTP: retries after about a minute and five; in Socket Mode
+the envelope is left unacknowledged), and a revoked workspace (``invalid_refresh_token``,
+``token_revoked``...) with a quiet 200 and one log line.
 """
 
 from __future__ import annotations
@@ -24,7 +32,9 @@ from pathlib import Path
 import yaml
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine
@@ -40,6 +50,53 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 # Refresh a rotating token this long before it expires (Bolt's default for requests, too).
 REFRESH_MINUTES = 120
+
+
+# Errors of a refresh that mean the workspace took the app's tokens back: nothing to retry.
+REVOKED_ERRORS = frozenset(
+    {"invalid_refresh_token", "token_revoked", "invalid_auth", "account_inactive", "app_uninstalled"}
+)
+
+
+class TokenUnavailable(Exception):
+    """A workspace's token could not be refreshed for a reason that can pass: try again later."""
+
+
+class WorkspaceRevoked(Exception):
+    """A workspace's tokens were revoked (its refresh was refused): its events are dropped."""
+
+
+def refresh_failure(exc: BaseException, team: str | None) -> Exception:
+    """What a failed refresh means: ``WorkspaceRevoked`` or ``TokenUnavailable``."""
+    api_error = exc.api_error if isinstance(exc, SlackTokenRotationError) else exc
+    error = api_error.response.get("error") if isinstance(api_error, SlackApiError) else None
+    if error in REVOKED_ERRORS:
+        return WorkspaceRevoked(f"workspace {team}: token refresh refused ({error})")
+    return TokenUnavailable(f"workspace {team}: token refresh failed ({error or type(api_error).__name__})")
+
+
+class RefreshingAuthorize(InstallationStoreAuthorize):
+    """Bolt's authorizer, raising ``TokenUnavailable`` or ``WorkspaceRevoked`` when a token
+    refresh fails, where Bolt's would return None (and Bolt answer Slack 200)."""
+
+    def _rotate_and_save_tokens_if_necessary(self, installation):
+        try:
+            return super()._rotate_and_save_tokens_if_necessary(installation)
+        except (SlackApiError, SlackTokenRotationError, OSError) as exc:
+            raise refresh_failure(exc, getattr(installation, "team_id", None)) from exc
+
+
+def refuse_unauthorized(error: Exception, logger: logging.Logger) -> BoltResponse | None:
+    """The app's error handler: a failed refresh is answered so that Slack's retry can work
+    (503) or quietly dropped (revoked: 200, one line); anything else is logged as Bolt does."""
+    if isinstance(error, TokenUnavailable):
+        logging.getLogger(__name__).warning("%s: answered 503 so that Slack sends the event again", error)
+        return BoltResponse(status=503, body="token refresh failed; try again")
+    if isinstance(error, WorkspaceRevoked):
+        logging.getLogger(__name__).warning("%s: event dropped", error)
+        return BoltResponse(status=200, body="")
+    logger.exception("Failed to handle a request (error: %s)", error)
+    return None
 
 
 def manifest_scopes(path: Path = MANIFEST) -> list[str]:
@@ -59,7 +116,7 @@ class OAuthParts:
     """What an OAuth-mode app is built from."""
 
     settings: OAuthSettings
-    authorize: InstallationStoreAuthorize
+    authorize: RefreshingAuthorize
     installations: InstallationStore
 
 
@@ -71,7 +128,7 @@ def oauth_parts(settings: Settings, engine: Engine) -> OAuthParts:
     """
     settings.require("slack_client_id", "slack_client_secret")
     installations = InstallationStore(settings.slack_client_id or "", engine)
-    authorize = InstallationStoreAuthorize(
+    authorize = RefreshingAuthorize(
         logger=logging.getLogger("slack_bolt.authorize"),
         installation_store=installations,
         client_id=settings.slack_client_id,
@@ -124,7 +181,13 @@ class InstallationClients:
             cached = self._cache.get(key)
             if cached is not None and not _expiring(cached.expires_at):
                 return cached.client
-            token, expires_at = self._token(team_id, enterprise_id)
+            try:
+                token, expires_at = self._token(team_id, enterprise_id)
+            except (SlackApiError, SlackTokenRotationError, OSError) as exc:
+                failure = refresh_failure(exc, team_id or enterprise_id)
+                if isinstance(failure, WorkspaceRevoked):  # its queued work is dropped, not retried
+                    raise NotInstalled(team_id, enterprise_id) from exc
+                raise failure from exc
             client = make_client(self.settings, token=token)
             self._cache[key] = _Cached(client, expires_at)
             return client

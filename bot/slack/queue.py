@@ -9,7 +9,8 @@ response_url deadline and the busy reply of a full queue are decided here, once:
 - a slash command is told in its ack (ephemeral), and so is a queue that cannot record it;
 - a modal shows it on its input field;
 - an event is answered in the question's conversation, a click through its response_url
-  (both are already acknowledged: the notice goes out on a small pool, off the request thread).
+  (both are already acknowledged: the notice is a job of its own, ``busy`` or ``busy_url``,
+  outside the queue's limit, so it is durable and waits out a Slack outage like an answer).
 
 Running (``bot.slack.jobs.JobWorkers``): a worker hands the kind's ``Handler`` a ``JobContext``,
 the job with its team's client and what the handler needs of the request (body, context,
@@ -24,7 +25,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
@@ -50,6 +50,8 @@ IN_ACK = "ack"  # a slash command
 IN_FORM = "form"  # a modal submission
 IN_CONVERSATION = "conversation"  # an event: a message in its channel or thread
 BY_RESPONSE_URL = "response_url"  # a click (or an event, which has none: not told)
+# The kinds of job that carry a busy notice (to a conversation, through a response_url).
+BUSY_KIND, BUSY_URL_KIND = "busy", "busy_url"
 
 
 class JobStore(Protocol):
@@ -59,7 +61,11 @@ class JobStore(Protocol):
         self, job: NewJob, *, claims: tuple[str, ...] = (), limit: int | None = None
     ) -> Enqueued: ...
 
-    def take_job(self, owner: str) -> JobRecord | None: ...
+    def take_job(self, owner: str, *, stale_after: timedelta = ...) -> JobRecord | None: ...
+
+    def hold_job(self, job_id: int, owner: str, *, for_: timedelta) -> bool: ...
+
+    def job_backlog(self) -> tuple[int, object]: ...
 
     def finish_job(
         self, job_id: int, owner: str, *, status: str, message_ts: str | None = None, error: str | None = None
@@ -182,7 +188,10 @@ class JobQueue:
     limit: int = MAX_OPEN_JOBS
     handlers: dict[str, Handler] = field(default_factory=dict)
     wake: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
-    _notices: ThreadPoolExecutor | None = None
+
+    def __post_init__(self) -> None:
+        self.handlers.setdefault(BUSY_KIND, Handler(run=_post_busy))
+        self.handlers.setdefault(BUSY_URL_KIND, Handler(run=_respond_busy, verifiable=False))
 
     def add(self, handlers: dict[str, Handler]) -> None:
         """Add kinds of job (a listener kind's ``register`` does, with its handlers')."""
@@ -216,15 +225,35 @@ class JobQueue:
         return outcome
 
     def _tell_busy(self, request: Request, client: WebClient | None) -> None:
-        """A refused event or click (already acknowledged) is told off the request thread."""
-        if request.busy == IN_CONVERSATION and client is not None:
-            channel, thread_ts = request.channel, request.thread_ts
-            self.notice(lambda: post(client, channel, busy_message(), thread_ts=thread_ts), "busy")
-        elif request.busy == BY_RESPONSE_URL and request.response_url:
-            respond = Respond(response_url=request.response_url)
-            self.notice(
-                lambda: respond(text=BUSY_TEXT, response_type="ephemeral", replace_original=False), "busy"
-            )
+        """A refused event or click (already acknowledged) is told by a job of its own, queued
+        past the limit: durable, retried through an outage like an answer. Its key is the
+        request's, so Slack's retries of a refused request are told once."""
+        key = request.id or uuid.uuid4().hex
+        url = request.response_url
+        if request.busy == IN_CONVERSATION:
+            kind, payload = BUSY_KIND, {}
+        elif request.busy == BY_RESPONSE_URL and url:
+            kind, payload = BUSY_URL_KIND, {"response_url": url}
+        else:
+            return
+        notice = Request(
+            kind=kind,
+            team=request.team,
+            enterprise=request.enterprise,
+            id=f"{request.kind}:{key}",
+            channel=request.channel,
+            thread_ts=request.thread_ts,
+            payload=payload,
+            response_url=url if kind == BUSY_URL_KIND else None,
+            busy=request.busy,
+        )
+        try:
+            outcome = self.store.enqueue_job(notice.job(), limit=None)
+        except Exception:
+            logger.exception("could not queue the busy notice for %s in %s", request.kind, request.channel)
+            return
+        if outcome.status == "queued":
+            self.wake.release()
 
     def submit(self, job: NewJob, *, claims: tuple[str, ...] = ()) -> Enqueued:
         """Record ``job`` (queued, duplicate or busy: see ``Store.enqueue_job``); raises when the
@@ -237,19 +266,6 @@ class JobQueue:
                 "queue full (%d open jobs): told %s in %s to try again", self.limit, job.kind, job.channel
             )
         return outcome
-
-    def notice(self, send: Callable[[], object], what: str) -> None:
-        """Send a short notice (busy) off the request thread, best effort."""
-        if self._notices is None:
-            self._notices = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notice")
-
-        def run() -> None:
-            try:
-                send()
-            except Exception:
-                logger.exception("could not send the %s notice", what)
-
-        self._notices.submit(run)
 
     def listener(
         self, kind: str, *, where: Callable[[dict], tuple[str, str | None]] | None = None
@@ -280,6 +296,18 @@ class JobQueue:
             )
 
         return listen
+
+
+def _post_busy(job: JobContext) -> str | None:
+    return post(job.client, job.job.channel, busy_message(), thread_ts=job.job.thread_ts).get("ts")
+
+
+def _respond_busy(job: JobContext) -> None:
+    respond = Respond(response_url=job.payload["response_url"])
+    response = respond(text=BUSY_TEXT, response_type="ephemeral", replace_original=False)
+    status = getattr(response, "status_code", 200)
+    if status >= 300:
+        raise RuntimeError(f"response_url answered HTTP {status}")
 
 
 def _ack_ephemeral(ack: Callable, message: dict) -> None:

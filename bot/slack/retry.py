@@ -1,25 +1,32 @@
 """Which failures of a queued job's attempt can pass, and when to try again.
 
-A 429 is retried after its Retry-After (capped at RETRY_AFTER_CAP: no thread sleeps out a slow
-channel); a timeout, a reset or a 5xx with backoff, verified first (``verify``: Slack may have
-acted on the request); a call that never left this machine with backoff, unverified. Anything
-else (a Slack error naming a mistake) is not retried.
+A Slack outage is waited out, not given up on: a call that never reached Slack (refused, no
+DNS answer), one that got no answer (a reset, a timeout) and a 5xx are retried with capped
+exponential backoff and jitter for as long as the job's retry budget lasts
+(``RetryPolicy.budget``, ``ADVISOR_SLACK_RETRY_BUDGET_SECONDS``: six hours by default, see
+docs/reliability.md); a 429 after its Retry-After (capped at RETRY_AFTER_CAP: no thread sleeps
+out a slow channel). A call that may have reached Slack is retried ``verify``: Slack may have
+acted on it, so what it posted is looked for first. Only an error Slack returns for the request
+itself (``channel_not_found``, ``not_in_channel``, ``invalid_blocks``...) fails the job.
 """
 
 from __future__ import annotations
 
 import http.client
+import random
 import socket
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
+from ..config import Settings
 from .client import never_sent
 
-MAX_ATTEMPTS = 6
 RETRY_AFTER_CAP = 20.0  # seconds: a longer Retry-After is retried at the cap (and counted)
 SLACK_OUTAGE_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
+FIRST_BACKOFF = 1.0  # seconds before the first retry; doubled each attempt up to the cap
 
 
 @dataclass(frozen=True)
@@ -29,9 +36,32 @@ class Retry:
     verify: bool  # the attempt may have posted: look before posting again
 
 
-def classify(exc: BaseException, attempts: int) -> Retry | None:
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a job keeps trying through an outage (``budget``, from its creation) and the
+    longest wait between two attempts (``cap``)."""
+
+    budget: float = 6 * 3600.0
+    cap: float = 300.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(budget=settings.slack_retry_budget_seconds, cap=settings.slack_retry_cap_seconds)
+
+    def backoff(self, attempts: int) -> float:
+        """Capped exponential backoff with jitter (half to all of the step): workers that
+        failed together in an outage do not all come back in the same second."""
+        step = min(self.cap, FIRST_BACKOFF * 2.0 ** min(attempts, 40))
+        return step * random.uniform(0.5, 1.0)
+
+    def spent(self, created_at: datetime, now: datetime, after: float) -> bool:
+        """The next attempt, ``after`` s from ``now``, would fall past the budget."""
+        return now + timedelta(seconds=after) - created_at > timedelta(seconds=self.budget)
+
+
+def classify(exc: BaseException, attempts: int, policy: RetryPolicy | None = None) -> Retry | None:
     """A retry for a failure that can pass (rate limit, Slack outage, network), else None."""
-    backoff = min(2.0**attempts, 30.0)
+    backoff = (policy or RetryPolicy()).backoff(attempts)
     if isinstance(exc, SlackApiError):
         status = getattr(exc.response, "status_code", 200)
         error = exc.response.get("error") if hasattr(exc.response, "get") else None

@@ -6,12 +6,17 @@ never only in memory. Workers take due jobs one at a time: PostgreSQL with ``FOR
 LOCKED`` (workers never wait for each other), SQLite under its ``BEGIN IMMEDIATE`` write lock
 (one taker at a time; each take is one short transaction).
 
-A taken job is ``posting`` and carries its process's owner id; the process's heartbeat
-refreshes ``locked_at`` of everything it holds. A ``posting`` job whose heartbeat stopped
-(the process died) is taken again by any process, with ``verify`` set: the post may have
-reached Slack, so the worker reads the thread before posting again (``bot.slack.posted``).
-Every update made by a worker names its owner, so a process that lost a job to another (its
-heartbeat stalled) cannot overwrite the new owner's outcome.
+A taken job is ``posting`` and carries its process's owner id and a lease, ``locked_at``; the
+process's heartbeat renews the lease of everything it holds. A ``posting`` job whose lease
+ran out (the process died, or stalled) is taken again by another process, with ``verify``
+set: the post may have reached Slack, so the worker reads the thread before posting again
+(``bot.slack.posted``). Every update made by a worker names its owner, so a process that lost
+a job to another cannot overwrite the new owner's outcome.
+
+Leases are read and written on the database's clock (``db_now``: ``clock_timestamp()``,
+SQLite's ``strftime('now')``, evaluated inside the statement, after any wait for a lock),
+never on the process clock read before the statement: a statement that waited out a stall
+would otherwise write a lease that is already old, or find a live one stale.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from .models import AnswerJob, JobWorker, ProcessedEvent
 from .rows import AreaStore, to_record, utcnow
@@ -77,6 +83,27 @@ class JobRecord:
     updated_at: datetime
 
 
+def db_now(dialect: str, offset: timedelta = timedelta(0)) -> ColumnElement:
+    """The database's clock plus ``offset``, read when the statement runs (not when it was built).
+
+    PostgreSQL: ``clock_timestamp()`` (``now()`` would be the transaction's start). SQLite:
+    ``strftime`` of 'now' in the format SQLAlchemy stores datetimes in (text, compared as
+    text, microseconds padded), UTC like every stored time."""
+    if dialect == "postgresql":
+        return func.clock_timestamp() + offset
+    modifier = f"{offset.total_seconds():+.6f} seconds"
+    return func.strftime("%Y-%m-%d %H:%M:%f", "now", modifier).op("||")(literal("000"))
+
+
+def _aware_time(value) -> datetime | None:
+    """A time read back from the database: SQLite returns text for an expression's value."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
 def _record(row, **overrides) -> JobRecord:
     overrides.setdefault("payload", json.loads(row["payload"]))
     return to_record(JobRecord, row, **overrides)
@@ -131,17 +158,26 @@ class JobStore(AreaStore):
                 return Enqueued("duplicate", job.key)
             return Enqueued("queued")
 
-    def take_job(self, owner: str, *, now: datetime | None = None) -> JobRecord | None:
+    def take_job(
+        self, owner: str, *, now: datetime | None = None, stale_after: timedelta = STALE_AFTER
+    ) -> JobRecord | None:
         """The oldest due job, now ``posting`` and held by ``owner``; None if nothing is due.
 
-        Due: pending with ``run_after`` reached, or posting under a heartbeat older than
-        STALE_AFTER (its process died; taken with ``verify`` set).
+        Due: pending with ``run_after`` reached (``now``: the process clock ``run_after`` was
+        written with), or posting under a lease that ran out ``stale_after`` ago on the
+        database's clock, held by another process (taken with ``verify`` set). A process never
+        retakes its own job: its heartbeat is the one that renews it, and a worker of its own
+        may still be posting it.
         """
         now = now or utcnow()
         j = AnswerJob.__table__
         due = or_(
             and_(j.c.status == PENDING, j.c.run_after <= now),
-            and_(j.c.status == POSTING, j.c.locked_at < now - STALE_AFTER),
+            and_(
+                j.c.status == POSTING,
+                j.c.locked_by != owner,
+                j.c.locked_at < db_now(self.dialect, -stale_after),
+            ),
         )
         query = select(j).where(due).order_by(j.c.run_after, j.c.id).limit(1)
         if self.dialect == "postgresql":
@@ -154,13 +190,44 @@ class JobStore(AreaStore):
             values = dict(
                 status=POSTING,
                 locked_by=owner,
-                locked_at=now,
                 attempts=row["attempts"] + 1,
                 verify=verify,
                 updated_at=now,
             )
-            conn.execute(update(j).where(j.c.id == row["id"]).values(**values))
-        return _record(row, **values)
+            # The lease starts on the database's clock, when this statement runs.
+            locked_at = conn.execute(
+                update(j)
+                .where(j.c.id == row["id"])
+                .values(locked_at=db_now(self.dialect), **values)
+                .returning(j.c.locked_at)
+            ).scalar()
+        return _record(row, locked_at=_aware_time(locked_at), **values)
+
+    def hold_job(self, job_id: int, owner: str, *, for_: timedelta) -> bool:
+        """Extend ``owner``'s lease on a job to ``for_`` from now (database clock), before a
+        call that may post it; False if ``owner`` no longer holds it (then it must not post).
+
+        The heartbeat never shortens a lease (it keeps the later of the two), so another
+        process can take the job only ``for_`` + STALE_AFTER after this, when the call is over
+        and what it posted can be read back."""
+        j = AnswerJob.__table__
+        statement = (
+            update(j)
+            .where(j.c.id == job_id, j.c.locked_by == owner, j.c.status == POSTING)
+            .values(locked_at=db_now(self.dialect, for_))
+            .returning(j.c.id)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(statement).scalar() is not None
+
+    def job_backlog(self) -> tuple[int, datetime | None]:
+        """Open jobs that have failed at least once (waiting on Slack, or on a token), and the
+        creation time of the oldest of them."""
+        j = AnswerJob.__table__
+        waiting = and_(j.c.status.in_(OPEN_STATUSES), j.c.last_error.is_not(None))
+        with self.engine.begin() as conn:
+            count, oldest = conn.execute(select(func.count(), func.min(j.c.created_at)).where(waiting)).one()
+        return count, _aware_time(oldest)
 
     def finish_job(
         self,
@@ -207,18 +274,25 @@ class JobStore(AreaStore):
         j = AnswerJob.__table__
         statement = self._insert(JobWorker).values(owner=owner, started_at=started_at, beat_at=now)
         statement = statement.on_conflict_do_update(index_elements=["owner"], set_={"beat_at": now})
+        # Renew on the database's clock, never shortening a lease held over a call (hold_job).
+        clock = db_now(self.dialect)
+        renewed = case((j.c.locked_at > clock, j.c.locked_at), else_=clock)
         with self.engine.begin() as conn:
             conn.execute(statement)
-            conn.execute(update(j).where(j.c.locked_by == owner, j.c.status == POSTING).values(locked_at=now))
+            conn.execute(
+                update(j).where(j.c.locked_by == owner, j.c.status == POSTING).values(locked_at=renewed)
+            )
 
     def release_jobs(self, owner: str) -> int:
         """At shutdown: hand every job ``owner`` still holds to the next process at once (their
         posts may be in flight, so they are verified first). Returns how many."""
         j = AnswerJob.__table__
+        # A job held over a call still in flight (hold_job) keeps its hold: released now, it
+        # could be read back before that call's post lands, and posted twice.
         with self.engine.begin() as conn:
             released = conn.execute(
                 update(j)
-                .where(j.c.locked_by == owner, j.c.status == POSTING)
+                .where(j.c.locked_by == owner, j.c.status == POSTING, j.c.locked_at <= db_now(self.dialect))
                 .values(locked_at=_LONG_AGO, updated_at=utcnow())
             ).rowcount
             conn.execute(delete(JobWorker.__table__).where(JobWorker.__table__.c.owner == owner))
