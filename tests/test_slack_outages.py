@@ -364,3 +364,52 @@ def test_the_served_bot_answers_every_acknowledged_question_once_after_slack_ret
         store.close()
         if back is not None:
             back.stop()
+
+
+def test_the_database_out_of_reach_mid_attempt_is_retried_and_looked_for_first():
+    """A stall or restart of the database during an attempt (the handler logs the question; the
+    lease is held before a post) is waited out like a Slack outage, never failed or told to the
+    asker: the attempt may have posted first, so the next one looks before posting."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from bot.slack.retry import RetryPolicy, classify
+
+    stalled = OperationalError("SELECT 1", {}, ConnectionError("connection timeout expired"))
+    for exc in (stalled, PoolTimeout("QueuePool limit reached")):
+        retry = classify(exc, attempts=3, policy=RetryPolicy(budget=600, cap=2.0))
+        assert retry is not None and retry.verify and 1.0 <= retry.after <= 2.0
+        assert retry.why.startswith("database unavailable")
+    assert classify(ValueError("a bug"), attempts=1) is None  # a defect still fails the job
+
+
+def test_a_job_whose_outcome_could_not_be_recorded_is_handed_back_and_answered_once(tmp_path):
+    """The database fails exactly when a posted answer is recorded as done: the job goes back to
+    the queue (looked for first) once the database answers, is found posted, and finishes
+    without a second post. Before, it stayed ``posting`` under this process, its lease renewed
+    by the heartbeat and never taken over: unanswered until a restart."""
+    from sqlalchemy.exc import OperationalError
+
+    fake = FakeSlack().start()
+    store = open_store(f"sqlite:///{tmp_path / 'record.sqlite3'}")
+    finish = store.finish_job
+    failures = []
+
+    def finish_failing_once(job_id, owner, **values):
+        if values.get("status") == "done" and not failures:
+            failures.append(job_id)
+            raise OperationalError("UPDATE answer_jobs", {}, ConnectionError("connection timeout expired"))
+        return finish(job_id, owner, **values)
+
+    store.finish_job = finish_failing_once
+    queue, workers = workers_for(store, fake.url, retry=RetryPolicy(budget=600, cap=0.05))
+    try:
+        queue.submit(mention_request(0).job())
+        workers.start()
+        wait_until(lambda: store.job_counts() == {"done": 1}, timeout=60, what=lambda: store.job_counts())
+        assert failures, "the database failure was never injected"
+        assert len(fake.posts()) == 1  # answered once: the second attempt found the first post
+    finally:
+        workers.stop_taking()
+        workers.drain(5)
+        fake.stop()

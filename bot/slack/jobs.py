@@ -236,9 +236,28 @@ class JobWorkers:
                 self._carry_out(job)
             except Exception:
                 logger.exception("job %s: could not record its outcome", job.key)
+                self._hand_back(job)
             finally:
                 with self._busy_lock:
                     self._busy.pop(name, None)
+
+    def _hand_back(self, job: JobRecord) -> None:
+        """A job whose outcome could not be recorded (the database out of reach) goes back to
+        the queue, to be looked for before it is posted again, as soon as the database answers.
+        Left as it was, it would stay ``posting`` under this process: its heartbeat renews the
+        lease and no process takes over a live one, so it would wait for the next restart."""
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                self.store.reschedule_job(
+                    job.id, self.owner, run_after=utcnow(), error="outcome not recorded", verify=True
+                )
+                return
+            except Exception:
+                attempt += 1
+                self._stopping.wait(self.retry.backoff(attempt))
+        # Stopping: the drain's release_jobs (or the next process, once the lease runs out)
+        # hands it on, looked for first.
 
     def _carry_out(self, job: JobRecord) -> None:
         handler = self.queue.handlers.get(job.kind)

@@ -8,6 +8,9 @@ docs/reliability.md); a 429 after its Retry-After (capped at RETRY_AFTER_CAP: no
 out a slow channel). A call that may have reached Slack is retried ``verify``: Slack may have
 acted on it, so what it posted is looked for first. Only an error Slack returns for the request
 itself (``channel_not_found``, ``not_in_channel``, ``invalid_blocks``...) fails the job.
+The database out of reach in the middle of an attempt (a stall, a restart: the handler logs the
+question, the lease is held before a post) is waited out the same way: the attempt may have
+posted before it, so the next one looks first.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from datetime import datetime, timedelta
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..config import Settings
 from .client import never_sent
@@ -73,6 +78,9 @@ def classify(exc: BaseException, attempts: int, policy: RetryPolicy | None = Non
         if status >= 500 or error in SLACK_OUTAGE_ERRORS:
             return Retry(backoff, f"Slack answered {error or f'HTTP {status}'}", True)
         return None
+    if isinstance(exc, OperationalError | PoolTimeout):
+        cause = getattr(exc, "orig", None) or exc
+        return Retry(backoff, f"database unavailable: {type(cause).__name__}", True)
     if never_sent(exc):
         return Retry(backoff, f"cannot reach Slack: {type(exc).__name__}", False)
     if isinstance(
