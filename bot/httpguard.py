@@ -173,15 +173,21 @@ def guarded_asgi_worker(
                 self._header_timer.cancel()
                 self._header_timer = None
 
-        def close_slow(self):
-            """Headers not in time: 408, then close (on the loop)."""
+        def _off_loop(self, method) -> bool:
+            """True (and ``method`` rescheduled on the worker's loop) when called from another
+            thread: the transport may only be touched on its loop."""
             loop = self.worker.loop
             try:
-                running = loop is asyncio.get_running_loop()
-            except RuntimeError:  # called from another thread
-                running = False
-            if not running:
-                loop.call_soon_threadsafe(self.close_slow)
+                if loop is asyncio.get_running_loop():
+                    return False
+            except RuntimeError:  # no loop runs on this thread
+                pass
+            loop.call_soon_threadsafe(method)
+            return True
+
+        def close_slow(self):
+            """Headers not in time: 408, then close (on the loop)."""
+            if self._off_loop(self.close_slow):
                 return
             if self._closed or self.transport is None:
                 return
@@ -191,13 +197,7 @@ def guarded_asgi_worker(
         def evict(self):
             """Made room for a ready client at the cap: dropped at once (a reset costs the
             least; a client that trickles has no answer coming)."""
-            loop = self.worker.loop
-            try:
-                running = loop is asyncio.get_running_loop()
-            except RuntimeError:  # called from another thread
-                running = False
-            if not running:
-                loop.call_soon_threadsafe(self.evict)
+            if self._off_loop(self.evict):
                 return
             if not self._closed and self.transport is not None:
                 self.transport.abort()
