@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from .config import Settings
 from .errors import AdvisorError, explain
-from .httpguard import guard_handler, guard_threaded_server, guarded_asgi_worker
+from .httpguard import guarded_asgi_worker, start_wsgi_server
 from .knowledge import load_knowledge
 from .logguard import guard_logging
 from .search.advisor import Advisor
@@ -31,7 +31,7 @@ from .slack.client import make_client
 from .slack.jobs import JOB_WORKERS, JobWorkers
 from .slack.queue import JobQueue
 from .slack.retry import SLACK_OUTAGE_ERRORS, RetryPolicy
-from .slack.server import EVENTS_PATH, buffered_asgi, wsgi_app
+from .slack.server import EVENTS_PATH, HEALTH_PATH, buffered_asgi, wsgi_app
 from .slack.socket_mode import HealthServer, SocketModeRunner, check_app_token
 from .slack.tips import SlackTipPoster
 from .slack.workspaces import workspace_clients
@@ -212,10 +212,21 @@ class AdvisorHTTP(BaseApplication):
     """gunicorn, one worker process (asyncio by default, see HTTP_WORKERS), the Runtime
     loaded in the worker."""
 
-    def __init__(self, settings: Settings, host: str, port: int, *, worker: str = "asgi"):
+    def __init__(
+        self,
+        settings: Settings,
+        host: str,
+        port: int,
+        *,
+        worker: str = "asgi",
+        health_port: int | None = None,
+    ):
         self.settings = settings
         self.bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.host = host
         self.worker = worker
+        self.health_port = health_port
+        self.health_server = None
         self.runtime: Runtime | None = None
         self._stop_requested: float | None = None
         super().__init__()
@@ -274,6 +285,8 @@ class AdvisorHTTP(BaseApplication):
 
             runtime = self.runtime
             worker.loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        if self.health_port is not None:
+            self.health_server = serve_health(self.runtime, self.host, self.health_port)
         for sock in worker.sockets:
             address = sock.sock.getsockname()
             logger.info(
@@ -306,6 +319,8 @@ class AdvisorHTTP(BaseApplication):
             self.runtime.drain(max(1.0, DRAIN_SECONDS - (time.monotonic() - began)))
 
     def _worker_exit(self, _server, _worker) -> None:
+        if self.health_server is not None:
+            self.health_server.shutdown()
         if self.runtime is not None:
             self._drain()
             self.runtime.close()
@@ -339,7 +354,7 @@ def serve(
 ) -> None:
     """Run the bot until stopped: Socket Mode (``socket=True``, with a health endpoint on
     ``host:health_port`` if given, and OAuth's install pages on ``host:port``) or HTTP on
-    ``host:port``.
+    ``host:port`` (with ``/healthz`` also on ``host:health_port`` if given, see serve_health).
 
     Raises an AdvisorError (one line) when a setting is missing or the knowledge, database or
     bot token is not usable. Port 0 picks a free port (logged in the "ready" line).
@@ -350,7 +365,7 @@ def serve(
     if socket:
         _serve_socket(settings, host=host, port=port, health_port=health_port)
     else:
-        AdvisorHTTP(settings, host, port, worker=http_worker).run()
+        AdvisorHTTP(settings, host, port, worker=http_worker, health_port=health_port).run()
 
 
 def _serve_socket(
@@ -382,28 +397,39 @@ def _serve_socket(
 
 
 def _serve_install_pages(app, host: str, port: int):
-    """The install routes (and the health check) on ``host:port``, in a thread; the server."""
-    import threading
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+    """The install routes (and the health check) on ``host:port``, in a thread; the server.
 
-    class Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-
-    class Handler(WSGIRequestHandler):
-        def log_message(self, format, *args) -> None:  # no request lines (state, codes) at INFO
-            logger.debug("install pages: " + format, *args)
-
-    # Events come over the socket: no /slack/events here (without a signing secret Bolt could
-    # not verify one anyway). A header timeout and a connection cap, as over HTTP.
-    server = make_server(
+    Events come over the socket: no /slack/events here (without a signing secret Bolt could
+    not verify one anyway). A header timeout and a connection cap, as over HTTP."""
+    server = start_wsgi_server(
+        wsgi_app(app, events=False),
         host,
         port,
-        wsgi_app(app, events=False),
-        server_class=guard_threaded_server(Server),
-        handler_class=guard_handler(Handler),
+        name="install-pages",
+        log_request=lambda line: logger.debug("install pages: %s", line),  # no state or codes at INFO
     )
-    threading.Thread(target=server.serve_forever, name="install-pages", daemon=True).start()
     address = server.server_address
     logger.info("advisor install pages at http://%s:%s/slack/install (OAuth)", address[0], address[1])
+    return server
+
+
+def serve_health(runtime: Runtime, host: str, port: int):
+    """``GET /healthz`` alone on ``host:port``, served by threads of its own; the server.
+
+    Over HTTP, /healthz is also on the main port, but there a platform's probe queues in the
+    kernel behind every client that connected before it and waits for the event loop's turns:
+    under a flood of slow clients that reconnect as fast as they are evicted, that wait grows
+    with the flood and the machine's load (scripts/slow_clients.py, docs/reliability.md). On a
+    port of its own, which only the platform's checks reach, it does neither."""
+    routes = wsgi_app(runtime.app, events=False, health=runtime.health)
+
+    def health_only(environ: dict, start_response):
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            return routes(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "10")])
+        return [b"not found\n"]
+
+    server = start_wsgi_server(health_only, host, port, name="health")  # a probe a second: no log
+    address = server.server_address
+    logger.info("advisor health endpoint at http://%s:%s%s", address[0], address[1], HEALTH_PATH)
     return server

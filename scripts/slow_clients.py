@@ -8,7 +8,7 @@ every 0.25 s and a signed mention every second, and counts what the server wrote
 Loopback only; every loop is bounded by ``--seconds``. Not a test: figures depend on the machine.
 
     .venv/bin/python scripts/slow_clients.py [--clients 1100] [--seconds 30] [--file-limit 1024]
-        [--index data/index]
+        [--index data/index] [--health-port]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import resource
 import selectors
 import shutil
@@ -33,6 +34,7 @@ from tests.fake_slack import FakeSlack  # noqa: E402
 from tests.slack_harness import _READY, REPO, SlackSender, bot_env, event_body, mention  # noqa: E402
 
 HOST = "127.0.0.1"
+HEALTH_LINE = re.compile(r"advisor health endpoint at http://[\d.]+:(\d+)/healthz")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -40,11 +42,75 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p * len(ordered)) - 1)] if ordered else float("nan")
 
 
-def start_bot(env: dict, file_limit: int) -> tuple[subprocess.Popen, int, list[str]]:
+def summary(times: list[float], statuses: dict[int, int]) -> dict:
+    return {
+        "count": len(times),
+        "status": statuses,
+        "p50_ms": round(percentile(times, 0.5) * 1000, 1),
+        "max_ms": round(max(times) * 1000, 1),
+        "over_1s": sum(1 for s in times if s >= 1.0),
+    }
+
+
+def listen_counters() -> dict[str, int]:
+    """The kernel's count of connections dropped because a listen queue was full (this network
+    namespace, every socket: read before and after, the difference is this run's if nothing
+    else here overflows one)."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return {}
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            counters = dict(zip(names.split()[1:], map(int, values.split()[1:]), strict=True))
+            return {k: counters.get(k, 0) for k in ("ListenOverflows", "ListenDrops")}
+    return {}
+
+
+def accept_queue(port: int) -> int | None:
+    """Connections waiting in the kernel for the server to accept them on ``port`` (a listening
+    socket's rx_queue in /proc/net/tcp); None when not found."""
+    try:
+        rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for row in rows:
+        fields = row.split()
+        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            return int(fields[4].split(":")[1], 16)
+    return None
+
+
+def probe(port: int, timeout: float = 5.0) -> tuple[int, float, float]:
+    """GET /healthz on a new connection: (status or 0, seconds to connect, seconds in all).
+    A connect that takes a second or more is a SYN the kernel dropped (listen queue full) and
+    sent again; a slow answer after a fast connect is a wait in the queue or on the loop."""
+    started = time.monotonic()
+    connected = started
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout) as sock:
+            connected = time.monotonic()
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n")
+            data = b""
+            while b"\r\n" not in data:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.") else 0
+    except (OSError, ValueError, IndexError):
+        status = 0
+    ended = time.monotonic()
+    return status, connected - started, ended - started
+
+
+def start_bot(env: dict, file_limit: int, health_port: bool) -> tuple[subprocess.Popen, int, list[str]]:
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (file_limit, file_limit))
 
     command = [sys.executable, "-m", "bot", "serve", "--http", "--host", HOST, "--port", "0"]
+    if health_port:
+        command += ["--health-port", "0"]
     process = subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=limit
     )
@@ -128,6 +194,9 @@ def main() -> int:
     parser.add_argument("--file-limit", type=int, default=1024)
     parser.add_argument("--index", type=Path, default=REPO / "data" / "index", help="a built index to copy")
     parser.add_argument("--log", type=Path, help="write the server's log here")
+    parser.add_argument(
+        "--health-port", action="store_true", help="also serve /healthz on a port of its own and time it too"
+    )
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = args.clients + 200
@@ -138,7 +207,11 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="advisor-slow-"))
     if args.index.is_dir():
         shutil.copytree(args.index, data_dir / "index")
-    process, port, lines = start_bot(bot_env(fake.url, data_dir), args.file_limit)
+    process, port, lines = start_bot(bot_env(fake.url, data_dir), args.file_limit, args.health_port)
+    health_port = None
+    if args.health_port:
+        found = [HEALTH_LINE.search(line) for line in lines]
+        health_port = next(int(m.group(1)) for m in found if m)
     sender = SlackSender(f"http://{HOST}:{port}")
     stats = {"connects": 0, "connect_errors": 0, "closed_by_server": 0, "408": 0, "503": 0}
     stop = threading.Event()
@@ -146,21 +219,28 @@ def main() -> int:
     log_before = sum(len(line.encode()) for line in lines)
     feeder.start()
     health: list[float] = []
+    health_connect: list[float] = []
     health_status: dict[int, int] = {}
+    own: list[float] = []  # /healthz on its own port (--health-port)
+    own_status: dict[int, int] = {}
     acks: list[float] = []
     ack_status: dict[int, int] = {}
+    queued: list[int] = []
+    counters_before = listen_counters()
     began = time.monotonic()
     i = 0
     try:
         while time.monotonic() - began < args.seconds:
             i += 1
-            try:
-                reply = sender.request("GET", "/healthz", timeout=5)
-                health.append(reply.seconds)
-                health_status[reply.status] = health_status.get(reply.status, 0) + 1
-            except OSError:
-                health.append(5.0)
-                health_status[0] = health_status.get(0, 0) + 1
+            status, connect_seconds, seconds = probe(port)
+            health.append(seconds)
+            health_connect.append(connect_seconds)
+            health_status[status] = health_status.get(status, 0) + 1
+            queued.append(accept_queue(port) or 0)
+            if health_port is not None:
+                status, _, seconds = probe(health_port)
+                own.append(seconds)
+                own_status[status] = own_status.get(status, 0) + 1
             if i % 4 == 0:
                 try:
                     reply = sender.event(
@@ -195,13 +275,19 @@ def main() -> int:
             "p50_ms": round(percentile(health, 0.5) * 1000, 1),
             "p99_ms": round(percentile(health, 0.99) * 1000, 1),
             "max_ms": round(max(health) * 1000, 1),
+            "over_1s": sum(1 for s in health if s >= 1.0),
+            "connect_max_ms": round(max(health_connect) * 1000, 1),
+            "connects_over_1s": sum(1 for s in health_connect if s >= 1.0),
         },
+        "healthz_own_port": summary(own, own_status) if own else None,
         "signed_event_ack": {
             "count": len(acks),
             "status": ack_status,
             "max_ms": round(max(acks) * 1000, 1) if acks else None,
         },
         "slow_clients": stats,
+        "accept_queue": {"max": max(queued, default=0), "p50": percentile(queued, 0.5)},
+        "listen_queue_overflows": {k: v - counters_before.get(k, 0) for k, v in listen_counters().items()},
         "log_bytes_during_run": log_bytes,
         "too_many_open_files_lines": log_text.count("Too many open files"),
         "tracebacks": log_text.count("Traceback"),

@@ -162,13 +162,18 @@ def test_at_the_cap_the_oldest_slow_client_yields_and_busy_connections_are_refus
 
 APP = textwrap.dedent(
     """
-    import asyncio, sys
+    import asyncio, pathlib, sys, time
     from gunicorn.app.base import BaseApplication
     from bot.httpguard import guarded_asgi_worker
 
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
+        if scope["path"] == "/block":  # the event loop blocked until the test lets it go
+            flags = pathlib.Path(sys.argv[3])
+            (flags / "blocked").touch()
+            while not (flags / "go").exists():
+                time.sleep(0.01)
         if scope["path"] == "/hold":  # a request being served until its client goes
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"holding\\n", "more_body": True})
@@ -203,7 +208,7 @@ def guarded_server(tmp_path):
     script = tmp_path / "app.py"
     script.write_text(APP)
     process = subprocess.Popen(
-        [sys.executable, str(script), "0.5", "3"],
+        [sys.executable, str(script), "0.5", "3", str(tmp_path)],
         cwd=os.getcwd(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -229,6 +234,7 @@ def guarded_server(tmp_path):
     found.wait(60)
     assert port, "".join(lines)
     yield port[0], lines
+    (tmp_path / "go").touch()
     process.terminate()
     process.wait(30)
 
@@ -275,6 +281,45 @@ def test_gunicorns_worker_closes_slow_headers_with_408_and_caps_connections_with
     assert http_get(port).startswith(b"HTTP/1.1 503")
     for sock in held:
         sock.close()
+    wait_until(lambda: http_get(port).startswith(b"HTTP/1.1 200"), what="serving again")
+
+
+def accept_queue(port: int) -> int:
+    """Connections the kernel holds for the listening socket on ``port``, not yet accepted."""
+    with open("/proc/net/tcp") as table:
+        for row in list(table)[1:]:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                return int(fields[4].split(":")[1], 16)
+    raise AssertionError(f"no listening socket on port {port}")
+
+
+def test_gunicorns_worker_keeps_a_long_accept_queue(guarded_server, tmp_path):
+    """While the event loop is busy, connections wait in the kernel's accept queue. asyncio
+    shrinks it to 100, and a connection arriving at a full queue has its SYN dropped (resent
+    after 1 s, then 3 s: a health probe's multi-second waits under a trickle); the worker keeps
+    gunicorn's 2,048 (bot.httpguard.full_listen_queue)."""
+    port, _lines = guarded_server
+    wait_until(lambda: http_get(port).startswith(b"HTTP/1.1 200"), what="the worker serving")
+    blocker = socket.create_connection(("127.0.0.1", port), timeout=30)
+    blocker.sendall(b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+    wait_until(lambda: (tmp_path / "blocked").exists(), what="the event loop blocked")
+    waiting = []
+    try:
+        for _ in range(300):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+            waiting.append(sock)
+        wait_until(
+            lambda: accept_queue(port) >= 300,
+            what=lambda: f"300 connections queued, the kernel holds {accept_queue(port)}",
+        )
+    finally:
+        (tmp_path / "go").touch()
+        for sock in waiting:
+            sock.close()
+        blocker.close()
     wait_until(lambda: http_get(port).startswith(b"HTTP/1.1 200"), what="serving again")
 
 
@@ -341,3 +386,26 @@ def test_socket_modes_health_server_is_guarded():
         assert http_get(health.address[1], "/health").startswith(b"HTTP/1.0 200")
     finally:
         health.stop()
+
+
+def test_over_http_healthz_can_have_a_port_of_its_own():
+    """``serve --http --health-port``: /healthz alone, on threads of its own and guarded, so a
+    platform's probe does not queue behind the main port's clients."""
+    from types import SimpleNamespace
+
+    from bot.serve import serve_health
+
+    state = {"health": (True, {"workers": 4})}
+    runtime = SimpleNamespace(app=bolt_app(SIGNING_SECRET), health=lambda: state["health"])
+    server = serve_health(runtime, "127.0.0.1", 0)
+    try:
+        port = server.server_address[1]
+        reply = http_get(port, "/healthz")
+        assert reply.startswith(b"HTTP/1.0 200") and b'"workers": 4' in reply
+        assert http_get(port, "/slack/events").startswith(b"HTTP/1.0 404")  # nothing else there
+        assert server.guard.cap >= 8  # a header timeout and a connection cap, like every port
+        state["health"] = (False, {"problems": ["database not writable"]})
+        assert http_get(port, "/healthz").startswith(b"HTTP/1.0 503")
+    finally:
+        server.shutdown()
+        server.server_close()

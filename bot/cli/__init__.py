@@ -254,14 +254,13 @@ def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) 
     "--health-port",
     type=click.IntRange(0, 65535),
     default=None,
-    help="Socket Mode: serve GET /health (the socket's state) on this port (0: any free port).",
+    help="Socket Mode: GET /health (the socket's state) on this port. HTTP: GET /healthz on this port "
+    "too, for a platform's checks, out of the main port's queue (0: any free port).",
 )
 def serve(mode: str | None, host: str, port: int, http_worker: str, health_port: int | None) -> None:
     """Run the Slack bot (Socket Mode or HTTP at /slack/events)."""
     if mode is None:
         raise click.UsageError("choose --socket or --http")
-    if health_port is not None and mode != "socket":
-        raise click.UsageError("--health-port is for --socket (over HTTP, /slack/events answers)")
     from ..serve import serve as run
 
     run(
