@@ -80,6 +80,16 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
+def secret_settings(settings) -> tuple[str | None, ...]:
+    """The secret values among ``settings`` (a ``bot.config.Settings``), to scrub exactly."""
+    return (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.slack_client_secret,
+    )
+
+
 def install_secret_scrubbing(secrets: Iterable[str | None] = ()) -> None:
     """Scrub every log record of this process from now on (idempotent); ``secrets`` too."""
     global _installed

@@ -24,7 +24,7 @@ from .config import Settings
 from .errors import AdvisorError, explain
 from .httpguard import guarded_asgi_worker, start_wsgi_server
 from .knowledge import load_knowledge
-from .logguard import guard_logging
+from .logguard import guard_logging, secret_settings
 from .search.advisor import Advisor
 from .slack.app import LISTENER_THREADS, create_app
 from .slack.client import make_client
@@ -184,14 +184,7 @@ def _ensure_logging(settings: Settings) -> None:
         )
     # No token, OAuth code or secret in any line; one traceback per distinct error a minute
     # (an outage repeats the same one in every worker on every attempt).
-    guard_logging(
-        (
-            settings.slack_bot_token,
-            settings.slack_signing_secret,
-            settings.slack_app_token,
-            settings.slack_client_secret,
-        )
-    )
+    guard_logging(secret_settings(settings))
 
 
 def _start_runtime(settings: Settings) -> Runtime:

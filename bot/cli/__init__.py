@@ -18,7 +18,7 @@ import click
 
 from ..config import Settings, load_settings
 from ..knowledge import VERDICTS, load_knowledge
-from ..logguard import install_secret_scrubbing
+from ..logguard import install_secret_scrubbing, secret_settings
 from .group import AdvisorGroup
 from .report import report as report_command
 from .tips import tips
@@ -51,10 +51,8 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    # No secret in any line (bot.logguard); ``serve`` also limits repeated tracebacks.
-    install_secret_scrubbing(
-        (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_client_secret)
-    )
+    # No secret in any line (bot.logguard); ``serve`` and ``tips worker`` also limit repeated tracebacks.
+    install_secret_scrubbing(secret_settings(settings))
     for noisy in ("faiss.loader", "sentence_transformers", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     ctx.obj = settings

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from ..config import Settings, load_settings
+from ..logguard import guard_logging, secret_settings
 from ..tips.catalog import load_tips
 from ..tips.order import next_tip
 from ..tips.schedule import ScheduleError, Unreadable, next_due, parse_clock, parse_now, resolve_zone
@@ -200,6 +201,9 @@ def worker() -> None:
     """Post tips as they fall due, checking every ADVISOR_TIPS_CHECK_SECONDS, until stopped."""
     settings = _settings()
     _require_slack(settings)
+    # Long-running, like ``serve``: during a database outage every check fails the same way;
+    # its traceback is logged once a minute, not once a check (secrets are scrubbed already).
+    guard_logging(secret_settings(settings))
     catalog = load_tips(settings.knowledge_dir)
     store = _store(settings)
     stop = threading.Event()
