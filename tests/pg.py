@@ -24,6 +24,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import sqlite3
 import stat
@@ -170,6 +171,29 @@ class PgServer:
         return psycopg.connect(
             host=self.host, port=self.port, user=self.user, dbname=dbname, connect_timeout=CONNECT_SECONDS
         )
+
+    def freeze(self) -> list[int]:
+        """SIGSTOP the postmaster and every backend it forked (a pool's connections are
+        backends: stopping only the postmaster would not stall them): a frozen server. Returns
+        the pids, for ``thaw``."""
+        assert self.executor is not None
+        postmaster = int((Path(self.executor.datadir) / "postmaster.pid").read_text().split()[0])
+        pids = [postmaster]
+        for status in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = status.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                pids.append(int(status.parent.name))
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        return pids
+
+    @staticmethod
+    def thaw(pids: list[int]) -> None:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
 
     def answers(self) -> bool:
         """Whether a fresh connection to the server succeeds now."""

@@ -331,9 +331,11 @@ def bot_env(fake_slack_url: str, data_dir: Path, **overrides: str) -> dict:
 class BotServer:
     """``python -m bot serve --http`` on a free port, its output collected line by line."""
 
-    def __init__(self, env: dict, *, args: tuple[str, ...] = ()):
+    def __init__(self, env: dict, *, args: tuple[str, ...] = (), module: str = "bot"):
+        """``module``: what ``python -m`` runs (tests.stall_bot: the bot, lease times shortened)."""
         self.env = env
         self.args = args
+        self.module = module
         self.lines: list[str] = []
         self.process: subprocess.Popen | None = None
         self.url = ""
@@ -345,7 +347,7 @@ class BotServer:
         return "".join(self.lines)
 
     def start(self, timeout: float = 180) -> BotServer:
-        command = [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1", "--port", "0"]
+        command = [sys.executable, "-m", self.module, "serve", "--http", "--host", "127.0.0.1", "--port", "0"]
         self.process = subprocess.Popen(
             [*command, *self.args],
             cwd=REPO,
