@@ -13,12 +13,14 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
+
 from bot.config import Settings
 from bot.slack.client import SingleWorkspace, make_client
 from bot.slack.jobs import JobWorkers
 from bot.slack.messaging import post
 from bot.slack.queue import BUSY_TEXT, IN_CONVERSATION, Handler, JobQueue, Request
-from bot.slack.retry import RetryPolicy
+from bot.slack.retry import FIRST_BACKOFF, RetryPolicy
 from bot.storage import open_store
 from tests.fake_slack import FakeSlack, wait_until
 
@@ -65,10 +67,24 @@ def workers_for(store, fake_url: str, *, limit: int = 500, told=None, work_secon
     return queue, workers
 
 
-def test_slack_refusing_connections_is_waited_out_busy_notices_included(tmp_path):
-    """Slack refuses connections for longer than the old give-up (here: every job tried more
-    than six times): nothing fails, /healthz reports the backlog and stays healthy, and once
-    Slack is back every acknowledged question is answered once and every busy notice sent."""
+def attempts_within(seconds: float) -> int:
+    """The most attempts the default policy can make in ``seconds`` of outage (each wait the
+    shortest its jitter allows): a job tried more often has waited out at least that long."""
+    policy, waited, attempts = RetryPolicy(), 0.0, 0
+    while waited <= seconds:
+        waited += min(policy.cap, FIRST_BACKOFF * 2.0**attempts) * 0.5
+        attempts += 1
+    return attempts
+
+
+@pytest.mark.parametrize("outage", [90, 600], ids=["90 s", "10 minutes"])
+def test_slack_refusing_connections_is_waited_out_busy_notices_included(tmp_path, outage):
+    """Slack refuses connections for the equivalent of 90 s and of 10 minutes at the default
+    backoff (every job tried more often than the default policy could in that time; the test's
+    backoff is capped at 0.05 s so that this takes seconds), both longer than the old give-up:
+    nothing fails, /healthz reports the backlog and stays healthy, and once Slack is back every
+    acknowledged question is answered once and every busy notice sent."""
+    tries = max(attempts_within(outage), OLD_MAX_ATTEMPTS + 1)
     fake = FakeSlack().start()
     port = fake.server.server_address[1]
     url = fake.url
@@ -83,9 +99,9 @@ def test_slack_refusing_connections_is_waited_out_busy_notices_included(tmp_path
         assert outcomes == ["queued"] * 5 + ["busy"] * 3
         assert len(store.jobs()) == 8  # five answers and three busy notices
         wait_until(
-            lambda: all(j.attempts > OLD_MAX_ATTEMPTS for j in store.jobs()),
+            lambda: all(j.attempts >= tries for j in store.jobs()),
             timeout=120,
-            what=lambda: f"every job past {OLD_MAX_ATTEMPTS} attempts: {[j.attempts for j in store.jobs()]}",
+            what=lambda: f"every job tried {tries} times: {[j.attempts for j in store.jobs()]}",
         )
         assert store.job_counts().get("failed", 0) == 0
         healthy, details = workers.health()
