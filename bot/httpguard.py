@@ -1,6 +1,6 @@
 """Hostile clients cannot take the HTTP servers down: a header-read timeout and a cap on open
 connections below the file limit, for gunicorn's asyncio worker and for the small threaded
-servers of Socket Mode (health, install pages).
+servers (Socket Mode's health and install pages, ``serve --http --health-port``).
 
 A client that opens a connection and trickles its request headers (or sends none) holds a file
 descriptor. A thousand of them used to exhaust a 1,024 file limit: /healthz and Slack's signed
@@ -12,7 +12,9 @@ events timed out and asyncio logged "Too many open files" on every accept. Now:
   database pool, Slack's clients and the model's files. A new connection at the cap first
   evicts the oldest connection still waiting for its headers (a slow client yields to one that
   is ready, so /healthz keeps answering under a trickle); only when every open connection is a
-  request being served is the new one answered 503 and closed.
+  request being served is the new one answered 503 and closed;
+- the kernel keeps gunicorn's full accept queue (``full_listen_queue``), so a connection is
+  never dropped for a queue that asyncio shortened.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class ConnectionGuard:
 
     A connection is any object with an ``evict()`` method (closing it from another thread or
     the event loop must be safe). Every operation is O(1): under a trickle each new
-    connection at the cap evicts one (measured: about 1,600 a second), and a scan of the open
+    connection at the cap evicts one (1,300-2,500 a second measured), and a scan of the open
     connections on each would cost the event loop time the ready clients wait for."""
 
     def __init__(self, cap: int):
