@@ -91,7 +91,7 @@ def scripted_session(bot, fake) -> None:
         message_ts=first.answer["ts"],
     )
     assert bot.interaction(click).status == 200
-    fake.wait_for_call("chat.update", channel=first.body["channel"])  # the vote, shown on the card
+    fake.reply_to(vote)  # the vote, shown to the voter only
 
 
 def test_the_report_counts_exactly_what_was_asked(bot, fake_slack, settings, store):
