@@ -105,3 +105,26 @@ def test_the_admin_section_fits_the_home_and_says_when_nothing_went_unanswered(s
     )
     assert len(view["blocks"]) <= MAX_HOME_BLOCKS
     assert view["blocks"][: len(blocks)] == blocks  # first, before the ordinary Home, in Slack's limit
+
+
+def test_the_full_report_button_sends_the_report_to_the_admins_dm_as_a_file(
+    core_advisor, fake_slack, store, settings
+):
+    from bot.slack.listeners.actions.admin_report import AdminReport
+
+    log(store, "T1", "not_covered", "what's the wifi password")
+    fake_slack.users["UADMIN2"] = {"id": "UADMIN2", "is_admin": True}
+    fake_slack.users["UPLAIN2"] = {"id": "UPLAIN2", "is_admin": False}
+    sender = AdminReport(Cards(core_advisor), store)
+    client = make_client(settings)
+    for user in ("UADMIN2", "UPLAIN2"):
+        body = {"user": {"id": user}, "team": {"id": "T1"}}
+        sender.send(ack=lambda *a, **k: None, body=body, client=client, context=BoltContext(team_id="T1"))
+    (complete,) = fake_slack.calls_to("files.completeUploadExternal")
+    assert complete.body["channel_id"] == "DUADMIN2"  # the admin's DM, nowhere else
+    (upload,) = fake_slack.calls_to("file_upload")
+    page = upload.body["content"]
+    assert page.startswith("<!doctype html>") and "wifi password" in page
+    assert "workspace Example Co" in page  # the workspace's name, not its id
+    (refused,) = fake_slack.matching("chat.postMessage", channel="UPLAIN2")
+    assert "for workspace admins and owners" in refused.body["text"]

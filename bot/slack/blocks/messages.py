@@ -18,26 +18,29 @@ from .common import (
 )
 from .words import say
 
-TITLE_CHARS = 30  # a prompt's or thread's title: what fits a phone's prompt chip uncut
-# How questions open, dropped from a short title ("Who should set next year's sales quota?"
-# -> "Set next year's sales quota").
+TITLE_CHARS = 40  # a prompt's or thread's title: what fits a phone's prompt chip uncut
+# How questions open, dropped from a title ("Who should set next year's sales quota?" -> "Set
+# next year's sales quota"): a title names the topic, the message carries the whole question.
 _OPENING = re.compile(
-    r"^(?:who(?:'s| is)? (?:should|would|must|will|can)?\s*(?:be responsible for|own|owns|do|does|handle)?|"
-    r"who|should (?:we|i)|does|do|is|are|can|how do (?:we|i)|what|which)\s+",
+    r"^(?:who(?:'s| is| should be)? responsible for|who should do|who (?:should|would|will|must|can)|"
+    r"who(?:'s| is| does)?|should (?:we|i)|how do (?:we|i)|does|do|is|are|can)\s+",
     re.IGNORECASE,
 )
-_TRAILING = {"a", "an", "the", "or", "and", "of", "to", "for", "in", "on", "with", "if", "is", "do"}
+_ARTICLES = re.compile(r"\b(?:a|an|the)\s+", re.IGNORECASE)
+_TRAILING = set("a an the or and of to for in on with if is do as by at".split())
 
 
 def short_title(question: str, limit: int = TITLE_CHARS) -> str:
     """A short title for a question (a suggested prompt's, a thread's): its opening words
-    dropped, whole words up to ``limit`` characters, never a dangling "or"/"the" at the end."""
-    text = " ".join((question or "").split()).rstrip("?!. ")
+    dropped, then its articles if still too long, then whole words up to ``limit``
+    characters, never a dangling "or"/"the" at the end."""
+    text = " ".join((question or "").split()).rstrip("?!.。？！ ")
+    text = _OPENING.sub("", text, count=1) or text
     if len(text) > limit:
-        text = _OPENING.sub("", text, count=1) or text
+        text = _ARTICLES.sub("", text)
     if len(text) > limit:
-        words, kept = text.split(), []
-        for word in words:
+        kept: list[str] = []
+        for word in text.split():
             if len(" ".join([*kept, word])) > limit:
                 break
             kept.append(word)
