@@ -291,12 +291,13 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem}
 .figure{border:1px solid #ddd;border-radius:8px;padding:.6rem .8rem}
 .figure b{display:block;font-size:1.6rem}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #eee;padding:.35rem .5rem;text-align:left;vertical-align:top}
-td.n,th.n{text-align:right;width:5rem}.chart svg{width:100%;height:auto}.empty{color:#777}
+td.n,th.n{text-align:right;width:1%;white-space:nowrap;overflow-wrap:normal}
+.chart svg{width:100%;height:auto}.empty{color:#777}
 .cards{display:grid;gap:.6rem;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr))}
 .card{border:1px solid #ddd;border-radius:8px;padding:.6rem .8rem}.card h3{margin:0 0 .3rem;font-size:1rem}
 .card dl{display:grid;grid-template-columns:1fr auto;gap:.1rem .8rem;margin:0}
 .card dd{margin:0;text-align:right}
-@media (max-width:600px){body{margin:1rem auto;padding:0 .75rem}td.n,th.n{width:3.2rem}}
+@media (max-width:600px){body{margin:1rem auto;padding:0 .75rem}td,th{padding:.35rem .3rem}}
 """
 
 
@@ -311,7 +312,9 @@ def _svg(figure) -> str:
     return markup[markup.index("<svg") :]
 
 
-def _charts(report: Report) -> tuple[str, str]:
+def _chart(report: Report) -> str:
+    """Questions per day by outcome, as SVG. (Votes are tables, not charts: long section
+    headings only stay readable on a phone as text that wraps.)"""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -319,10 +322,10 @@ def _charts(report: Report) -> tuple[str, str]:
 
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "advisor-report", "font.size": 10})
     days = [d["date"][5:] for d in report.per_day]
-    # Drawn narrow (6 in wide, 11 pt text) so the labels stay readable when a phone shrinks
-    # the chart to its width (at 390 px, about 60 % of its drawn size).
-    plt.rcParams.update({"font.size": 11})
-    figure, axes = plt.subplots(figsize=(6, 3.4))
+    # Drawn narrow (5 in wide, 12 pt text) so the labels stay readable when a phone shrinks
+    # the chart to its width (at 390 px, about 75 % of its drawn size).
+    plt.rcParams.update({"font.size": 12})
+    figure, axes = plt.subplots(figsize=(5, 3.4))
     bottom = [0] * len(days)
     for status in STATUSES:
         counts = [d[status] for d in report.per_day]
@@ -337,24 +340,7 @@ def _charts(report: Report) -> tuple[str, str]:
         axes.set_xticks(range(0, len(days), max(1, len(days) // 6)))
     per_day = _svg(figure)
 
-    sections = report.votes_by_section[:TOP]
-    if not sections:
-        return per_day, ""
-    figure, axes = plt.subplots(figsize=(6, 0.5 * len(sections) + 1.4))
-    names = [v.name if len(v.name) <= 32 else v.name[:31] + "…" for v in sections][::-1]
-    axes.barh(names, [v.helpful for v in sections][::-1], color=_COLORS["answered"], label="helpful")
-    axes.barh(
-        names,
-        [-v.not_helpful for v in sections][::-1],
-        color=_COLORS["not_covered"],
-        label="not helpful",
-    )
-    axes.axvline(0, color="#333", linewidth=0.8)
-    axes.set_title("Votes per section (not helpful to the left)")
-    axes.legend(frameon=False, loc="lower right")
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.xaxis.get_major_locator().set_params(integer=True)
-    return per_day, _svg(figure)
+    return per_day
 
 
 def _table(headers: list[str], rows: list[list], numeric: set[int]) -> str:
@@ -376,7 +362,7 @@ def _table(headers: list[str], rows: list[list], numeric: set[int]) -> str:
 
 def to_html(report: Report) -> str:
     """One self-contained page: figures, charts inlined as SVG, tables. Every text is escaped."""
-    per_day, sections = _charts(report)
+    per_day = _chart(report)
     scope = f"workspace {report.team_name(report.team)}" if report.team else "all workspaces"
     share = report.answered_share
     latency = report.median_latency_ms
@@ -429,15 +415,17 @@ def to_html(report: Report) -> str:
         + "</div>",
         f'<div class="chart">{per_day}</div>',
         "<h2>Not covered by the article (grouped by similarity)</h2>",
-        _table(["question", "times asked"], grouped, {1}),
+        _table(["question", "asked"], grouped, {1}),
         "<h2>Answered with low confidence</h2>",
-        _table(["question", "times asked"], doubtful, {1}),
+        _table(["question", "asked"], doubtful, {1}),
         note,
         "<h2>Votes</h2>",
-        f'<div class="chart">{sections}</div>'
-        if sections
-        else '<p class="empty">No votes in this period.</p>',
-        _table(["passage (section: first words)", "helpful", "not helpful"], passages, {1, 2}),
+        _table(
+            ["section", "👍", "👎"],
+            [[v.name, v.helpful, v.not_helpful] for v in report.votes_by_section[:TOP]],
+            {1, 2},
+        ),
+        _table(["passage (section: first words)", "👍", "👎"], passages, {1, 2}),
         "<h2>Daily tips per workspace</h2>",
         f'<div class="cards">{tips}</div>' if tips else '<p class="empty">No tips in this period.</p>',
         "</body></html>",
