@@ -441,7 +441,7 @@ MEASURE = """<script>
 addEventListener("load", () => {
   const cut = [...document.querySelectorAll(".button")]
     .filter((b) => b.scrollWidth > b.clientWidth + 1).map((b) => b.textContent);
-  const shown = document.querySelector(".msg, .view, .modal, body");
+  const shown = [".msg", ".view", ".modal", "body"].map((q) => document.querySelector(q)).find(Boolean);
   const root = document.documentElement;
   parent.postMessage(JSON.stringify({cut, height: Math.ceil(shown.getBoundingClientRect().height),
     overflow: root.scrollWidth - root.clientWidth, width: root.clientWidth}), "*");
