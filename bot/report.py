@@ -23,6 +23,7 @@ import html
 import io
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 from rapidfuzz import fuzz, utils
 
 if TYPE_CHECKING:
+    from .knowledge import Knowledge
     from .storage import FeedbackRecord, LoggedQuestion
     from .tips.records import PostRecord, SubscriptionRecord
 
@@ -98,6 +100,11 @@ class Report:
     tips: list[TipFigures]
     without_text: int  # questions whose text is no longer kept
     teams: list[str] = field(default_factory=list)
+    team_names: dict[str, str] = field(default_factory=dict)  # team id -> the workspace's name
+
+    def team_name(self, team: str | None) -> str:
+        """A workspace's name when known, else its id."""
+        return self.team_names.get(team or "", team or "")
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -131,10 +138,34 @@ def group_questions(texts: list[str], *, threshold: float = SIMILAR) -> list[Gro
     return [Grouped(wordings.most_common(1)[0][0], sum(wordings.values())) for _, wordings in ranked]
 
 
+QUOTE_WORDS = 8  # a passage is named by its section and the first words of its text
+
+
+def passage_names(knowledge: Knowledge) -> dict[str, str]:
+    """Passage id -> "section: “first words…”" for every passage of ``knowledge`` (the ids the
+    votes carry), so the report names passages as a reader knows them, never by id."""
+    from .passages import split_section
+
+    names = {}
+    for section in knowledge.sections():
+        for passage in split_section(section):
+            words = passage.text.split()
+            first = " ".join(words[:QUOTE_WORDS]) + ("…" if len(words) > QUOTE_WORDS else "")
+            names[passage.id] = f"{section.heading}: “{first}”"
+    return names
+
+
 def build_report(
-    store: ReportStore, *, since_days: float = 7, team: str | None = None, now: datetime | None = None
+    store: ReportStore,
+    *,
+    since_days: float = 7,
+    team: str | None = None,
+    now: datetime | None = None,
+    passages: Mapping[str, str] | None = None,
+    team_names: Mapping[str, str] | None = None,
 ) -> Report:
-    """The report of the last ``since_days`` days (of one ``team``, or every workspace)."""
+    """The report of the last ``since_days`` days (of one ``team``, or every workspace).
+    ``passages`` names passage ids (``passage_names``), ``team_names`` workspace ids."""
     until = now or datetime.now(UTC)
     since = until - timedelta(days=since_days)
     logged = store.logged_questions(since=since, team=team)
@@ -160,10 +191,11 @@ def build_report(
         ),
         feedback={"helpful": sum(v.helpful for v in votes), "not_helpful": sum(not v.helpful for v in votes)},
         votes_by_section=_section_votes(logged),
-        votes_by_passage=_passage_votes(votes),
+        votes_by_passage=_passage_votes(votes, passages or {}),
         tips=_tip_figures(store, since, team),
         without_text=sum(1 for r in logged if r.question is None),
         teams=sorted({r.team for r in logged}),
+        team_names=dict(team_names or {}),
     )
 
 
@@ -178,10 +210,14 @@ def _section_votes(logged) -> list[Votes]:
     )
 
 
-def _passage_votes(votes) -> list[Votes]:
+def _passage_votes(votes, names: Mapping[str, str]) -> list[Votes]:
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for vote in votes:
-        totals[vote.passage_id or "(none)"][0 if vote.helpful else 1] += 1
+        if vote.passage_id is None:
+            name = "(a refusal: no passage)"
+        else:
+            name = names.get(vote.passage_id, vote.passage_id)
+        totals[name][0 if vote.helpful else 1] += 1
     return sorted(
         (Votes(k, *v) for k, v in totals.items()), key=lambda v: (-v.not_helpful, -v.helpful, v.name)
     )
@@ -214,7 +250,7 @@ def _tip_figures(store: ReportStore, since: datetime, team: str | None) -> list[
 
 def to_text(report: Report) -> str:
     """The report for a terminal."""
-    scope = f"workspace {report.team}" if report.team else "all workspaces"
+    scope = f"workspace {report.team_name(report.team)}" if report.team else "all workspaces"
     lines = [
         f"advisor report, {scope}: {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC",
         f"questions: {report.questions} ("
@@ -233,7 +269,7 @@ def to_text(report: Report) -> str:
     if report.tips:
         lines.append("tips per workspace: posted, failed, unconfirmed; channels paused, off, subscribed")
         lines += [
-            f"  {t.team}: {t.posted}, {t.failed}, {t.unconfirmed}; "
+            f"  {report.team_name(t.team)}: {t.posted}, {t.failed}, {t.unconfirmed}; "
             f"{t.paused}, {t.inactive}, {t.subscriptions}"
             for t in report.tips
         ]
@@ -246,14 +282,22 @@ def to_text(report: Report) -> str:
 
 _COLORS = {"answered": "#2e7d32", "low_confidence": "#f9a825", "not_covered": "#c62828"}
 _CSS = """
+*{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1000px;
-color:#1d1d1d;padding:0 1rem}
+color:#1d1d1d;padding:0 1rem;overflow-wrap:anywhere}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem}
-.sub{color:#555;margin-top:0}.figures{display:flex;gap:1rem;flex-wrap:wrap}
-.figure{border:1px solid #ddd;border-radius:8px;padding:.7rem 1rem;min-width:9rem}
+.sub{color:#555;margin-top:0}
+.figures{display:grid;gap:.6rem;grid-template-columns:repeat(auto-fill,minmax(8.5rem,1fr))}
+.figure{border:1px solid #ddd;border-radius:8px;padding:.6rem .8rem}
 .figure b{display:block;font-size:1.6rem}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #eee;padding:.35rem .5rem;text-align:left;vertical-align:top}
-td.n,th.n{text-align:right;width:6rem}.chart svg{max-width:100%;height:auto}.empty{color:#777}
+td.n,th.n{text-align:right;width:1%;white-space:nowrap;overflow-wrap:normal}
+.chart svg{width:100%;height:auto}.empty{color:#777}
+.cards{display:grid;gap:.6rem;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr))}
+.card{border:1px solid #ddd;border-radius:8px;padding:.6rem .8rem}.card h3{margin:0 0 .3rem;font-size:1rem}
+.card dl{display:grid;grid-template-columns:1fr auto;gap:.1rem .8rem;margin:0}
+.card dd{margin:0;text-align:right}
+@media (max-width:600px){body{margin:1rem auto;padding:0 .75rem}td,th{padding:.35rem .3rem}}
 """
 
 
@@ -268,7 +312,9 @@ def _svg(figure) -> str:
     return markup[markup.index("<svg") :]
 
 
-def _charts(report: Report) -> tuple[str, str]:
+def _chart(report: Report) -> str:
+    """Questions per day by outcome, as SVG. (Votes are tables, not charts: long section
+    headings only stay readable on a phone as text that wraps.)"""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -276,7 +322,10 @@ def _charts(report: Report) -> tuple[str, str]:
 
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "advisor-report", "font.size": 10})
     days = [d["date"][5:] for d in report.per_day]
-    figure, axes = plt.subplots(figsize=(9, 3.2))
+    # Drawn narrow (5 in wide, 12 pt text) so the labels stay readable when a phone shrinks
+    # the chart to its width (at 390 px, about 75 % of its drawn size).
+    plt.rcParams.update({"font.size": 12})
+    figure, axes = plt.subplots(figsize=(5, 3.4))
     bottom = [0] * len(days)
     for status in STATUSES:
         counts = [d[status] for d in report.per_day]
@@ -287,28 +336,11 @@ def _charts(report: Report) -> tuple[str, str]:
     axes.legend(frameon=False, ncols=3, loc="lower left", bbox_to_anchor=(0, 1.0))  # above the bars
     axes.spines[["top", "right"]].set_visible(False)
     axes.yaxis.get_major_locator().set_params(integer=True)
-    if len(days) > 14:
-        axes.set_xticks(range(0, len(days), max(1, len(days) // 10)))
+    if len(days) > 8:
+        axes.set_xticks(range(0, len(days), max(1, len(days) // 6)))
     per_day = _svg(figure)
 
-    sections = report.votes_by_section[:TOP]
-    if not sections:
-        return per_day, ""
-    figure, axes = plt.subplots(figsize=(9, 0.45 * len(sections) + 1.2))
-    names = [v.name if len(v.name) <= 60 else v.name[:57] + "..." for v in sections][::-1]
-    axes.barh(names, [v.helpful for v in sections][::-1], color=_COLORS["answered"], label="helpful")
-    axes.barh(
-        names,
-        [-v.not_helpful for v in sections][::-1],
-        color=_COLORS["not_covered"],
-        label="not helpful",
-    )
-    axes.axvline(0, color="#333", linewidth=0.8)
-    axes.set_title("Votes per section (not helpful to the left)")
-    axes.legend(frameon=False, loc="lower right")
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.xaxis.get_major_locator().set_params(integer=True)
-    return per_day, _svg(figure)
+    return per_day
 
 
 def _table(headers: list[str], rows: list[list], numeric: set[int]) -> str:
@@ -330,14 +362,15 @@ def _table(headers: list[str], rows: list[list], numeric: set[int]) -> str:
 
 def to_html(report: Report) -> str:
     """One self-contained page: figures, charts inlined as SVG, tables. Every text is escaped."""
-    per_day, sections = _charts(report)
-    scope = f"workspace {report.team}" if report.team else "all workspaces"
+    per_day = _chart(report)
+    scope = f"workspace {report.team_name(report.team)}" if report.team else "all workspaces"
     share = report.answered_share
     latency = report.median_latency_ms
     figures = [
         ("questions", report.questions),
         ("answered", f"{share:.0%}" if share is not None else "-"),
         ("not covered", report.by_status["not_covered"]),
+        ("low confidence", report.by_status["low_confidence"]),
         ("median latency", f"{latency:.0f} ms" if latency is not None else "-"),
         ("helpful votes", report.feedback["helpful"]),
         ("not helpful", report.feedback["not_helpful"]),
@@ -345,10 +378,22 @@ def to_html(report: Report) -> str:
     grouped = [[g.question, g.count] for g in report.unanswered[:TOP]]
     doubtful = [[g.question, g.count] for g in report.low_confidence[:TOP]]
     passages = [[v.name, v.helpful, v.not_helpful] for v in report.votes_by_passage[:TOP]]
-    tips = [
-        [t.team, t.posted, t.failed, t.unconfirmed, t.paused, t.inactive, t.subscriptions]
+    tips = "".join(
+        f'<div class="card"><h3>{html.escape(report.team_name(t.team))}</h3><dl>'
+        + "".join(
+            f"<dt>{label}</dt><dd>{value}</dd>"
+            for label, value in (
+                ("tips posted", t.posted),
+                ("failed", t.failed),
+                ("unconfirmed", t.unconfirmed),
+                ("channels paused", t.paused),
+                ("channels off", t.inactive),
+                ("subscriptions", t.subscriptions),
+            )
+        )
+        + "</dl></div>"
         for t in report.tips
-    ]
+    )
     note = (
         f'<p class="empty">{report.without_text} question(s) are counted whose text is no longer kept '
         "(ADVISOR_QUESTION_RETENTION_DAYS).</p>"
@@ -370,21 +415,19 @@ def to_html(report: Report) -> str:
         + "</div>",
         f'<div class="chart">{per_day}</div>',
         "<h2>Not covered by the article (grouped by similarity)</h2>",
-        _table(["question", "times asked"], grouped, {1}),
+        _table(["question", "asked"], grouped, {1}),
         "<h2>Answered with low confidence</h2>",
-        _table(["question", "times asked"], doubtful, {1}),
+        _table(["question", "asked"], doubtful, {1}),
         note,
         "<h2>Votes</h2>",
-        f'<div class="chart">{sections}</div>'
-        if sections
-        else '<p class="empty">No votes in this period.</p>',
-        _table(["passage", "helpful", "not helpful"], passages, {1, 2}),
-        "<h2>Daily tips per workspace</h2>",
         _table(
-            ["workspace", "posted", "failed", "unconfirmed", "paused", "off", "subscriptions"],
-            tips,
-            {1, 2, 3, 4, 5, 6},
+            ["section", "👍", "👎"],
+            [[v.name, v.helpful, v.not_helpful] for v in report.votes_by_section[:TOP]],
+            {1, 2},
         ),
+        _table(["passage (section: first words)", "👍", "👎"], passages, {1, 2}),
+        "<h2>Daily tips per workspace</h2>",
+        f'<div class="cards">{tips}</div>' if tips else '<p class="empty">No tips in this period.</p>',
         "</body></html>",
     ]
     return "\n".join(parts)

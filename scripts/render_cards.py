@@ -3,7 +3,12 @@
 Chromium (Debian's ``chromium`` package).
 
     python scripts/render_cards.py                      # docs/cards/*.json + *.html + index.html
-    python scripts/render_cards.py --screenshots        # and docs/screenshots/*.png
+    python scripts/render_cards.py --screenshots        # and docs/screenshots/*.png, checked
+
+With ``--screenshots`` every message and view is shot at desktop (1000 px) and phone (390 px)
+width, and laid out once more at 390 px to check it (``measure``): the run fails if a button's
+label is cut, a page overflows sideways, or the quota answer's cards are taller than one phone
+screen (``PHONE_SCREEN``). Heights land in docs/screenshots/heights.json.
 
 Everything is built by the bot's own code (``bot.slack.cards.Cards`` over the real bundled
 model and index, the builders in ``bot.slack.blocks``, the tips command and poster), so what
@@ -31,9 +36,13 @@ sys.path.insert(0, str(REPO))
 
 from bot.slack import blocks  # noqa: E402
 
-# (name, width) of each screenshot: the answer card, a refusal, Home and a tip.
-SCREENSHOTS = ("answer_card", "refusal", "home", "tip")
 WIDTHS = {"desktop": 1000, "mobile": 390}
+# One phone screen for a message: a 390 x 844 CSS px phone (iPhone 12 to 15) less Slack's own
+# header, composer and the system bars (about 240 px), so a card this tall or less is read
+# without scrolling.
+PHONE_SCREEN = 600
+# Cards that must fit one phone screen (the README's quota question, in its main forms).
+ONE_SCREEN = ("answer_channel", "answer_dm", "answer_private")
 EMOJI = {
     "bulb": "💡",
     "thinking_face": "🤔",
@@ -44,29 +53,42 @@ EMOJI = {
     "warning": "⚠️",
     "+1": "👍",
     "-1": "👎",
+    "speech_balloon": "💬",
+    "zzz": "💤",
+    "incoming_envelope": "📨",
+    "left_right_arrow": "↔️",
 }
 
 
 # --- the messages -------------------------------------------------------------------------------
 
 
-def build_all() -> dict[str, dict]:
+def build_all(cards=None) -> dict[str, dict]:
     """Every message and view, by name (built by the bot's code over the bundled knowledge)."""
+    import tempfile as _tempfile
+
+    from render_report import TEAM_NAMES, demo
+
     from bot.config import Settings
+    from bot.report import build_report
     from bot.search.advisor import Advisor
+    from bot.slack.admin_home import admin_blocks
     from bot.slack.cards import Cards
     from bot.slack.listeners.commands.tips import USAGE, _describe, _schedule_words
     from bot.slack.tips import ONE_TIP_FOOTER, tip_card
+    from bot.storage import open_store
     from bot.tips.catalog import load_tips
     from bot.tips.records import SubscriptionRecord
 
     settings = Settings()
-    cards = Cards(Advisor.load(settings))
+    cards = cards or Cards(Advisor.load(settings))
     quota = "who should set next year's sales quota?"
     refused = "what will the weather be like in Paris tomorrow?"
     vague = "who should cook for the office party?"
-    answer = cards.answer(quota)
+    plan = "We plan to let sales set next year's quota on its own. Good idea?"
+    answer, core = cards.answered(quota)
     private = cards.answer(quota, kind=blocks.PRIVATE)
+    low_private = cards.answer(vague, kind=blocks.PRIVATE)
     tips = load_tips(settings.knowledge_dir).tips
     now = datetime(2026, 12, 1, 19, 37, tzinfo=UTC)
     subscription = SubscriptionRecord(
@@ -98,25 +120,57 @@ def build_all() -> dict[str, dict]:
             paused_reason="not_in_channel",
         ),
     ]
+    with _tempfile.TemporaryDirectory() as tmp:  # the admin's week, through the real code path
+        store = open_store(f"sqlite:///{Path(tmp) / 'demo.sqlite3'}")
+        demo(store, cards.advisor, now)
+        report = build_report(store, since_days=7, team="T1", now=now, team_names=TEAM_NAMES)
+        store.close()
+    # A plan's stance line, for when the core gives one (``Answer.stance``): the builder's output
+    # over the real answer to the plan, with each stance.
+    plan_card, plan_answer = cards.answered(plan)
+    quotes = Cards.quotes(plan_answer.hits[:1] or core.hits[:1])
+    stance = {
+        f"plan_{s}": blocks.answer_card(plan, "answered", plan_answer.owner, quotes, has_more=True, stance=s)
+        for s in ("backs", "warns")
+    }
     messages = {
-        "answer_card": answer,
-        "answer_card_low_confidence": cards.answer(vague),
-        "answer_card_private": private,
-        "answer_card_shared": blocks.shared_by(cards.answer(quota, kind=blocks.SHARED), "U0ANNA"),
-        "answer_card_voted_channel": blocks.with_votes(answer, blocks.Votes(helpful=2, not_helpful=1)),
-        "answer_card_voted_private": blocks.with_votes(private, blocks.Votes(mine=True)),
+        "answer_channel": answer,
+        "answer_dm": answer,  # a DM's answer is the thread card, in the DM's thread
+        "answer_private": private,
+        "answer_private_low_confidence": low_private,
+        "answer_shared": blocks.shared_by(cards.answer(quota, kind=blocks.SHARED), "U0ANNA"),
+        "answer_asked": cards.answer(quota, kind=blocks.ASKED),
+        "answer_low_confidence": cards.answer(vague),
+        "answer_zh": cards.answer(quota, locale="zh-CN"),
+        "answer_es": cards.answer(quota, locale="es-ES"),
+        **stance,
+        "vote_private_helpful": blocks.with_votes(private, blocks.Votes(helpful=1, mine=True)),
+        "vote_private_not_helpful": blocks.with_votes(private, blocks.Votes(not_helpful=1, mine=False)),
+        "vote_channel_note": blocks.vote_reply(
+            quota, blocks.Votes(helpful=2, not_helpful=1, mine=True), kind=blocks.THREAD
+        ),
+        "vote_channel_not_helpful": blocks.vote_reply(
+            quota, blocks.Votes(helpful=2, not_helpful=2, mine=False), kind=blocks.THREAD
+        ),
         "refusal": cards.answer(refused),
         "refusal_private": cards.answer(refused, kind=blocks.PRIVATE),
-        "more_passages": cards.more(quota, 1, thread_ts="1700000000.000100"),
-        "more_passages_shared": blocks.shared_by(blocks.without_actions(cards.more(quota, 1)), "U0ANNA"),
+        "refusal_zh": cards.answer("明天巴黎的天气怎么样？"),
+        "more_passages_thread": cards.more(quota, 1, thread_ts="1700000000.000100"),
+        "more_passages_private": cards.more(quota, 1, share="channel", kind=blocks.PRIVATE),
+        "more_passages_dm": cards.more(quota, 1, share=None),
+        "more_passages_shared": blocks.shared_by(
+            blocks.without_actions(cards.more(quota, 1)), "U0ANNA", origin="thread"
+        ),
         "help": cards.help(),
-        "welcome": blocks.welcome_message(cards.examples()),
+        "welcome": cards.welcome(),
+        "welcome_zh": cards.welcome("zh"),
         "tip": tip_card(tips[0]),
         "tip_now": tip_card(tips[1], heading="Tip", footer=ONE_TIP_FOOTER),
-        "tips_notice": blocks.notice(
-            f":bulb: <@U0ANNA> turned on daily tips here: {_schedule_words(subscription)}, the first one "
-            "tomorrow at 08:30 Europe/Paris. Anyone can stop them with `/advisor tips off`."
+        "tips_on_notice": blocks.notice(
+            f":bulb: Daily tips are on here: {_schedule_words(subscription)}, the first one tomorrow. "
+            "Stop: `/advisor tips off`."
         ),
+        "tips_off_notice": blocks.notice(":zzz: Daily tips are off here. Back on: `/advisor tips on`."),
         "tips_status": blocks.notice(_describe(subscription, NoPosts(), now)),
         "tips_usage": blocks.notice(USAGE),
         "error": blocks.error_message(),
@@ -124,10 +178,14 @@ def build_all() -> dict[str, dict]:
     }
     views = {
         "home": cards.home(subscriptions),
+        "home_admin": cards.home(subscriptions, admin_blocks=admin_blocks(report)),
         "ask_modal": blocks.ask_modal(),
+        "ask_modal_rephrase": blocks.ask_modal(vague),
+        "ask_sent": blocks.ask_sent(),
     }
     prompts = blocks.suggested_prompts(cards.examples())
     other = {"suggested_prompts": {"title": "Try asking", "prompts": prompts}}
+    del plan_card
     return {**messages, **views, **other}
 
 
@@ -196,6 +254,17 @@ def element_html(element: dict) -> str:
 
 def block_html(block: dict) -> str:
     kind = block["type"]
+    if kind == "section" and "fields" in block:
+        return (
+            '<div class="fields">'
+            + "".join(f"<div>{mrkdwn(f['text'])}</div>" for f in block["fields"])
+            + "</div>"
+        )
+    if kind == "section" and block.get("accessory"):
+        return (
+            f'<div class="section row"><div class="text">{mrkdwn(block["text"]["text"])}</div>'
+            f"{element_html(block['accessory'])}</div>"
+        )
     if kind == "section":
         return f'<div class="section">{mrkdwn(block["text"]["text"])}</div>'
     if kind == "context":
@@ -219,7 +288,11 @@ body {
   font: 15px/1.46668 -apple-system, "Segoe UI", Lato, "Noto Sans", Helvetica, Arial, sans-serif;
   color: #1d1c1d;
 }
-.frame { padding: 16px 20px; max-width: 900px; }
+.frame { padding: 16px 12px; max-width: 900px; }
+.row { display: flex; gap: 8px; align-items: flex-start; }
+.row .text { flex: 1; min-width: 0; }
+.row .button { flex: none; }
+.fields { display: grid; grid-template-columns: 1fr 1fr; gap: 4px 12px; margin: 4px 0; }
 .msg { display: flex; gap: 8px; }
 .avatar {
   width: 36px;
@@ -305,7 +378,12 @@ def page(name: str, payload: dict) -> str:
             f'<div class="modal"><div class="title">{plain(payload["title"])}</div>'
             + "".join(block_html(b) for b in payload["blocks"])
             + f'<div class="submit"><span class="button">{plain(payload["close"])}</span> '
-            f'<span class="button primary">{plain(payload["submit"])}</span></div></div>'
+            + (
+                f'<span class="button primary">{plain(payload["submit"])}</span>'
+                if "submit" in payload
+                else ""
+            )
+            + "</div></div>"
         )
     elif "blocks" in payload:
         inner = (
@@ -356,6 +434,93 @@ def screenshot(chromium: str, source: Path, target: Path, width: int) -> None:
         image.crop((0, 0, image.width, min(image.height, box[3] + 16))).save(target)
 
 
+# Run in the page after layout: labels cut (a button's text wider than the button), the
+# message's or view's height, and any horizontal overflow of the page; sent to the frame
+# around it (``measure``).
+MEASURE = """<script>
+addEventListener("load", () => {
+  const cut = [...document.querySelectorAll(".button")]
+    .filter((b) => b.scrollWidth > b.clientWidth + 1).map((b) => b.textContent);
+  const shown = [".msg", ".view", ".modal", "body"].map((q) => document.querySelector(q)).find(Boolean);
+  const root = document.documentElement;
+  parent.postMessage(JSON.stringify({cut, height: Math.ceil(shown.getBoundingClientRect().height),
+    overflow: root.scrollWidth - root.clientWidth, width: root.clientWidth}), "*");
+});
+</script>"""
+# Headless Chromium will not make a window narrower than 500 px, so the page is laid out in a
+# frame of the phone's size, where its own media queries see 390 px.
+FRAME = """<!doctype html><body style="margin:0">
+<iframe src="{src}" style="width:{width}px;height:{height}px;border:0"></iframe>
+<script>addEventListener("message", (e) => {{
+  const pre = document.createElement("pre"); pre.id = "metrics"; pre.textContent = e.data;
+  document.body.appendChild(pre);
+}});</script>"""
+
+
+def measure(chromium: str, source: Path, width: int, height: int = 844) -> dict:
+    """Lay ``source`` out in headless Chromium in a ``width`` x ``height`` CSS px frame and
+    return ``{"cut": [button labels cut], "height": px of the message or view, "overflow": px,
+    "width": px of the page's viewport}``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / source.name
+        page.write_text(source.read_text(encoding="utf-8") + MEASURE, encoding="utf-8")
+        for extra in source.parent.glob("*.css"):  # the stylesheet the page links to
+            (Path(tmp) / extra.name).write_text(extra.read_text(encoding="utf-8"), encoding="utf-8")
+        frame = Path(tmp) / "frame.html"
+        frame.write_text(FRAME.format(src=page.name, width=width, height=height), encoding="utf-8")
+        done = subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--allow-file-access-from-files",
+                f"--user-data-dir={Path(tmp) / 'profile'}",
+                f"--window-size={max(width, 800)},{height + 100}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                frame.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    found = re.search(r'<pre id="metrics">(.*?)</pre>', done.stdout, re.S)
+    if not found:
+        raise RuntimeError(f"no measurement from Chromium for {source.name}")
+    metrics = json.loads(html.unescape(found.group(1)))
+    if metrics["width"] != width:
+        raise RuntimeError(f"{source.name} was laid out {metrics['width']} px wide, not {width}")
+    return metrics
+
+
+def problems(name: str, metrics: dict) -> list[str]:
+    """What is wrong with a page at phone width: a cut label, or a one-screen card too tall."""
+    found = [f"{name}: button label cut at 390 px: {label!r}" for label in metrics["cut"]]
+    if name in ONE_SCREEN and metrics["height"] > PHONE_SCREEN:
+        found.append(
+            f"{name}: {metrics['height']} px tall at 390 px, over one phone screen ({PHONE_SCREEN} px)"
+        )
+    if metrics["overflow"] > 0:
+        found.append(f"{name}: {metrics['overflow']} px of horizontal overflow at 390 px")
+    return found
+
+
+def write_pages(rendered: dict[str, dict], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / STYLESHEET).write_text(STYLE)  # one stylesheet for every page
+    links = []
+    for name, payload in rendered.items():
+        (out / f"{name}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        (out / f"{name}.html").write_text(page(name, payload))
+        links.append(f'<li><a href="{name}.html">{name}</a> (<a href="{name}.json">JSON</a>)</li>')
+    (out / "index.html").write_text(
+        f'<!doctype html><meta charset="utf-8"><title>advisor cards</title><ul>{"".join(links)}</ul>'
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "cards", help="JSON and HTML go here")
@@ -364,16 +529,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rendered = build_all()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / STYLESHEET).write_text(STYLE)  # one stylesheet for every page
-    links = []
-    for name, payload in rendered.items():
-        (args.out / f"{name}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-        (args.out / f"{name}.html").write_text(page(name, payload))
-        links.append(f'<li><a href="{name}.html">{name}</a> (<a href="{name}.json">JSON</a>)</li>')
-    (args.out / "index.html").write_text(
-        f'<!doctype html><meta charset="utf-8"><title>advisor cards</title><ul>{"".join(links)}</ul>'
-    )
+    write_pages(rendered, args.out)
     print(f"wrote {len(rendered)} messages and views to {args.out}")
     if not args.screenshots:
         return
@@ -381,11 +537,21 @@ def main() -> None:
     if chromium is None:
         sys.exit("no chromium on PATH: apt-get install -y chromium")
     args.shots_out.mkdir(parents=True, exist_ok=True)
-    for name in SCREENSHOTS:
+    found, heights = [], {}
+    for name, payload in rendered.items():
+        if "blocks" not in payload:
+            continue  # the suggested prompts: JSON only
         for label, width in WIDTHS.items():
             target = args.shots_out / f"{name}-{label}.png"
             screenshot(chromium, args.out / f"{name}.html", target, width)
-            print(f"wrote {target.relative_to(REPO)}")
+        metrics = measure(chromium, args.out / f"{name}.html", WIDTHS["mobile"])
+        heights[name] = metrics["height"]
+        found += problems(name, metrics)
+    (args.shots_out / "heights.json").write_text(json.dumps(heights, indent=1) + "\n")
+    print("height at 390 px: " + ", ".join(f"{n} {h}" for n, h in heights.items()))
+    if found:
+        sys.exit("\n".join(found))
+    print(f"no button label cut at 390 px; {', '.join(ONE_SCREEN)} fit one phone screen ({PHONE_SCREEN} px)")
 
 
 if __name__ == "__main__":

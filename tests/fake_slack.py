@@ -352,7 +352,16 @@ class FakeSlack:
             ts = f"{1700000000 + next(self._ts)}.000100"
             key = "message_ts" if method == "chat.postEphemeral" else "ts"
             return {"ok": True, "channel": body.get("channel"), key: ts, "message": {"ts": ts}}
-        if method == "users.info":
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts)}"
+            return {"ok": True, "upload_url": f"{self.url}upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = body.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            return {"ok": True, "files": [{"id": f.get("id")} for f in files]}
+        if method == "team.info":
+            return {"ok": True, "team": {"id": "T1", "name": "Example Co"}}
+        if method == "users.info":  # a user's "locale" is answered only when a test set one
             user = body.get("user")
             info = self.users.get(user, {"id": user, "tz": "Europe/Paris", "is_bot": False})
             return {"ok": True, "user": info}
@@ -393,6 +402,8 @@ class FakeSlack:
                                 pass
                 if path.startswith("/response_url/"):
                     method = "response_url"
+                elif "/upload/" in path:  # a file's bytes (files.getUploadURLExternal's URL)
+                    method, body = "file_upload", {"file_id": path.rsplit("/", 1)[-1], "content": raw}
                 else:
                     method = path.rsplit("/", 1)[-1]
                 call = Call(method, body, dict(self.headers), path=path)

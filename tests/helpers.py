@@ -57,3 +57,18 @@ def invoke(*args: str, env: dict[str, str], stdin: str | None = None) -> Result:
     overrides.update(WORKER_SETTINGS)
     overrides.update({k: v for k, v in env.items() if ours(k)})
     return CliRunner().invoke(main, list(args), env=overrides, input=stdin, prog_name="advisor")
+
+
+def render_cards_script():
+    """``scripts/render_cards.py`` as a module (its Chromium measurement, its card checks)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    if str(scripts) not in sys.path:
+        sys.path.insert(0, str(scripts))  # it imports its neighbour render_report
+    spec = importlib.util.spec_from_file_location("render_cards", scripts / "render_cards.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -183,15 +183,18 @@ def vote_of(blocks: list[dict], helpful: bool = True) -> dict:
 def source_text(blocks: list[dict]) -> str:
     """The card's source line (the section heading and the link under the quote)."""
     for block in blocks:
-        if block.get("block_id") in ("source", "tip_source"):
+        if str(block.get("block_id", "")).split(".")[0] in ("source", "tip_source"):  # ".xyz": updated
             return block["elements"][0]["text"]
     raise AssertionError(f"no source line in {blocks}")
 
 
 def button_of(blocks: list[dict], action_id: str) -> dict:
-    """The button ``action_id`` in posted blocks, as a block_actions ``action``."""
+    """The button ``action_id`` in posted blocks (in a row of buttons, or beside a section's
+    text), as a block_actions ``action``."""
     for block in blocks:
-        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+        elements = list(block.get("elements", [])) if block.get("type") == "actions" else []
+        elements += [block["accessory"]] if block.get("accessory") else []
+        for element in elements:
             if element.get("action_id") == action_id:
                 return {"type": "button", "action_id": action_id, "value": element["value"]}
     raise AssertionError(f"no {action_id} button in {blocks}")

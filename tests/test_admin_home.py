@@ -71,13 +71,16 @@ def test_admins_and_owners_see_this_weeks_figures_and_top_unanswered(home, fake_
 
     for admin in ("UADMIN", "UOWNER"):
         text = published_text(fake_slack, admin)
-        assert "*This week* (only admins and owners see this)" in text
+        assert text.startswith("\n*This week* · only admins and owners see this")  # figures first
         assert "*Questions*\n22" in text and "*Answered*\n5%" in text and "*Not covered*\n21" in text
-        assert "*Median reply time*\n1.5 s" in text
-        lines = text.split("*Top unanswered questions*\n")[1].split("\n")[:6]
-        assert lines[:5] == [f"{n + 1}. {shown(q)} ({6 - n}×)" for n, q in enumerate(OFF_TOPIC[:5])]
+        assert "*Median reply*\n1.5 s" in text
+        lines = text.split("*Top unanswered*\n")[1].split("\n")[:4]
+        assert lines[:3] == [f"{n + 1}. {shown(q)} ({6 - n}×)" for n, q in enumerate(OFF_TOPIC[:3])]
         assert "espresso" not in text and "another workspace" not in text and "an old one" not in text
+        assert "advisor report" not in text and "--html" not in text  # no shell command in Slack
         (publish,) = fake_slack.matching("views.publish", user_id=admin)
+        buttons = [e for b in publish.body["view"]["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert "send_full_report" in [e["action_id"] for e in buttons]
         assert_inert({"text": "home", "blocks": publish.body["view"]["blocks"]})
     plain = published_text(fake_slack, "UPLAIN")
     assert "This week" not in plain and "Top unanswered" not in plain
@@ -101,4 +104,27 @@ def test_the_admin_section_fits_the_home_and_says_when_nothing_went_unanswered(s
         title="T", publisher=None, date=None, url=None, sections=[], examples=[], admin_blocks=blocks
     )
     assert len(view["blocks"]) <= MAX_HOME_BLOCKS
-    assert view["blocks"][-len(blocks) :] == blocks  # after the ordinary Home, in Slack's limit
+    assert view["blocks"][: len(blocks)] == blocks  # first, before the ordinary Home, in Slack's limit
+
+
+def test_the_full_report_button_sends_the_report_to_the_admins_dm_as_a_file(
+    core_advisor, fake_slack, store, settings
+):
+    from bot.slack.listeners.actions.admin_report import AdminReport
+
+    log(store, "T1", "not_covered", "what's the wifi password")
+    fake_slack.users["UADMIN2"] = {"id": "UADMIN2", "is_admin": True}
+    fake_slack.users["UPLAIN2"] = {"id": "UPLAIN2", "is_admin": False}
+    sender = AdminReport(Cards(core_advisor), store)
+    client = make_client(settings)
+    for user in ("UADMIN2", "UPLAIN2"):
+        body = {"user": {"id": user}, "team": {"id": "T1"}}
+        sender.send(ack=lambda *a, **k: None, body=body, client=client, context=BoltContext(team_id="T1"))
+    (complete,) = fake_slack.calls_to("files.completeUploadExternal")
+    assert complete.body["channel_id"] == "DUADMIN2"  # the admin's DM, nowhere else
+    (upload,) = fake_slack.calls_to("file_upload")
+    page = upload.body["content"]
+    assert page.startswith("<!doctype html>") and "wifi password" in page
+    assert "workspace Example Co" in page  # the workspace's name, not its id
+    (refused,) = fake_slack.matching("chat.postMessage", channel="UPLAIN2")
+    assert "for workspace admins and owners" in refused.body["text"]

@@ -52,18 +52,27 @@ def test_answer_card_reads_verdict_quote_source_then_actions():
     assert verdict["text"]["text"] == "*Sales* owns this, per the article:"
     assert passage["text"]["text"] == ">The sales department sets the quota."  # the quote alone
     assert source["elements"][0]["text"] == (
-        "_Efficiency or stability?_ · <https://www.example.com/article|example.com>"
+        'From *"Sales" and "market" who is more important?* · section *Efficiency or stability?* · '
+        "<https://www.example.com/article|example.com>"
     )
     assert "quota?" not in json.dumps(source)  # no question echo in a thread
     assert button_ids(card) == ["more_passages"]
     assert blocks.read_value(actions["elements"][0]["value"]) == {
         "q": "who should set next year's sales quota?",
         "o": 1,
+        "k": "thread",
+        "l": "en",
     }
     assert vote["type"] == "context_actions"
     element = vote_control(card)
     up, down = (blocks.read_value(element[b]["value"]) for b in ("positive_button", "negative_button"))
-    assert up == {"q": "who should set next year's sales quota?", "p": "p_1", "k": "thread", "v": 1}
+    assert up == {
+        "q": "who should set next year's sales quota?",
+        "p": "p_1",
+        "k": "thread",
+        "l": "en",
+        "v": 1,
+    }
     assert down["v"] == 0
     assert card["text"].startswith("Sales. “The sales department sets the quota.”")  # verdict first
     assert_within_limits(card)
@@ -89,8 +98,12 @@ def test_the_verdict_is_said_once(owner, expected):
 @pytest.mark.parametrize("kind", [blocks.PRIVATE, blocks.SHARED, blocks.ASKED])
 def test_the_question_is_echoed_only_away_from_it(kind):
     card = blocks.answer_card("who owns <pricing>?", "answered", "sales", [quote()], kind=kind)
+    first, verdict = card["blocks"][:2]  # the question first, then the verdict
+    assert first["block_id"] == "question"
+    assert first["elements"][0]["text"] == ":speech_balloon: *who owns &lt;pricing&gt;?*"
+    assert verdict["block_id"] == "verdict"
     source = next(b for b in card["blocks"] if b.get("block_id") == "source")
-    assert source["elements"][0]["text"].startswith("*Q:* who owns &lt;pricing&gt;?  ·  _Sell first")
+    assert "pricing" not in source["elements"][0]["text"]  # the source line is not a second question
 
 
 def test_private_card_has_share_as_its_one_primary_action_first():
@@ -120,27 +133,40 @@ def test_a_refusal_offers_the_closest_questions_as_buttons_and_a_vote():
     )
     assert "doesn't cover that" in card["blocks"][0]["text"]["text"]
     assert "Marketing finds the opportunities." not in json.dumps(card)
-    assert button_ids(card) == ["ask_suggestion_0", "ask_suggestion_1", "ask_suggestion_2"]
-    buttons = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [b["text"]["text"] for b in buttons] == suggestions[:3]
+    rows = [b for b in card["blocks"] if "accessory" in b]
+    assert [r["text"]["text"] for r in rows] == suggestions[:3]  # whole questions: never cut
+    buttons = [r["accessory"] for r in rows]
+    assert [b["action_id"] for b in buttons] == ["ask_suggestion_0", "ask_suggestion_1", "ask_suggestion_2"]
+    assert {b["text"]["text"] for b in buttons} == {"Ask"}
     assert [blocks.read_value(b["value"])["q"] for b in buttons] == suggestions[:3]
     assert all(blocks.ASK_SUGGESTION_PATTERN.match(b["action_id"]) for b in buttons)
     up = blocks.read_value(vote_control(card)["positive_button"]["value"])
-    assert up == {"q": "what is the capital of France?", "p": None, "k": "thread", "v": 1}
-    assert card["text"].startswith("The article doesn't cover that. Closest questions it answers: Who sets")
+    assert up == {"q": "what is the capital of France?", "p": None, "k": "thread", "l": "en", "v": 1}
+    assert card["text"].startswith(
+        "The article doesn't cover that. The closest questions it answers: Who sets"
+    )
     assert_within_limits(card)
 
 
-def test_a_vote_is_shown_on_the_card():
-    card = blocks.answer_card("q?", "answered", "sales", [quote()])
-    mine = blocks.with_votes(card, blocks.Votes(mine=False))
-    assert mine["blocks"][-1]["block_id"] == "votes"
-    assert "You found this not helpful" in mine["blocks"][-1]["elements"][0]["text"]
-    again = blocks.with_votes(mine, blocks.Votes(helpful=2, not_helpful=1))
-    lines = [b for b in again["blocks"] if b.get("block_id") == "votes"]
-    assert len(lines) == 1  # replaced, not stacked
-    assert lines[0]["elements"][0]["text"].endswith("2 found this helpful · 1 found it not helpful")
+def test_a_vote_is_shown_to_the_voter_with_fresh_block_ids_and_a_next_step():
+    card = blocks.answer_card("q?", "answered", "sales", [quote()], kind=blocks.PRIVATE)
+    mine = blocks.with_votes(card, blocks.Votes(helpful=2, not_helpful=1, mine=False))
+    ids = [b["block_id"] for b in mine["blocks"]]
+    assert not set(ids) & {b.get("block_id") for b in card["blocks"]}  # every block id is new
+    line = next(b for b in mine["blocks"] if b["block_id"].startswith("votes."))
+    assert "You found this not helpful" in line["elements"][0]["text"]
+    assert "So far: 2 helpful · 1 not helpful" in line["elements"][0]["text"]
+    steps = next(b for b in mine["blocks"] if b["block_id"].startswith("next_steps."))
+    assert [e["action_id"] for e in steps["elements"]] == [blocks.OPEN_ASK_MODAL]  # rephrase
+    assert blocks.read_value(steps["elements"][0]["value"])["q"] == "q?"
+    again = blocks.with_votes(mine, blocks.Votes(helpful=3, not_helpful=1, mine=True))
+    lines = [b for b in again["blocks"] if b["block_id"].startswith("votes.")]
+    assert len(lines) == 1 and "You found this helpful" in lines[0]["elements"][0]["text"]  # replaced
+    assert not any(b["block_id"].startswith("next_steps.") for b in again["blocks"])
     assert again["text"] == card["text"]
+    note = blocks.vote_reply("q?", blocks.Votes(helpful=0, not_helpful=1, mine=False), kind=blocks.THREAD)
+    assert "You found this not helpful" in json.dumps(note) and button_ids(note) == [blocks.OPEN_ASK_MODAL]
+    assert button_ids(blocks.vote_reply("q?", blocks.Votes(helpful=1, mine=True), kind=blocks.THREAD)) == []
 
 
 def test_user_and_article_text_is_escaped_everywhere():
@@ -153,7 +179,7 @@ def test_user_and_article_text_is_escaped_everywhere():
         kind=blocks.PRIVATE,
     )
     assert_inert(card)
-    context = card["blocks"][2]["elements"][0]["text"]
+    context = card["blocks"][0]["elements"][0]["text"]  # the question, first on a private card
     assert (
         "&lt;!channel&gt; &lt;!here&gt; &lt;!subteam^S1&gt; &lt;@U1&gt; &lt;https://evil|x&gt; &amp; more"
         in context
@@ -170,7 +196,7 @@ def test_user_and_article_text_is_escaped_everywhere():
 def test_slack_escaped_user_text_is_shown_as_typed():
     # Slack sends a typed "<" as "&lt;": it must display as "<", not "&lt;".
     card = blocks.answer_card("is 5 &lt; 6 &amp; true?", "answered", "sales", [quote()], kind=blocks.SHARED)
-    assert "*Q:* is 5 &lt; 6 &amp; true?" in card["blocks"][2]["elements"][0]["text"]
+    assert "*is 5 &lt; 6 &amp; true?*" in card["blocks"][0]["elements"][0]["text"]
 
 
 def test_source_link_cannot_be_bent():
@@ -192,7 +218,7 @@ def test_huge_texts_are_cut_inside_limits():
     )
     assert_within_limits(card)
     assert_inert(card)
-    passage = card["blocks"][1]["text"]["text"]
+    passage = next(b for b in card["blocks"] if b.get("block_id") == "passage_0")["text"]["text"]
     assert passage.startswith(">A very long sentence") and "…" in passage
     assert "&am…" not in passage and "&l…" not in passage  # never half an entity
 
@@ -208,15 +234,22 @@ def test_many_passages_stay_within_message_limits():
 
 def test_more_passages_pages_on():
     message = blocks.more_passages(
-        "q?", [quote(passage_id="p_2"), quote(passage_id="p_3")], offset=1, has_more=True
+        "q?", [quote(passage_id="p_2"), quote(passage_id="p_3")], offset=1, has_more=True, thread_ts="1.2"
     )
     share, more = message["blocks"][-1]["elements"]
     assert share["action_id"] == blocks.SHARE_PASSAGES and share["style"] == "primary"
-    assert blocks.read_value(share["value"]) == {"q": "q?", "o": 1, "t": None}
-    assert blocks.read_value(more["value"]) == {"q": "q?", "o": 3}
-    assert message["blocks"][3]["elements"][0]["text"].startswith("Points to *Marketing*  ·  _Sell first")
-    private = blocks.more_passages("q?", [quote()], offset=1, has_more=False, shareable=False)
-    assert button_ids(private) == []
+    assert share["text"]["text"] == "Share in thread"
+    assert blocks.read_value(share["value"]) == {"q": "q?", "o": 1, "t": "1.2", "k": "thread", "l": "en"}
+    assert blocks.read_value(more["value"]) == {"q": "q?", "o": 3, "k": "thread", "l": "en"}
+    assert message["blocks"][3]["elements"][0]["text"].startswith("Points to *Marketing*  ·  From *")
+    # a private card has no thread: its passages are shared in the channel
+    private = blocks.more_passages(
+        "q?", [quote()], offset=1, has_more=False, share="channel", thread_ts="1.2"
+    )
+    (button,) = private["blocks"][-1]["elements"]
+    assert button["text"]["text"] == "Share in channel" and blocks.read_value(button["value"])["t"] is None
+    in_dm = blocks.more_passages("q?", [quote()], offset=1, has_more=False, share=None)
+    assert button_ids(in_dm) == []
     last = blocks.more_passages("q?", [], offset=9, has_more=False)
     assert "That's everything" in last["text"] and button_ids(last) == []
 
@@ -235,15 +268,18 @@ def test_button_values_fit_with_a_long_question():
     assert blocks.read_value("[1]") == {}
 
 
-def test_help_lists_usage_and_examples():
-    message = blocks.help_message(["Who sets the quota?"])
-    usage = message["blocks"][0]["text"]["text"]
-    assert "/advisor QUESTION" in usage and "/advisor tips on" in usage
-    assert "• Who sets the quota?" in message["blocks"][1]["text"]["text"]
+def test_help_is_a_few_lines_and_buttons():
+    message = blocks.help_message(["Who sets the quota?", "Who runs ads?", "C?", "D?"])
+    assert button_ids(message) == [blocks.OPEN_ASK_MODAL]
+    rows = [b for b in message["blocks"] if "accessory" in b]
+    assert [r["text"]["text"] for r in rows] == ["Who sets the quota?", "Who runs ads?", "C?"]
+    ways = message["blocks"][-1]["elements"][0]["text"]
+    assert "/advisor QUESTION" in ways and "/advisor tips on" in ways
+    assert len(message["blocks"]) <= 6
     assert_within_limits(message)
 
 
-def test_home_view_asks_first_and_says_things_in_words():
+def test_home_view_puts_admin_figures_first_then_asks_and_says_things_in_words():
     view = blocks.home_view(
         title="The <article>",
         publisher="Pub & Co",
@@ -266,19 +302,19 @@ def test_home_view_asks_first_and_says_things_in_words():
         admin_blocks=[{"type": "section", "block_id": "admin", "text": {"type": "mrkdwn", "text": "A"}}],
     )
     assert view["type"] == "home" and len(view["blocks"]) <= blocks.MAX_HOME_BLOCKS
-    assert view["blocks"][1]["elements"][0]["action_id"] == blocks.OPEN_ASK_MODAL  # the ask button first
-    examples = next(b for b in view["blocks"] if b.get("block_id") == "example_questions")
-    assert [e["text"]["text"] for e in examples["elements"]] == ["Who sets the quota?", "Who runs ads?"]
-    assert all(blocks.ASK_SUGGESTION_PATTERN.match(e["action_id"]) for e in examples["elements"])
-    assert blocks.read_value(examples["elements"][0]["value"]) == {"q": "Who sets the quota?", "k": "asked"}
+    assert view["blocks"][0]["block_id"] == "admin" and view["blocks"][1]["type"] == "divider"
+    ask = next(b for b in view["blocks"] if b.get("block_id") == "home_actions")
+    assert ask["elements"][0]["action_id"] == blocks.OPEN_ASK_MODAL
+    rows = [b for b in view["blocks"] if "accessory" in b]
+    assert [r["text"]["text"] for r in rows] == ["Who sets the quota?", "Who runs ads?"]
+    assert all(blocks.ASK_SUGGESTION_PATTERN.match(r["accessory"]["action_id"]) for r in rows)
+    assert blocks.read_value(rows[0]["accessory"]["value"]) == {
+        "q": "Who sets the quota?",
+        "k": "asked",
+        "l": "en",
+    }
     text = "\n".join(all_texts(view))
     assert "<https://example.com/a|The &lt;article&gt;> (Pub &amp; Co, 2023-12-01)" in text
-    assert (
-        "*Today or tomorrow?*\nSales is &lt;today&gt;.\n*Sales:* cash flow  ·  *Marketing:* future demand"
-        in text
-    )
-    assert "*Behind the scenes*\nMarketers do research.\n*Marketing's* job throughout" in text
-    assert "(Both Sales and Marketing)" not in text
     assert "• <#C123>: on weekdays at 09:00 Europe/Paris" in text
     assert (
         "• <#C456>: *paused*: the bot was removed from <#C456>; invite it back with `/invite @advisor`"
@@ -288,15 +324,27 @@ def test_home_view_asks_first_and_says_things_in_words():
     assert "Slack refused the last tip (weird_error); run `/advisor tips on` in <#C666>" in text
     assert "C789" not in text  # unsubscribed
     assert "/advisor tips on" in text
-    assert view["blocks"][-1]["block_id"] == "admin" and view["blocks"][-2]["type"] == "divider"
 
 
-def test_suggested_prompts_and_welcome():
-    prompts = blocks.suggested_prompts(["Who sets the quota?", "B?", "C?", "D?", "E?"])
-    assert prompts[0] == {"title": "Who sets the quota?", "message": "Who sets the quota?"}
+def test_suggested_prompts_have_short_titles_and_the_welcome_other_examples():
+    questions = [
+        "Who should set next year's sales quota?",
+        "Should we build a sales team or a marketing team first?",
+        "Who should do market research and competitor analysis?",
+        "D?",
+        "Who should run advertising and trade shows?",
+        "F?",
+    ]
+    prompts = blocks.suggested_prompts(questions)
+    assert prompts[0] == {"title": "Set next year's sales quota", "message": questions[0]}
     assert len(prompts) == 4  # Slack shows up to four
-    welcome = blocks.welcome_message(["Who sets the quota?"])
+    for prompt, question in zip(prompts, questions, strict=False):
+        assert len(prompt["title"]) <= blocks.messages.TITLE_CHARS and prompt["message"] == question
+        assert prompt["title"].split()[-1].lower() not in ("a", "or", "the", "and")
+    welcome = blocks.welcome_message(questions)
     assert welcome["text"].startswith("Hi! Ask me who should own a piece of work")
+    shown = [b["text"]["text"] for b in welcome["blocks"] if "accessory" in b]
+    assert shown and not set(shown) & {p["message"] for p in prompts[:2]}  # not the first prompts again
     assert_within_limits(welcome)
 
 

@@ -265,7 +265,7 @@ def test_a_failed_answer_is_logged_and_the_asker_told(fake, questions, context, 
     fake.fail("chat.postMessage", "invalid_blocks", channel=channel)  # retrying cannot fix it
     deliver(questions, context, client, mention(QUOTA, channel=channel))
     failed, apology = posts_in(fake, channel)
-    assert failed.body["blocks"][0]["block_id"] == "verdict"
+    assert failed.body["blocks"][1]["block_id"] == "verdict"
     assert apology.body["text"].startswith("Sorry, something went wrong")
     (record,) = errors_logged(caplog, "bot.slack.jobs")
     assert record.exc_info[0] is SlackApiError and record.args[1:3] == ("answer", channel)
@@ -314,7 +314,7 @@ def test_slash_question_starting_with_tips_is_answered_as_a_question(fake, comma
     )
     assert acks.calls == [{}]  # acknowledged empty: the answer follows on response_url
     (answer,) = fake.matching("response_url", path=f"/response_url/{name}")
-    assert answer.body["blocks"][0]["block_id"] == "verdict"
+    assert [b["block_id"] for b in answer.body["blocks"][:2]] == ["question", "verdict"]
     assert EFFICIENCY in source_text(answer.body["blocks"])
 
 
@@ -325,7 +325,7 @@ def test_slash_command_failure_is_logged_and_the_user_told(fake, command, client
     command.handle(ack=Acks(), command=form, context=context)
     JobWorkers(command.queue, SingleWorkspace(client)).run_due()
     failed, told = fake.matching("response_url", path=f"/response_url/{name}")
-    assert failed.body["blocks"][0]["block_id"] == "verdict"
+    assert failed.body["blocks"][1]["block_id"] == "verdict"
     assert told.body["response_type"] == "ephemeral" and told.body["text"].startswith(
         "Sorry, something went wrong"
     )
@@ -336,7 +336,7 @@ def test_slash_command_failure_is_logged_and_the_user_told(fake, command, client
 # --- buttons, Home, modal, workspace -------------------------------------------------------------
 
 
-def test_votes_are_stored_last_one_wins_and_update_the_card_in_place(
+def test_votes_are_stored_last_one_wins_and_shown_to_the_voter_only(
     fake, cards, store, questions, context, client, channel
 ):
     top = mention(QUOTA, channel=channel)
@@ -361,14 +361,16 @@ def test_votes_are_stored_last_one_wins_and_update_the_card_in_place(
             client=client,
             context=context,
         )
-        assert fake.matching("response_url", path=f"/response_url/{name}") == []  # nothing sent
+        (note,) = fake.matching("response_url", path=f"/response_url/{name}")  # to the voter only
+        assert note.body["response_type"] == "ephemeral" and note.body["replace_original"] is False
         (vote,) = store.feedback_for(TEAM, channel, card_ts)
         assert vote.helpful is helpful and vote.question == QUOTA and vote.passage_id
-        update = fake.matching("chat.update", channel=channel, ts=card_ts)[-1]
-        votes = next(b for b in update.body["blocks"] if b.get("block_id") == "votes")
-        counted = "1 found this helpful" if helpful else "1 found it not helpful"
-        assert votes["elements"][0]["text"].endswith(counted)
-    assert len(posts_in(fake, channel)) == 1  # the card only; no "Thanks!" message
+        counted = "So far: 1 helpful · 0 not helpful" if helpful else "So far: 0 helpful · 1 not helpful"
+        assert counted in note.body["blocks"][0]["elements"][0]["text"]
+        steps = [e["action_id"] for b in note.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert steps == ([] if helpful else [blocks.OPEN_ASK_MODAL])  # a thumbs-down: rephrase
+    assert fake.calls_to("chat.update") == []  # the card is left alone: a vote is not announced
+    assert len(posts_in(fake, channel)) == 1  # the card only; nothing posted in the channel
 
 
 def test_old_cards_helpful_buttons_still_record_a_vote(fake, cards, store, context, client, channel):
@@ -381,7 +383,9 @@ def test_old_cards_helpful_buttons_still_record_a_vote(fake, cards, store, conte
     )
     (vote,) = store.feedback_for(TEAM, channel, card_ts)
     assert vote.helpful is False and vote.passage_id == "p_1"
-    assert fake.matching("chat.update", channel=channel, ts=card_ts)
+    (note,) = fake.matching("response_url", path=f"/response_url/{name}")
+    assert "You found this not helpful" in json.dumps(note.body["blocks"])
+    assert fake.matching("chat.update", channel=channel, ts=card_ts) == []
 
 
 def test_the_messages_tab_sets_prompts_and_welcomes_once(fake, cards, store, context, client):

@@ -17,6 +17,8 @@ REQUIRED_SCOPES = {
     "im:read",
     "im:write",
     "commands",
+    "files:write",  # the full report, as a file in an admin's DM
+    "team:read",  # the workspace's name in that report
     "users:read",
     "channels:read",
     "groups:read",
@@ -64,7 +66,11 @@ def test_every_conversation_with_follow_ups_has_its_event_and_history_scope():
     assert "message.im" in events and "im:history" in scopes  # questions by DM
 
 
-def test_the_agent_view_is_on_with_a_description():
+def test_the_agent_view_is_on_with_a_description_and_fallback_prompts(core_advisor):
+    from bot.slack import blocks
+
     agent = manifest()["features"]["agent_view"]
     assert agent["agent_description"].strip()
+    # the manifest's prompts (shown when the bot's call did not run) are the ones the bot sets
+    assert agent["suggested_prompts"] == blocks.suggested_prompts(core_advisor.example_questions())
     assert "assistant_view" not in manifest()["features"]  # one messaging experience, the new one

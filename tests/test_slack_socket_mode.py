@@ -170,16 +170,17 @@ def test_events_commands_and_interactions_are_acknowledged_and_answered(fake, so
     assert ack["envelope_id"] == envelope
     assert "/advisor QUESTION" in ack["payload"]["text"]
 
-    # interactive: a vote on a channel card updates the card in place
-    card_ts = message_ts()
+    # interactive: a vote on a channel card is told to the voter only
+    card_ts, voted = message_ts(), unique_id("v")
     blocks = card.body["blocks"]
     payload = block_action(
-        vote_of(blocks), response_url=fake.response_url(unique_id("v")), channel=channel, message_ts=card_ts
+        vote_of(blocks), response_url=fake.response_url(voted), channel=channel, message_ts=card_ts
     )
     envelope = sockets.send("interactive", payload)
     assert sockets.ack(envelope)["envelope_id"] == envelope
-    (update,) = fake.wait_for_call("chat.update", channel=channel, ts=card_ts)
-    assert any(b.get("block_id") == "votes" for b in update.body["blocks"])
+    note = fake.reply_to(voted)
+    assert note["response_type"] == "ephemeral" and "You found this helpful" in str(note["blocks"])
+    assert fake.matching("chat.update", channel=channel) == []
 
 
 def test_reconnects_after_refresh_requested_and_after_an_abrupt_close(fake, sockets, socket_bot):

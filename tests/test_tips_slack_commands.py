@@ -120,9 +120,9 @@ def test_turning_tips_on_after_todays_time_starts_tomorrow_and_tells_the_channel
     reply = tips("on 8:30 Europe/Paris", user="U7", now=evening)
     assert "First tip: tomorrow at 08:30 Europe/Paris." in reply["text"]
     (notice,) = fake_slack.matching("chat.postMessage", channel="C1")
-    assert notice.body["text"] == (
-        ":bulb: <@U7> turned on daily tips here: weekdays at 08:30 Europe/Paris, the first one "
-        "tomorrow at 08:30 Europe/Paris. Anyone can stop them with `/advisor tips off`."
+    assert notice.body["text"] == (  # one line, the time said once, no one pinged
+        ":bulb: Daily tips are on here: weekdays at 08:30 Europe/Paris, the first one tomorrow. "
+        "Stop: `/advisor tips off`."
     )
     assert "link_names" not in notice.body
     # The scheduler's next check that evening posts nothing; the next morning it does.
@@ -197,11 +197,12 @@ def test_status_after_todays_tip_names_the_next_weekday(tips, store, settings):
         ("xyz", "I don't know `tips xyz`"),
     ],
 )
-def test_errors_are_one_line_with_a_pointer_to_help(tips, store, args, expected):
+def test_errors_are_one_line_with_a_pointer_to_help_unless_they_give_the_fix(tips, store, args, expected):
     text = tips(args)["text"]
     assert "<!channel>" not in text
-    assert expected in text
-    assert "\n" not in text and text.endswith("See `/advisor help`.")
+    assert expected in text and "\n" not in text
+    # an error that names the command to type gives the fix; the others point to help
+    assert text.endswith("See `/advisor help`.") != ("`" in expected)
     assert store.list_subscriptions() == []
 
 

@@ -29,13 +29,15 @@ import click
 def report(since_days: float, team: str | None, as_json: bool, html_file: Path | None) -> None:
     """Questions per day and by outcome, the top unanswered ones, votes and tips."""
     from ..config import Settings, load_settings
-    from ..report import build_report, to_html, to_text
+    from ..knowledge import load_knowledge
+    from ..report import build_report, passage_names, to_html, to_text
     from ..storage import open_store
 
     settings = click.get_current_context().find_object(Settings) or load_settings()
+    names = passage_names(load_knowledge(settings.knowledge_dir))  # votes name passages by id
     store = open_store(settings.database_url)
     try:
-        built = build_report(store, since_days=since_days, team=team)
+        built = build_report(store, since_days=since_days, team=team, passages=names)
     finally:
         store.close()
     if html_file is not None:

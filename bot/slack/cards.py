@@ -55,20 +55,35 @@ class Cards:
             for hit in hits
         ]
 
-    def answer(self, question: str, *, kind: str = blocks.THREAD, ephemeral: bool = False) -> dict:
+    def answer(
+        self, question: str, *, kind: str = blocks.THREAD, ephemeral: bool = False, locale: str | None = None
+    ) -> dict:
         """The answer card for ``question`` (Slack's text, mentions already removed), laid out
-        for where it is shown (``blocks.THREAD``, ``PRIVATE``, ``SHARED`` or ``ASKED``); a
+        for where it is shown (``blocks.THREAD``, ``PRIVATE``, ``SHARED`` or ``ASKED``) and in the
+        asker's language (``locale``: their Slack locale, see ``blocks.card_language``); a
         refusal offers the three covered questions closest to it. ``ephemeral`` means
         ``kind=PRIVATE``."""
-        return self.answered(question, kind=kind, ephemeral=ephemeral)[0]
+        return self.answered(question, kind=kind, ephemeral=ephemeral, locale=locale)[0]
 
     def answered(
-        self, question: str, *, kind: str = blocks.THREAD, ephemeral: bool = False
+        self,
+        question: str,
+        *,
+        kind: str = blocks.THREAD,
+        ephemeral: bool = False,
+        locale: str | None = None,
+        lang: str | None = None,
     ) -> tuple[dict, Answer]:
         """The answer card for ``question`` and the core's answer it shows (for the log), from
-        one call into the core."""
+        one call into the core. ``lang`` forces the card's language (a click on a card keeps
+        the card's); otherwise it is chosen from ``locale`` and the question."""
         kind = blocks.PRIVATE if ephemeral else kind
         answer = self.advisor.ask(question, k=self.top_k)
+        lang = (
+            lang
+            if lang in blocks.LANGUAGES
+            else blocks.card_language(locale, answer=answer, question=question)
+        )
         covered = answer.status != "not_covered"
         card = blocks.answer_card(
             question,
@@ -78,6 +93,8 @@ class Cards:
             suggestions=answer.suggestions,
             has_more=len(answer.hits) > 1,
             kind=kind,
+            lang=lang,
+            stance=getattr(answer, "stance", None),  # set by the plans' stance, when the core has it
         )
         return card, answer
 
@@ -89,10 +106,13 @@ class Cards:
         question: str,
         offset: int,
         *,
-        shareable: bool = True,
+        share: str | None = "thread",
         thread_ts: str | None = None,
+        kind: str = blocks.THREAD,
+        lang: str = "en",
     ) -> dict:
-        """Passages ``offset`` onwards (a page of them), with a button for the next page."""
+        """Passages ``offset`` onwards (a page of them), with a button for the next page and
+        (``share``: "thread", "channel" or None) one to share them where the card is."""
         offset = max(1, min(int(offset), blocks.MAX_PASSAGES))
         end = min(offset + blocks.PAGE, blocks.MAX_PASSAGES)
         answer = self.advisor.ask(question, k=end + 1)
@@ -102,16 +122,21 @@ class Cards:
             self.quotes(hits),
             offset=offset,
             has_more=len(answer.hits) > end and end < blocks.MAX_PASSAGES,
-            shareable=shareable,
+            share=share,
             thread_ts=thread_ts,
+            kind=kind,
+            lang=lang,
         )
 
-    def help(self) -> dict:
-        return blocks.help_message(self.advisor.example_questions())
+    def help(self, lang: str = "en") -> dict:
+        return blocks.help_message(self.advisor.example_questions(), lang)
+
+    def welcome(self, lang: str = "en") -> dict:
+        return blocks.welcome_message(self.advisor.example_questions(), lang)
 
     def home(self, subscriptions: Sequence | None = (), *, admin_blocks: Sequence[dict] = ()) -> dict:
         """The App Home view; ``subscriptions`` are the workspace's tip subscriptions (None:
-        they could not be loaded); ``admin_blocks`` go at the end."""
+        they could not be loaded); ``admin_blocks`` (an admin's figures) go first."""
         document = self.advisor.knowledge.documents[0]
         source = document.source
         return blocks.home_view(

@@ -1,10 +1,13 @@
-"""The agent surface's "thinking" status while a DM (or assistant-thread) question is answered.
+"""The agent surface around an answer: the "thinking" status while a question is answered
+(a DM or a mention's thread), and a DM thread's title.
 
 ``assistant.threads.setStatus`` shows "advisor is reading the article..." under the
 conversation; posting the answer ends it, and this clears it explicitly too (an empty
-status), so a failed answer never leaves it spinning for Slack's two-minute timeout. The
-status is decoration: if Slack refuses it (an app without the agent view, a missing scope)
-that is logged and the answer goes out all the same.
+status), so a failed answer never leaves it spinning for Slack's two-minute timeout.
+``assistant.threads.setTitle`` names a DM conversation after its first question (a short
+title), so the DM history lists conversations by what was asked. Both are decoration: if
+Slack refuses them (an app without the agent view, a missing scope) that is logged and the
+answer goes out all the same.
 """
 
 from __future__ import annotations
@@ -21,20 +24,17 @@ logger = logging.getLogger(__name__)
 
 
 def status_thread(event: dict) -> str | None:
-    """The thread a status belongs to: a DM message's thread (or the message itself); None
-    outside DMs, where Slack shows no status."""
-    if event.get("channel_type") != "im" and not str(event.get("channel", "")).startswith("D"):
-        return None
+    """The thread a status belongs to: the message's thread, or the thread its answer starts."""
     return event.get("thread_ts") or event.get("ts")
 
 
-def _set(client: WebClient, channel: str, thread_ts: str, status: str) -> bool:
+def _set(client: WebClient, channel: str, thread_ts: str, status: str, loading: list[str] | None) -> bool:
     try:
         client.assistant_threads_setStatus(
             channel_id=channel,
             thread_ts=thread_ts,
             status=status,
-            loading_messages=list(blocks.LOADING_MESSAGES) if status else None,
+            loading_messages=loading if status else None,
         )
         return True
     except Exception as exc:
@@ -43,12 +43,27 @@ def _set(client: WebClient, channel: str, thread_ts: str, status: str) -> bool:
 
 
 @contextmanager
-def thinking(client: WebClient, event: dict) -> Iterator[None]:
-    """Show the "reading the article" status while the body runs (DMs only), then clear it."""
+def thinking(client: WebClient, event: dict, lang: str = "en") -> Iterator[None]:
+    """Show the "reading the article" status while the body runs, then clear it."""
     thread_ts = status_thread(event)
-    shown = bool(thread_ts) and _set(client, event["channel"], thread_ts, blocks.THINKING)
+    status, loading = blocks.thinking(lang)
+    shown = bool(thread_ts and event.get("channel")) and _set(
+        client, event["channel"], thread_ts, status, loading
+    )
     try:
         yield
     finally:
         if shown:
-            _set(client, event["channel"], thread_ts, "")
+            _set(client, event["channel"], thread_ts, "", None)
+
+
+def set_title(client: WebClient, channel: str, thread_ts: str, question: str) -> bool:
+    """Name a DM thread after its question (a short title); False if Slack refused."""
+    try:
+        client.assistant_threads_setTitle(
+            channel_id=channel, thread_ts=thread_ts, title=blocks.short_title(question)
+        )
+        return True
+    except Exception as exc:
+        logger.warning("could not set the title of thread %s in %s: %s", thread_ts, channel, exc)
+        return False

@@ -4,16 +4,22 @@ One module per card family, all importable from here (``blocks.answer_card``): `
 limits, card kinds, action ids, the plain data the builders take, escaping, button values,
 ``fit``), ``answers`` (answer cards, refusals, more passages, votes, sharing), ``tips`` (tip
 cards, a channel's tips in words), ``home`` (the App Home tab, the ask modal) and ``messages``
-(help, errors, notices, the agent surface).
+(help, errors, notices, the agent surface); ``words`` is the catalog of the cards' own words,
+one file per language.
 """
 
 from .answers import (
+    ORIGINS,
+    STANCES,
     Votes,
     answer_card,
     feedback_block,
     more_passages,
+    next_steps,
     not_covered,
     shared_by,
+    stance_line,
+    vote_reply,
     votes_line,
     with_votes,
     without_actions,
@@ -60,6 +66,7 @@ from .common import (
     message_size,
     plain,
     question_echo,
+    question_rows,
     quote_block,
     read_value,
     safe,
@@ -70,7 +77,7 @@ from .common import (
     user_text,
     verdict_name,
 )
-from .home import ask_modal, home_view, section_summary
+from .home import ask_modal, ask_sent, home_view, section_summary
 from .messages import (
     LOADING_MESSAGES,
     THINKING,
@@ -78,12 +85,29 @@ from .messages import (
     error_message,
     help_message,
     notice,
+    short_title,
     suggested_prompts,
+    thinking,
     welcome_message,
 )
 from .tips import PAUSED_BECAUSE, subscription_state, tip_card
+from .words import LANGUAGES, card_language, from_locale, from_text, say
 
 __all__ = [
+    "LANGUAGES",
+    "ask_sent",
+    "ORIGINS",
+    "STANCES",
+    "card_language",
+    "from_locale",
+    "from_text",
+    "next_steps",
+    "question_rows",
+    "say",
+    "short_title",
+    "stance_line",
+    "thinking",
+    "vote_reply",
     "ASKED",
     "ASK_INPUT_ACTION",
     "ASK_INPUT_BLOCK",

@@ -1,18 +1,24 @@
-"""Answer cards: the verdict and its quote, a refusal with suggestions, more passages, the
-vote control and its tally, a card shared in the channel."""
+"""Answer cards: the verdict (or a plan's stance) and its quote, a refusal with suggestions, more
+passages, the vote control and what a vote shows the voter, a card shared in the channel.
+
+A card reads top to bottom: the question (only on a card shown away from it), the verdict or
+stance line, the quote, one context line (document, section, link), the buttons of a private
+card, the vote. Every word of ours comes from the language's catalog (``words``).
+"""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .common import (
     _SLACK_ID,
-    COMMAND,
     ECHOED,
     FEEDBACK,
     HEADING_CHARS,
     MORE_PASSAGES,
+    OPEN_ASK_MODAL,
     PRIVATE,
     SHARE_ANSWER,
     SHARE_PASSAGES,
@@ -20,21 +26,28 @@ from .common import (
     Quote,
     _button,
     _context,
-    _question_buttons,
     _section,
     _value,
     fit,
     plain,
     question_echo,
+    question_rows,
     quote_block,
     source_line,
     verdict_name,
 )
+from .words import say
+
+STANCES = ("backs", "warns", "depends")  # a plan's stance (``Answer.stance``), shown instead of a verdict
+# Where a shared card or page came from, for its "Shared by ... from ..." line.
+ORIGINS = ("private", "thread", "dm")
 
 
-def feedback_block(question: str, *, kind: str, passage_id: str | None, block_id: str = "vote") -> dict:
+def feedback_block(
+    question: str, *, kind: str, passage_id: str | None, lang: str = "en", block_id: str = "vote"
+) -> dict:
     """The compact vote control: Block Kit's feedback buttons in a context_actions block."""
-    value = {"q": question, "p": passage_id, "k": kind}
+    value = {"q": question, "p": passage_id, "k": kind, "l": lang}
     return {
         "type": "context_actions",
         "block_id": block_id,
@@ -43,13 +56,13 @@ def feedback_block(question: str, *, kind: str, passage_id: str | None, block_id
                 "type": "feedback_buttons",
                 "action_id": FEEDBACK,
                 "positive_button": {
-                    "text": {"type": "plain_text", "text": "Helpful"},
-                    "accessibility_label": "Mark this answer as helpful",
+                    "text": {"type": "plain_text", "text": say(lang, "feedback.helpful")},
+                    "accessibility_label": say(lang, "feedback.helpful_label"),
                     "value": _value(**value, v=1),
                 },
                 "negative_button": {
-                    "text": {"type": "plain_text", "text": "Not helpful"},
-                    "accessibility_label": "Mark this answer as not helpful",
+                    "text": {"type": "plain_text", "text": say(lang, "feedback.not_helpful")},
+                    "accessibility_label": say(lang, "feedback.not_helpful_label"),
                     "value": _value(**value, v=0),
                 },
             }
@@ -59,52 +72,108 @@ def feedback_block(question: str, *, kind: str, passage_id: str | None, block_id
 
 @dataclass(frozen=True)
 class Votes:
-    """The votes cast on one card so far, and (on a private card) the viewer's own."""
+    """The votes cast on one card so far, and the viewer's own (shown only to the voter)."""
 
     helpful: int = 0
     not_helpful: int = 0
-    mine: bool | None = None  # the viewer's vote, shown on cards only they see
+    mine: bool | None = None
 
 
-def votes_line(votes: Votes) -> str:
-    if votes.mine is not None:
-        if votes.mine:
-            return ":white_check_mark: You found this helpful. Thanks for telling us."
-        return ":memo: You found this not helpful. Thanks, it is recorded so the answer can improve."
+def votes_line(votes: Votes, lang: str = "en") -> str:
+    """What the voter sees: their vote, and the tally when anyone voted (never shown to others)."""
     parts = []
-    if votes.helpful:
-        parts.append(f"{votes.helpful} found this helpful")
-    if votes.not_helpful:
-        parts.append(f"{votes.not_helpful} found it not helpful")
-    return ":ballot_box_with_ballot: " + (" · ".join(parts) or "No votes yet")
+    if votes.mine is not None:
+        parts.append(say(lang, "vote.mine_helpful" if votes.mine else "vote.mine_not_helpful"))
+    if votes.helpful or votes.not_helpful:
+        parts.append(say(lang, "vote.tally", helpful=str(votes.helpful), not_helpful=str(votes.not_helpful)))
+    return "  ".join(parts)
 
 
-def with_votes(card: dict, votes: Votes) -> dict:
-    """``card`` with its votes shown in a context line right under the vote control."""
-    blocks = [b for b in card["blocks"] if b.get("block_id") != "votes"]
-    at = next((i + 1 for i, b in enumerate(blocks) if b.get("type") == "context_actions"), len(blocks))
-    blocks.insert(at, {**_context(votes_line(votes)), "block_id": "votes"})
-    return fit({"text": card["text"], "blocks": blocks})
+def next_steps(question: str, *, kind: str, lang: str = "en") -> list[dict]:
+    """The buttons a thumbs-down offers: ask it another way (the ask form, filled with the
+    question). The one place another next step (such as "Ask an expert") is added."""
+    return [
+        _button(say(lang, "button.rephrase"), OPEN_ASK_MODAL, _value(q=question, k=kind, l=lang), "primary")
+    ]
 
 
-def _verdict_line(status: str, owner: str | None) -> str:
+def vote_reply(question: str, votes: Votes, *, kind: str, lang: str = "en") -> dict:
+    """The message only the voter sees after voting on a card in a conversation: their vote,
+    the tally, and after a thumbs-down the next steps. The card itself is left alone."""
+    blocks = [{**_context(votes_line(votes, lang)), "block_id": _fresh("votes")}]
+    if votes.mine is False:
+        blocks.append({**_context(say(lang, "vote.next_step")), "block_id": _fresh("next")})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": _fresh("next_steps"),
+                "elements": next_steps(question, kind=kind, lang=lang),
+            }
+        )
+    return fit({"text": plain(votes_line(votes, lang), 500) or "Vote recorded.", "blocks": blocks})
+
+
+def _fresh(block_id: str) -> str:
+    """A block id never used before: Slack asks for new block ids when a message is updated."""
+    return f"{block_id}.{secrets.token_hex(3)}"
+
+
+def with_votes(card: dict, votes: Votes, lang: str = "en") -> dict:
+    """``card`` (seen by the voter alone) with their vote under the vote control, the next
+    steps after a thumbs-down, and every block id fresh (the card is replaced in place)."""
+    keep = [
+        b for b in card["blocks"] if str(b.get("block_id", "")).split(".")[0] not in ("votes", "next_steps")
+    ]
+    blocks = []
+    for block in keep:
+        blocks.append(block)
+        if block.get("type") == "context_actions":
+            blocks.append({**_context(votes_line(votes, lang)), "block_id": "votes"})
+            if votes.mine is False:
+                question = _question_of(block)
+                blocks.append(
+                    {
+                        "type": "actions",
+                        "block_id": "next_steps",
+                        "elements": next_steps(question, kind=PRIVATE, lang=lang),
+                    }
+                )
+    if not any(b.get("block_id") == "votes" for b in blocks):
+        blocks.append({**_context(votes_line(votes, lang)), "block_id": "votes"})
+    fresh = [
+        {**b, "block_id": _fresh(str(b["block_id"]).split(".")[0])} if "block_id" in b else b for b in blocks
+    ]
+    return fit({"text": card["text"], "blocks": fresh})
+
+
+def _question_of(vote_block: dict) -> str:
+    from .common import read_value
+
+    for element in vote_block.get("elements", []):
+        if element.get("type") == "feedback_buttons":
+            return str(read_value(element["negative_button"].get("value", "")).get("q") or "")
+    return ""
+
+
+def _verdict_line(status: str, owner: str | None, lang: str) -> str:
     """The verdict, said once."""
     if status == "low_confidence":
-        return (
-            f":thinking_face: *Probably {verdict_name(owner)}*, but I'm not sure the article "
-            "answers this. Check that the quote fits your question."
-        )
+        return say(lang, "verdict.low", owner=verdict_name(owner, lang))
     if owner in ("sales", "marketing"):
-        return f"*{verdict_name(owner)}* owns this, per the article:"
+        return say(lang, "verdict.owner", owner=verdict_name(owner, lang))
     if owner == "both":
-        return "*Both Sales and Marketing*: the article gives each a part."
-    return "*No single owner*: the article doesn't give this to one department."
+        return say(lang, "verdict.both")
+    return say(lang, "verdict.none")
 
 
-def _fallback_verdict(status: str, owner: str | None) -> str:
-    if status == "low_confidence":
-        return f"Probably {verdict_name(owner)} (not sure the article answers this)."
-    return f"{verdict_name(owner)}."
+def stance_line(stance: str | None, lang: str = "en") -> str | None:
+    """A plan's stance in one line ("The article backs this plan."), or None for a question."""
+    return say(lang, f"stance.{stance}") if stance in STANCES else None
+
+
+def _fallback_verdict(status: str, owner: str | None, lang: str) -> str:
+    key = "fallback.low" if status == "low_confidence" else "fallback.answer"
+    return say(lang, key, owner=verdict_name(owner, lang))
 
 
 def answer_card(
@@ -116,53 +185,69 @@ def answer_card(
     suggestions: Sequence[str] = (),
     has_more: bool = False,
     kind: str = THREAD,
+    lang: str = "en",
+    stance: str | None = None,
 ) -> dict:
-    """The answer card: the verdict once, the quote, one source line, the actions, the vote.
+    """The answer card, top to bottom: the question (on a card shown away from it: ``kind`` in
+    ``ECHOED``), the verdict (or the plan's ``stance``), the quote, the context line, the
+    private card's buttons, the vote.
 
-    ``question`` is the user's text as Slack sent it; ``quotes`` are best first (only the first
-    is shown; "More passages" shows the rest). ``kind`` says where the card is shown
-    (``THREAD``, ``PRIVATE``, ``SHARED``, ``ASKED``): only cards away from the question echo
-    it, and only a private card has "Share in channel" (its primary action, first). For
-    ``not_covered`` the card is a refusal offering ``suggestions`` as buttons.
+    ``quotes`` are best first (only the first is shown; "More passages" shows the rest). On a
+    private card the primary button follows the confidence: "Share in channel" for an answer,
+    "Rephrase" for a low-confidence one. For ``not_covered`` the card is a refusal.
     """
     if status == "not_covered" or not quotes:
-        return not_covered(question, suggestions, kind=kind)
+        return not_covered(question, suggestions, kind=kind, lang=lang)
     best = quotes[0]
-    blocks = [_section(_verdict_line(status, owner), "verdict"), quote_block(best, block_id="passage_0")]
-    context = source_line(best)
+    blocks = []
     if kind in ECHOED:
-        context = question_echo(question) + "  ·  " + context
-    blocks.append({**_context(context), "block_id": "source"})
+        blocks.append({**_context(question_echo(question)), "block_id": "question"})
+    line = stance_line(stance, lang) if status == "answered" else None
+    blocks.append(_section(line or _verdict_line(status, owner, lang), "verdict"))
+    blocks.append(quote_block(best, block_id="passage_0"))
+    blocks.append({**_context(source_line(best, lang)), "block_id": "source"})
     buttons = []
+    more = _value(q=question, o=1, k=kind, l=lang)
     if kind == PRIVATE:
-        buttons.append(_button("Share in channel", SHARE_ANSWER, _value(q=question), "primary"))
+        share = _button(say(lang, "button.share_channel"), SHARE_ANSWER, _value(q=question, l=lang))
+        if status == "low_confidence":
+            buttons += next_steps(question, kind=kind, lang=lang) + [share]
+        else:
+            buttons.append({**share, "style": "primary"})
     if has_more:
-        buttons.append(_button("More passages", MORE_PASSAGES, _value(q=question, o=1)))
+        buttons.append(_button(say(lang, "button.more"), MORE_PASSAGES, more))
     if buttons:
         blocks.append({"type": "actions", "block_id": "answer_actions", "elements": buttons})
-    blocks.append(feedback_block(question, kind=kind, passage_id=best.passage_id))
-    text = (
-        f"{_fallback_verdict(status, owner)} “{plain(best.text, 2000)}” "
-        f"({plain(best.section, HEADING_CHARS)})"
-    )
+    blocks.append(feedback_block(question, kind=kind, passage_id=best.passage_id, lang=lang))
+    verdict = plain(line, 200).replace("*", "") if line else _fallback_verdict(status, owner, lang)
+    text = f"{verdict} “{plain(best.text, 2000)}” ({plain(best.section, HEADING_CHARS)})"
     return fit({"text": text, "blocks": blocks})
 
 
-def not_covered(question: str, suggestions: Sequence[str], *, kind: str = THREAD) -> dict:
-    """A refusal: say so, offer the closest covered questions as buttons, take a vote."""
+def not_covered(question: str, suggestions: Sequence[str], *, kind: str = THREAD, lang: str = "en") -> dict:
+    """A refusal: the question (away from it), say so, offer the closest covered questions
+    (each with an "Ask" button), take a vote."""
     suggestions = [q for q in suggestions if q][:3]
-    intro = "*The article doesn't cover that.*"
-    if suggestions:
-        intro += " The closest questions it does answer:"
-    blocks = [_section(intro, "not_covered")]
+    blocks = []
     if kind in ECHOED:
         blocks.append({**_context(question_echo(question)), "block_id": "question"})
+    intro = say(lang, "refusal.title")
     if suggestions:
-        blocks.append(_question_buttons("suggestions", suggestions, kind))
-    blocks.append(feedback_block(question, kind=kind, passage_id=None))
-    text = "The article doesn't cover that."
+        intro += " " + say(lang, "refusal.closest")
+    blocks.append(_section(intro, "not_covered"))
+    blocks += question_rows("suggestion", suggestions, kind, lang)
+    if kind == PRIVATE:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "answer_actions",
+                "elements": next_steps(question, kind=kind, lang=lang),
+            }
+        )
+    blocks.append(feedback_block(question, kind=kind, passage_id=None, lang=lang))
+    text = say(lang, "refusal.fallback")
     if suggestions:
-        text += " Closest questions it answers: " + "; ".join(plain(q, 200) for q in suggestions)
+        text += " " + say(lang, "refusal.closest") + " " + "; ".join(plain(q, 200) for q in suggestions)
     return fit({"text": text, "blocks": blocks})
 
 
@@ -172,25 +257,32 @@ def more_passages(
     *,
     offset: int,
     has_more: bool,
-    shareable: bool = True,
+    share: str | None = "thread",
     thread_ts: str | None = None,
+    kind: str = THREAD,
+    lang: str = "en",
 ) -> dict:
-    """Further passages for a question, from ``offset``: shown to the clicker only, with a
-    button for the next page and (``shareable``) one to post them in the thread."""
-    intro = "More from the article on this question:"
-    if not quotes:
-        intro = "That's everything the article says that fits this question."
+    """Further passages for a question, from ``offset``, shown to the clicker only, with a
+    button for the next page and (``share``: "thread" or "channel", None in a DM) one that
+    posts them where the card is: its thread, or the channel when there is no thread."""
+    intro = say(lang, "more.intro") if quotes else say(lang, "more.none")
     blocks = [_section(intro, "intro"), _context(question_echo(question))]
     for i, quote in enumerate(quotes):
         blocks.append(quote_block(quote, block_id=f"passage_{offset + i}"))
-        owner = f"Points to *{verdict_name(quote.owner)}*  ·  " if quote.owner else ""
-        blocks.append({**_context(owner + source_line(quote)), "block_id": f"source_{offset + i}"})
+        owner = (
+            say(lang, "more.points_to", owner=verdict_name(quote.owner, lang)) + "  ·  "
+            if quote.owner
+            else ""
+        )
+        blocks.append({**_context(owner + source_line(quote, lang)), "block_id": f"source_{offset + i}"})
     buttons = []
-    if shareable and quotes:
-        value = _value(q=question, o=offset, t=thread_ts)
-        buttons.append(_button("Share in thread", SHARE_PASSAGES, value, "primary"))
+    if share in ("thread", "channel") and quotes:
+        label = say(lang, "button.share_thread" if share == "thread" else "button.share_channel")
+        value = _value(q=question, o=offset, t=thread_ts if share == "thread" else None, k=kind, l=lang)
+        buttons.append(_button(label, SHARE_PASSAGES, value, "primary"))
     if has_more and quotes:
-        buttons.append(_button("More passages", MORE_PASSAGES, _value(q=question, o=offset + len(quotes))))
+        value = _value(q=question, o=offset + len(quotes), k=kind, l=lang)
+        buttons.append(_button(say(lang, "button.more"), MORE_PASSAGES, value))
     if buttons:
         blocks.append({"type": "actions", "block_id": "more_actions", "elements": buttons})
     text = intro + "".join(f" “{plain(q.text, 600)}” ({plain(q.section, HEADING_CHARS)})" for q in quotes)
@@ -203,12 +295,14 @@ def without_actions(message: dict) -> dict:
     return {"text": message["text"], "blocks": blocks}
 
 
-def shared_by(card: dict, user_id: str) -> dict:
-    """A card shared in the channel, with who shared it (a user id from Slack's payload)."""
-    who = f"<@{user_id}>" if _SLACK_ID.match(user_id or "") else "Someone"
+def shared_by(card: dict, user_id: str, *, origin: str = "private", lang: str = "en") -> dict:
+    """A card or page shared in a conversation, saying who shared it and from where (``origin``:
+    a private answer, a thread or a direct message)."""
+    who = f"<@{user_id}>" if _SLACK_ID.match(user_id or "") else say(lang, "someone")
+    origin = origin if origin in ORIGINS else "private"
     blocks = list(card["blocks"])
     at = next(
         (i for i, b in enumerate(blocks) if b.get("type") in ("actions", "context_actions")), len(blocks)
     )
-    blocks.insert(at, {**_context(f"Shared by {who} with `{COMMAND}`"), "block_id": "shared_by"})
+    blocks.insert(at, {**_context(say(lang, f"shared.{origin}", who=who)), "block_id": "shared_by"})
     return fit({"text": card["text"], "blocks": blocks})

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from ...knowledge import VERDICTS
 from ..escape import escape, unescape
+from .words import say
 
 MAX_SECTION_TEXT = 3000  # Slack's limit for a section's text
 MAX_BLOCKS = 50  # Slack's limit for a message
@@ -166,16 +167,20 @@ def _context(text: str) -> dict:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]}]}
 
 
-def _question_buttons(block_id: str, questions, kind: str) -> dict:
-    """One button per question; a click asks it (answered as a card of ``kind``)."""
-    return {
-        "type": "actions",
-        "block_id": block_id,
-        "elements": [
-            _button(plain(q, 75), f"{ASK_SUGGESTION}_{i}", _value(q=q, k=kind))
-            for i, q in enumerate(questions)
-        ],
-    }
+def question_rows(block_id: str, questions, kind: str, lang: str = "en") -> list[dict]:
+    """One row per question: the whole question as text (it wraps, so a phone never cuts it)
+    with a short "Ask" button beside it; a click asks it (answered as a card of ``kind``)."""
+    return [
+        {
+            "type": "section",
+            "block_id": f"{block_id}_{i}",
+            "text": {"type": "mrkdwn", "text": safe(q, 300)},
+            "accessory": _button(
+                say(lang, "button.ask"), f"{ASK_SUGGESTION}_{i}", _value(q=q, k=kind, l=lang)
+            ),
+        }
+        for i, q in enumerate(questions)
+    ]
 
 
 def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict:
@@ -190,19 +195,28 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
     return button
 
 
-def verdict_name(owner: str | None) -> str:
-    return VERDICTS.get(owner or "", "No single owner")
+def verdict_name(owner: str | None, lang: str = "en") -> str:
+    """An owner's display name: in English the core's ``VERDICTS`` (their one home), in another
+    language its catalog's ``owner.<owner>``."""
+    if owner not in VERDICTS:
+        return say(lang, "owner.none")
+    return VERDICTS[owner] if lang == "en" else say(lang, f"owner.{owner}")
 
 
 def question_echo(question: str) -> str:
-    return f"*Q:* {safe(' '.join(user_text(question).split()), QUESTION_ECHO_CHARS)}"
+    """The question, on a card shown away from it (its first line): a speech balloon, no label."""
+    return f":speech_balloon: *{safe(' '.join(user_text(question).split()), QUESTION_ECHO_CHARS)}*"
 
 
-def source_line(quote: Quote) -> str:
-    """One context line: the section, then a short link to the source (never the full title)."""
-    where = f"_{safe(quote.section, HEADING_CHARS)}_"
+def source_line(quote: Quote, lang: str = "en") -> str:
+    """One context line: "From *<title>* · section *<heading>* · <link>" (the document's title:
+    the article's, or a playbook's), and in another language a note that the quote is English."""
+    title = safe(quote.source_title or "", 150) or "?"
+    where = say(lang, "source.from", title=title, section=safe(quote.section, HEADING_CHARS))
     if quote.source_url:
         where += " · " + link(quote.source_url, source_label(quote.source_url))
+    if lang != "en":
+        where += f" · _{say(lang, 'source.english')}_"
     return where
 
 

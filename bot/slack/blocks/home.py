@@ -17,13 +17,14 @@ from .common import (
     SectionInfo,
     _button,
     _context,
-    _question_buttons,
     _section,
     link,
+    question_rows,
     safe,
     verdict_name,
 )
 from .tips import subscription_state
+from .words import say
 
 
 def section_summary(s: SectionInfo) -> str:
@@ -51,58 +52,64 @@ def home_view(
     examples: Sequence[str],
     subscriptions: Sequence[ChannelTips] | None = (),
     admin_blocks: Sequence[dict] = (),
+    lang: str = "en",
 ) -> dict:
-    """The App Home tab: the ask button first, example questions as buttons (answered by
-    DM), what each section says, and the workspace's daily tips in words.
+    """The App Home tab, made to fit one phone screen for everyone: for an admin this week's
+    figures first (``admin_blocks``, built elsewhere), then the ask button, one line on what I
+    do, example questions one per part of the article (each with its own "Ask" button,
+    answered by DM), and the workspace's daily tips in words.
 
-    ``subscriptions`` None means they could not be loaded: the tab says so instead of
-    claiming that no channel gets tips. ``admin_blocks`` (built elsewhere, e.g. for workspace
-    admins) go at the end, after a divider.
+    ``sections`` are kept for the article's parts (their questions are the ``examples``, one a
+    part, in the article's order). ``subscriptions`` None means they could not be loaded: the
+    tab says so instead of claiming that no channel gets tips.
     """
     source = ", ".join(safe(p, 100) for p in (publisher, date) if p)
     about = (
-        "Ask who should own a piece of work, *Sales* or *Marketing*: I answer with a verdict and "
-        f"a quote from {link(url, title)}" + (f" ({source})" if source else "") + ". "
-        f"Mention me in a channel, message me, or type `{COMMAND} QUESTION`."
+        "Ask who should own a piece of work, *Sales* or *Marketing*: I answer with a quote from "
+        f"{link(url, title)}" + (f" ({source})" if source else "") + "."
     )
-    blocks: list[dict] = [
+    blocks: list[dict] = list(admin_blocks)
+    if blocks:
+        blocks.append({"type": "divider"})
+    blocks += [
         {"type": "header", "text": {"type": "plain_text", "text": "Sales & Marketing advisor"}},
+        _section(about, "about"),
         {
             "type": "actions",
             "block_id": "home_actions",
-            "elements": [_button("Ask a question", OPEN_ASK_MODAL, "ask", "primary")],
+            "elements": [_button(say(lang, "button.ask_question"), OPEN_ASK_MODAL, "ask", "primary")],
         },
-        _section(about, "about"),
     ]
-    examples = list(examples)[:5]
+    examples = list(examples)[:6]
     if examples:
-        blocks.append(_section("*Try one of these* (I answer in our messages):", "examples"))
-        blocks.append(_question_buttons("example_questions", examples, ASKED))
-    blocks += [{"type": "divider"}, _section("*What the article says*", "covers")]
-    for i, s in enumerate(list(sections)[:30]):
-        blocks.append(_section(section_summary(s), f"section_{i}"))
+        blocks.append(_context("*Try one* (one per part of the article; I answer in our messages):"))
+        blocks += question_rows("example", examples, ASKED, lang)
     blocks.append({"type": "divider"})
-    tips = (
-        "*Daily tips*: one quoted tip a day in a channel. Invite me there (`/invite @advisor`), "
-        f"then type `{COMMAND} tips on 9am Paris` (`--daily` includes weekends); "
-        f"`{COMMAND} tips off` stops them."
-    )
-    blocks.append(_section(tips, "tips"))
+    tips = f"*Daily tips*: a quoted tip a day in a channel: `{COMMAND} tips on 9am Paris` there."
     lines = [f"• {subscription_state(sub)}" for sub in list(subscriptions or ())[:40] if sub.active]
     if subscriptions is None:
+        blocks.append(_section(tips, "tips"))
         blocks.append(_context("I couldn't load the channels subscribed to daily tips right now."))
     elif lines:
-        blocks.append(_section("*Channels getting tips*\n" + "\n".join(lines), "subscriptions"))
+        blocks.append(_section(tips + "\n" + "\n".join(lines), "tips"))
     else:
+        blocks.append(_section(tips, "tips"))
         blocks.append(_context("No channel in this workspace gets daily tips yet."))
-    if admin_blocks:
-        blocks.append({"type": "divider"})
-        blocks += list(admin_blocks)
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
 
 
-def ask_modal() -> dict:
-    """A modal with one question field; the answer arrives as a direct message."""
+def ask_modal(question: str = "") -> dict:
+    """A modal with one question field (filled with ``question`` when rephrasing one); the
+    answer arrives as a direct message."""
+    field = {
+        "type": "plain_text_input",
+        "action_id": ASK_INPUT_ACTION,
+        "multiline": True,
+        "max_length": 1000,
+        "placeholder": {"type": "plain_text", "text": "Who should set next year's sales quota?"},
+    }
+    if question.strip():
+        field["initial_value"] = question.strip()[:1000]
     return {
         "type": "modal",
         "callback_id": ASK_MODAL,
@@ -114,17 +121,25 @@ def ask_modal() -> dict:
                 "type": "input",
                 "block_id": ASK_INPUT_BLOCK,
                 "label": {"type": "plain_text", "text": "Your question"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ASK_INPUT_ACTION,
-                    "multiline": True,
-                    "max_length": 1000,
-                    "placeholder": {
-                        "type": "plain_text",
-                        "text": "Who should set next year's sales quota?",
-                    },
-                },
+                "element": field,
             },
             _context("I'll answer in a direct message, quoting the article."),
+        ],
+    }
+
+
+def ask_sent() -> dict:
+    """What the ask form turns into once a question is sent: where the answer goes."""
+    return {
+        "type": "modal",
+        "callback_id": f"{ASK_MODAL}_sent",
+        "title": {"type": "plain_text", "text": "Ask the advisor"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [
+            _section(
+                ":incoming_envelope: Got it. The answer is on its way to our direct messages: "
+                "*advisor* under *Apps* in the sidebar.",
+                "sent",
+            )
         ],
     }

@@ -12,8 +12,9 @@ from slack_sdk import WebClient
 
 from ....storage import FeedbackRecord
 from ... import blocks
-from ...blocks import Votes, read_value, shared_by, with_votes, without_actions
+from ...blocks import Votes, read_value, shared_by, vote_reply, with_votes, without_actions
 from ...cards import Cards
+from ...locales import LOCALES, Locales
 from ...messaging import NOT_IN_CHANNEL, post, reply_privately, report_failure, slack_error
 from ...queue import Handler
 
@@ -72,6 +73,27 @@ class Clicked:
         return self.channel.startswith("D")
 
     @property
+    def lang(self) -> str:
+        """The language of the card clicked (carried in its buttons' values)."""
+        lang = self.value.get("l")
+        return lang if lang in blocks.LANGUAGES else "en"
+
+    @property
+    def kind(self) -> str:
+        """The kind of card clicked (carried in its buttons' values), or what it looks like."""
+        kind = self.value.get("k")
+        if kind in blocks.KINDS:
+            return kind
+        return blocks.PRIVATE if self.ephemeral else blocks.THREAD
+
+    @property
+    def origin(self) -> str:
+        """Where a card shared from here came from, in the "Shared by ... from ..." line."""
+        if self.kind == blocks.PRIVATE:
+            return "private"
+        return "dm" if self.in_dm else "thread"
+
+    @property
     def reply_thread(self) -> str | None:
         """The thread replies go to: the card's thread, or a new one under it (not in DMs)."""
         if self.thread_ts:
@@ -82,9 +104,10 @@ class Clicked:
 class AnswerButtons:
     """The buttons on cards: every reply goes to the clicker only, except a share."""
 
-    def __init__(self, cards: Cards, store: VoteStore):
+    def __init__(self, cards: Cards, store: VoteStore, locales: Locales | None = None):
         self.cards = cards
         self.store = store
+        self.locales = locales or LOCALES
 
     def handlers(self) -> dict[str, Handler]:
         """The buttons' queued work: each click is queued whole (``JobQueue.listener``) and a
@@ -114,15 +137,24 @@ class AnswerButtons:
     def more_passages(
         self, ack: Ack, body: dict, action: dict, respond: Respond, context: BoltContext
     ) -> None:
-        """Next passages, for the clicker only, with a button to share them in the thread."""
+        """Next passages, for the clicker only, with a button to share them where the card is:
+        its thread, the channel for a private card outside a thread, nowhere in a DM."""
         ack()
         clicked = Clicked.of(body, action, context)
+        if clicked.in_dm:
+            share, thread = None, None
+        elif clicked.kind == blocks.PRIVATE or clicked.ephemeral:
+            share, thread = ("thread", clicked.thread_ts) if clicked.thread_ts else ("channel", None)
+        else:
+            share, thread = "thread", clicked.reply_thread
         try:
             message = self.cards.more(
                 clicked.question,
                 int(clicked.value.get("o") or 1),
-                shareable=not clicked.in_dm,
-                thread_ts=clicked.reply_thread,
+                share=share,
+                thread_ts=thread,
+                kind=clicked.kind,
+                lang=clicked.lang,
             )
             reply_privately(respond, message, thread_ts=clicked.thread_ts)
         except Exception:
@@ -131,12 +163,13 @@ class AnswerButtons:
     def share_passages(
         self, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient, context: BoltContext
     ) -> None:
-        """Post passages someone was shown privately in the card's thread, saying who shared them."""
+        """Post passages someone was shown privately where the card is (its thread, or the
+        channel), saying who shared them and from where."""
         ack()
         clicked = Clicked.of(body, action, context)
         try:
-            page = self.cards.more(clicked.question, int(clicked.value.get("o") or 1))
-            message = shared_by(without_actions(page), clicked.user)
+            page = self.cards.more(clicked.question, int(clicked.value.get("o") or 1), lang=clicked.lang)
+            message = shared_by(without_actions(page), clicked.user, origin=clicked.origin, lang=clicked.lang)
             self._post_or_respond(client, respond, clicked, message, thread_ts=clicked.value.get("t"))
             respond(delete_original=True)
         except Exception:
@@ -145,32 +178,27 @@ class AnswerButtons:
     def vote(
         self, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient, context: BoltContext
     ) -> None:
-        """Record a vote and show it on the card itself (no new message): ``chat.update`` of a
-        card in a conversation, ``replace_original`` of a card only the voter sees."""
+        """Record a vote and show it to the voter only: a card only they see (private, DM) is
+        replaced in place with their vote (fresh block ids); on a card in a conversation they
+        get a private note with the tally, and the card is left alone (a vote is not announced).
+        A thumbs-down comes with the next steps (rephrase)."""
         ack()
         clicked = Clicked.of(body, action, context)
         helpful = _helpful(action, clicked.value)
-        kind = clicked.value.get("k") if clicked.value.get("k") in blocks.KINDS else blocks.THREAD
         try:
             self._record(clicked, helpful=helpful)
-            card = self._card(body, clicked, kind)
+            votes = self.store.feedback_for(clicked.team, clicked.channel, clicked.message_ts or "")
+            tally = Votes(
+                helpful=sum(v.helpful for v in votes),
+                not_helpful=sum(not v.helpful for v in votes),
+                mine=helpful,
+            )
             if clicked.ephemeral or clicked.in_dm or not clicked.message_ts:
-                card = with_votes(card, Votes(mine=helpful))
+                card = with_votes(self._card(body, clicked, clicked.kind), tally, clicked.lang)
                 respond(text=card["text"], blocks=card["blocks"], replace_original=True)
                 return
-            votes = self.store.feedback_for(clicked.team, clicked.channel, clicked.message_ts)
-            card = with_votes(
-                card,
-                Votes(helpful=sum(v.helpful for v in votes), not_helpful=sum(not v.helpful for v in votes)),
-            )
-            try:
-                client.chat_update(
-                    channel=clicked.channel, ts=clicked.message_ts, text=card["text"], blocks=card["blocks"]
-                )
-            except Exception as exc:
-                if slack_error(exc) not in NOT_IN_CHANNEL | {"cant_update_message", "message_not_found"}:
-                    raise
-                respond(text=card["text"], blocks=card["blocks"], replace_original=True)
+            note = vote_reply(clicked.question, tally, kind=clicked.kind, lang=clicked.lang)
+            reply_privately(respond, note, thread_ts=clicked.thread_ts)
         except Exception:
             report_failure(lambda m: reply_privately(respond, m), "record a vote in %s", clicked.channel)
 
@@ -181,7 +209,8 @@ class AnswerButtons:
         ack()
         clicked = Clicked.of(body, action, context)
         try:
-            card = shared_by(self.cards.answer(clicked.question, kind=blocks.SHARED), clicked.user)
+            card, _ = self.cards.answered(clicked.question, kind=blocks.SHARED, lang=clicked.lang)
+            card = shared_by(card, clicked.user, origin="private", lang=clicked.lang)
             self._post_or_respond(client, respond, clicked, card)
             respond(delete_original=True)
         except Exception:
@@ -195,13 +224,14 @@ class AnswerButtons:
         ack()
         clicked = Clicked.of(body, action, context)
         from_home = (body.get("container") or {}).get("type") == "view" or not clicked.channel
+        lang = clicked.value.get("l")
         try:
             if from_home or clicked.in_dm:
-                card = self.cards.answer(clicked.question, kind=blocks.ASKED)
+                card, _ = self.cards.answered(clicked.question, kind=blocks.ASKED, lang=lang)
                 where = clicked.channel if clicked.in_dm else clicked.user
                 post(client, where, card, thread_ts=clicked.thread_ts)
             else:
-                card = self.cards.answer(clicked.question, kind=blocks.PRIVATE)
+                card, _ = self.cards.answered(clicked.question, kind=blocks.PRIVATE, lang=lang)
                 reply_privately(respond, card, thread_ts=clicked.thread_ts)
         except Exception:
             if from_home:
@@ -215,7 +245,7 @@ class AnswerButtons:
         message = body.get("message") or {}
         if message.get("blocks"):
             return {"text": message.get("text") or "", "blocks": message["blocks"]}
-        return self.cards.answer(clicked.question, kind=kind)
+        return self.cards.answered(clicked.question, kind=kind, lang=clicked.lang)[0]
 
     def _post_or_respond(self, client, respond, clicked: Clicked, message: dict, *, thread_ts=None) -> None:
         try:

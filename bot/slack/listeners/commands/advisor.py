@@ -15,6 +15,7 @@ from ....config import Settings
 from ....tips.ledger import Subscriptions
 from ... import blocks
 from ...cards import Cards, is_question
+from ...locales import LOCALES
 from ...messaging import reply_privately
 from ...question_log import QuestionLog, QuestionLogWriter, job_started
 from ...queue import IN_ACK, Handler, JobContext, JobQueue, Request
@@ -59,7 +60,7 @@ class AdvisorCommand:
         word, _, rest = text.partition(" ")
         word = word.lower()
         if (word == "help" and not rest) or not is_question(text):
-            help_message = self.cards.help()
+            help_message = self.cards.help(blocks.from_text(text))
             ack(text=help_message["text"], blocks=help_message["blocks"], response_type="ephemeral")
             return
         self.queue.enqueue(
@@ -89,7 +90,8 @@ class AdvisorCommand:
         elif word == "tip" and not rest:
             message = self._tip_now(command, client, job.team)
         else:
-            message, answer = self.cards.answered(text, ephemeral=True)
+            locale = LOCALES.of(client, command.get("user_id"), job.team)
+            message, answer = self.cards.answered(text, ephemeral=True, locale=locale)
             reply_privately(respond, message)
             self.question_log.record(
                 team=job.team, channel=command.get("channel_id"), answer=answer, started=job_started(job)

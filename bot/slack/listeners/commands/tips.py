@@ -92,9 +92,11 @@ def _reply(text: str) -> dict:
 
 
 def _error(text: str) -> dict:
-    """One line saying what is wrong, and where the full usage is."""
+    """One line saying what is wrong, and where the full usage is unless it gives the fix
+    already (a command to type, in backticks)."""
     text = text.rstrip(".")
-    return _reply(f"{text}{'' if text.endswith('?') else '.'} {HELP}")
+    text = f"{text}{'' if text.endswith('?') else '.'}"
+    return _reply(text if "`" in text else f"{text} {HELP}")
 
 
 def _channel(channel_id: str) -> str:
@@ -221,10 +223,15 @@ def handle_tips_command(
             return _tips_on(tokens[1:], team_id, channel_id, user_id, client, store, now)
         if action == "off":
             if store.unsubscribe(team_id, channel_id):
-                return _reply(
+                # The channel was told when tips started: it is told they stopped.
+                told = _announce(
+                    client, channel_id, f":zzz: Daily tips are off here. Back on: `{COMMAND} tips on`."
+                )
+                reply = (
                     f"Daily tips are off for {_channel(channel_id)}. "
                     f"Turn them back on with `{COMMAND} tips on`."
                 )
+                return _reply(reply if told else reply + " (I couldn't post the notice in the channel.)")
             return _reply(f"{_channel(channel_id)} was not subscribed to daily tips.")
         if action == "status":
             subscription = store.get_subscription(team_id, channel_id)
@@ -278,12 +285,18 @@ def _tips_on(tokens, team_id, channel_id, user_id, client, store, now) -> dict:
 
 
 def _tell_channel(client, channel_id: str, user_id: str, subscription: SubscriptionRecord, when: str) -> bool:
-    """The public notice: who turned tips on, when they come, how to stop them."""
-    who = f"<@{user_id}>" if _USER_ID.match(user_id or "") else "Someone"
+    """The public notice, one line: when tips come, the first one, how to stop them (who
+    turned them on is in Slack's own record of the command; no one is pinged)."""
+    first = when.split(" at ")[0]  # "tomorrow": the time is said once, in the schedule
     text = (
-        f":bulb: {who} turned on daily tips here: {_schedule_words(subscription)}, the first one "
-        f"{when}. Anyone can stop them with `{COMMAND} tips off`."
+        f":bulb: Daily tips are on here: {_schedule_words(subscription)}, the first one {first}. "
+        f"Stop: `{COMMAND} tips off`."
     )
+    return _announce(client, channel_id, text)
+
+
+def _announce(client, channel_id: str, text: str) -> bool:
+    """Post a one-line notice in the channel; False (logged) if Slack refused."""
     try:
         post(client, channel_id, notice(text))
         return True

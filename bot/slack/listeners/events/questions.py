@@ -30,11 +30,12 @@ from slack_sdk import WebClient
 
 from ... import blocks
 from ...cards import Cards, is_question
+from ...locales import LOCALES, Locales
 from ...messaging import post
 from ...question_log import QuestionLog, QuestionLogWriter, job_started
 from ...queue import IN_CONVERSATION, Handler, JobContext, JobQueue, Request
-from ...small_talk import is_small_talk
-from ...status import thinking
+from ...small_talk import is_small_talk, wants_welcome
+from ...status import set_title, thinking
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +88,18 @@ class Questions:
     """Answers questions in channels and DMs, exactly once per message."""
 
     def __init__(
-        self, cards: Cards, store: QuestionsStore, queue: JobQueue, question_log: QuestionLog | None = None
+        self,
+        cards: Cards,
+        store: QuestionsStore,
+        queue: JobQueue,
+        question_log: QuestionLog | None = None,
+        locales: Locales | None = None,
     ):
         self.cards = cards
         self.store = store
         self.queue = queue
         self.question_log = question_log or QuestionLog(store)
+        self.locales = locales or LOCALES
 
     def handlers(self) -> dict[str, Handler]:
         """The queued work these listeners hand the queue's workers."""
@@ -114,7 +121,9 @@ class Questions:
             return
         channel_type = event.get("channel_type")
         if channel_type == "im":
-            self._reply(body, event, context, client, thread_ts=event.get("thread_ts"))
+            # Answered in the message's thread: the agent view's conversation (its title and
+            # its status belong to that thread).
+            self._reply(body, event, context, client, thread_ts=event.get("thread_ts") or event["ts"])
             return
         if channel_type not in FOLLOW_UP_EVENTS:
             _ignore(event, f"no follow-ups in a {channel_type} conversation")
@@ -188,17 +197,31 @@ class Questions:
 
     # --- the queued answer (run by a worker) ----------------------------------------------------
     def answer_job(self, work: JobContext) -> str | None:
-        """Follow the question's thread (first attempt only), then post the answer."""
+        """Follow the question's thread (first attempt only), then post the answer in the
+        asker's language. In a DM: a greeting, thanks or "what can you do?" gets the welcome,
+        and a question starting a thread names it (the agent view's title)."""
         job, client = work.job, work.client
         payload, event = job.payload, job.payload["event"]
         if payload.get("follow") and job.attempts == 1 and not job.verify:
             self._follow_thread(job.team, job.channel, event, event["user"])
         question = without_mention(payload.get("text", ""), payload.get("bot_user_id"))
+        in_dm = payload.get("channel_type") == "im"
+        locale = self.locales.of(client, event.get("user"), job.team)
+        lang = blocks.card_language(locale, question=question)
+        if in_dm and wants_welcome(question):
+            return post(client, job.channel, self.cards.welcome(lang), thread_ts=job.thread_ts).get("ts")
         if not is_question(question):
-            return post(client, job.channel, self.cards.help(), thread_ts=job.thread_ts).get("ts")
-        where = {**event, "channel": job.channel, "channel_type": payload.get("channel_type")}
-        with thinking(client, where):  # the agent surface's status, in DMs
-            message, answer = self.cards.answered(question)
+            return post(client, job.channel, self.cards.help(lang), thread_ts=job.thread_ts).get("ts")
+        if (
+            in_dm
+            and job.thread_ts
+            and event.get("thread_ts") in (None, event.get("ts"))
+            and job.attempts == 1
+        ):
+            set_title(client, job.channel, job.thread_ts, question)
+        where = {**event, "channel": job.channel}
+        with thinking(client, where, lang):  # the agent surface's status, in DMs and mention threads
+            message, answer = self.cards.answered(question, locale=locale)
             ts = post(client, job.channel, message, thread_ts=job.thread_ts).get("ts")
         self.question_log.record(
             team=job.team,

@@ -9,6 +9,7 @@ from slack_bolt import Ack, BoltContext
 
 from ... import blocks
 from ...cards import Cards, is_question
+from ...locales import LOCALES
 from ...messaging import post
 from ...question_log import QuestionLog, job_started
 from ...queue import IN_FORM, Handler, JobContext, JobQueue, Request
@@ -35,6 +36,12 @@ class AskModal:
         if not is_question(question):
             ack(response_action="errors", errors={blocks.ASK_INPUT_BLOCK: "Type a question first."})
             return
+
+        def acked(**kwargs) -> None:
+            # Queued: the form turns into a note saying where the answer goes (a refusal's
+            # "busy" error comes through here too, as the queue's own ack arguments).
+            ack(**(kwargs or {"response_action": "update", "view": blocks.ask_sent()}))
+
         self.queue.enqueue(
             Request(
                 kind=ASK_JOB,
@@ -45,12 +52,13 @@ class AskModal:
                 payload={"question": question},
                 busy=IN_FORM,
             ),
-            ack,
+            acked,
         )
 
     def answer(self, work: JobContext) -> str | None:
         job, client = work.job, work.client
-        message, answer = self.cards.answered(job.payload["question"], kind=blocks.ASKED)
+        locale = LOCALES.of(client, job.channel, job.team)  # a DM: the channel is the asker's id
+        message, answer = self.cards.answered(job.payload["question"], kind=blocks.ASKED, locale=locale)
         ts = post(client, job.channel, message).get("ts")
         if self.question_log is not None:
             self.question_log.record(
