@@ -30,6 +30,7 @@ CORE = [
     "bot.search.onnx_embedder",
     "bot.search.quote",
     "bot.search.ranker",
+    "bot.search.saved",
     "bot.search.schema",
     "bot.search.signals",
     "bot.search.store",

@@ -6,6 +6,7 @@ from slack_bolt import App, BoltContext
 
 from ... import blocks
 from ...cards import Cards
+from ...experts import ExpertDesk
 from ...queue import JobQueue
 from .answer_buttons import AnswerButtons, Clicked, VoteStore
 from .home_buttons import open_ask_modal
@@ -22,10 +23,12 @@ def at_top_level(body: dict) -> tuple[str, str | None]:
     return Clicked.of(body, (body.get("actions") or [{}])[0], BoltContext()).channel, None
 
 
-def register(app: App, *, cards: Cards, store: VoteStore, queue: JobQueue) -> None:
+def register(
+    app: App, *, cards: Cards, store: VoteStore, queue: JobQueue, desk: ExpertDesk | None = None
+) -> None:
     """The answer buttons' work is queued before the click is acked; opening the ask form is
     not (its trigger_id expires in 3 seconds)."""
-    buttons = AnswerButtons(cards, store)
+    buttons = AnswerButtons(cards, store, desk=desk)
     queue.add(buttons.handlers())
     app.action(blocks.MORE_PASSAGES)(queue.listener("more_passages"))
     app.action(blocks.SHARE_PASSAGES)(queue.listener("share_passages", where=in_reply_thread))

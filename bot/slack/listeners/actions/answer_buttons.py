@@ -14,6 +14,7 @@ from ....storage import FeedbackRecord
 from ... import blocks
 from ...blocks import Votes, read_value, shared_by, with_votes, without_actions
 from ...cards import Cards
+from ...experts import ExpertDesk
 from ...messaging import NOT_IN_CHANNEL, post, reply_privately, report_failure, slack_error
 from ...queue import Handler
 
@@ -82,9 +83,10 @@ class Clicked:
 class AnswerButtons:
     """The buttons on cards: every reply goes to the clicker only, except a share."""
 
-    def __init__(self, cards: Cards, store: VoteStore):
+    def __init__(self, cards: Cards, store: VoteStore, *, desk: ExpertDesk | None = None):
         self.cards = cards
         self.store = store
+        self.desk = desk  # offers "Ask an expert" on a card voted not helpful
 
     def handlers(self) -> dict[str, Handler]:
         """The buttons' queued work: each click is queued whole (``JobQueue.listener``) and a
@@ -154,6 +156,8 @@ class AnswerButtons:
         try:
             self._record(clicked, helpful=helpful)
             card = self._card(body, clicked, kind)
+            if not helpful and self.desk is not None:
+                card = self.desk.offer(clicked.team, card, clicked.question)
             if clicked.ephemeral or clicked.in_dm or not clicked.message_ts:
                 card = with_votes(card, Votes(mine=helpful))
                 respond(text=card["text"], blocks=card["blocks"], replace_original=True)
