@@ -29,14 +29,16 @@ from typing import TYPE_CHECKING, Protocol
 
 from rapidfuzz import fuzz, utils
 
+from .experts_report import ExpertFigures, ExpertsReportStore, build_experts, experts_lines
+
 if TYPE_CHECKING:
     from .storage import FeedbackRecord, LoggedQuestion
     from .tips.records import PostRecord, SubscriptionRecord
 
 
-class ReportStore(Protocol):
+class ReportStore(ExpertsReportStore, Protocol):
     """What the report reads: the question log, the votes, the tip posts and subscriptions
-    (``bot.storage.Store`` is one)."""
+    (``bot.storage.Store`` is one), and the experts' escalations and saved answers."""
 
     def logged_questions(
         self, *, since: datetime | None = None, team: str | None = None
@@ -98,6 +100,7 @@ class Report:
     tips: list[TipFigures]
     without_text: int  # questions whose text is no longer kept
     teams: list[str] = field(default_factory=list)
+    experts: ExpertFigures = field(default_factory=ExpertFigures)  # bot/experts_report.py
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -164,6 +167,7 @@ def build_report(
         tips=_tip_figures(store, since, team),
         without_text=sum(1 for r in logged if r.question is None),
         teams=sorted({r.team for r in logged}),
+        experts=build_experts(store, since=since, team=team),
     )
 
 
@@ -237,6 +241,7 @@ def to_text(report: Report) -> str:
             f"{t.paused}, {t.inactive}, {t.subscriptions}"
             for t in report.tips
         ]
+    lines += experts_lines(report.experts)
     if report.without_text:
         lines.append(f"({report.without_text} question(s) counted whose text is no longer kept)")
     return "\n".join(lines)

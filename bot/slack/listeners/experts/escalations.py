@@ -13,6 +13,7 @@ of leaving it to the worker, which would skip the steps after a post it found.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Protocol
 
 from slack_bolt import BoltContext
@@ -71,7 +72,17 @@ class EscalationStore(Protocol):
 
     def record_expert_answer(self, escalation_id: int, *, expert: str, answer: str) -> EscalationRecord: ...
 
-    def save_answer(self, **saved) -> SavedAnswerRecord: ...
+    def save_answer(
+        self,
+        *,
+        team: str,
+        question: str,
+        answer: str,
+        expert: str,
+        saved_by: str,
+        answered_at: datetime | None = None,
+        escalation_id: int | None = None,
+    ) -> SavedAnswerRecord: ...
 
     def enqueue_job(
         self, job: NewJob, *, claims: tuple[str, ...] = (), limit: int | None = None
