@@ -8,7 +8,10 @@ saved_paraphrases.yaml (paraphrases naming the saved item they ask, and unrelate
 near misses among them). Every question is matched against all saved questions, as in a
 workspace. The split: paraphrases of even-numbered saved items and even-numbered unrelated
 questions fit the threshold (the best hit@1 with at most 5% false matches); the other half
-checks it. ``--threshold`` scores one given threshold on both halves instead.
+checks it. ``--threshold`` scores one given threshold on both halves instead. ``--compare``
+also prints what was tried: the saved question alone or with its answer, the text embedded
+as typed or prepared like an asked question (glossary, spelling), each with its hit@1 before
+any threshold and at its own split-fitted threshold.
 """
 
 from __future__ import annotations
@@ -66,14 +69,49 @@ def pick(para, unrel) -> float:
     return max(t for h, t in allowed if h == best_hit)
 
 
+def split_figures(matcher, saved, paraphrases, unrelated):
+    """(hit@1 before any threshold, threshold fitted on the fit half, check half's figures)."""
+    best, top = scores(matcher, saved, [q for q, _ in paraphrases])
+    want = np.array([i for _, i in paraphrases])
+    _, utop = scores(matcher, saved, [q for q, _ in unrelated])
+    near = np.array([n for _, n in unrelated])
+
+    def half(odd: int):
+        p = np.array([i % 2 == odd for i in want])
+        u = np.array([i % 2 == odd for i in range(len(unrelated))])
+        return (best[p], top[p], want[p]), (utop[u], near[u])
+
+    threshold = pick(*half(0))
+    return float(np.mean(best == want)), threshold, figures(threshold, *half(1))
+
+
+def compare(advisor, saved, paraphrases, unrelated) -> None:
+    print("variant | hit@1, no threshold | fitted threshold | check half: hit@1, false matches")
+    for prepared in (False, True):
+        embed = (
+            (lambda text: advisor.embed(advisor.prepare(text))[0])
+            if prepared
+            else (lambda text: advisor.embed(text)[0])
+        )
+        for with_answer in (False, True):
+            items = [SavedQuestion(s.id, s.question, s.answer if with_answer else "") for s in saved]
+            matcher = SavedMatcher(embed, threshold=-1.0)
+            top1, threshold, (hit, false, _near) = split_figures(matcher, items, paraphrases, unrelated)
+            name = f"{'prepared' if prepared else 'as typed'}, question{' + answer' if with_answer else ''}"
+            print(f"{name} | {top1:.3f} | {threshold:.3f} | {hit:.3f}, {false:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("--compare", action="store_true", help="also score the variants tried")
     args = parser.parse_args()
     advisor = Advisor.load(load_settings())
     # As the bot does (bot/slack/listeners/__init__.py): the question prepared like an asked one.
     matcher = SavedMatcher(lambda text: advisor.embed(advisor.prepare(text))[0], threshold=-1.0)
     saved, paraphrases, unrelated = load()
+    if args.compare:
+        compare(advisor, saved, paraphrases, unrelated)
     best, top = scores(matcher, saved, [q for q, _ in paraphrases])
     want = np.array([i for _, i in paraphrases])
     _, utop = scores(matcher, saved, [q for q, _ in unrelated])
