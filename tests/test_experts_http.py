@@ -32,6 +32,7 @@ from tests.slack_harness import (
     mention,
     message,
     unique_id,
+    vote_of,
 )
 from tests.test_slack_socket_mode import SocketBot, socket_env, sockets  # noqa: F401 (fixtures)
 
@@ -57,7 +58,7 @@ def blocks_by_id(message_body: dict) -> dict[str, dict]:
     return {b.get("block_id"): b for b in message_body.get("blocks") or []}
 
 
-def run_the_loop(fake: FakeSlack, store, send: Transport) -> None:
+def run_the_loop(fake: FakeSlack, store, send: Transport, *, uninstall: bool = False) -> None:
     admin, asker, expert, other = unique_id("UA"), unique_id("UQ"), unique_id("UE"), unique_id("UO")
     experts, channel, elsewhere = unique_id("CX"), unique_id("C"), unique_id("C")
     fake.users[admin] = {"id": admin, "is_admin": True, "tz": "Europe/Paris"}
@@ -149,6 +150,33 @@ def run_the_loop(fake: FakeSlack, store, send: Transport) -> None:
     assert "saved_title" not in blocks_by_id(plain.body)
     assert len(fake.messages_in(experts)) == 1
 
+    # A thumbs-down offers "Ask an expert" where an experts channel is set, and only there.
+    for where, team, card, offered in (
+        (elsewhere, TEAM, reused, True),
+        (other_channel, other_team, plain, False),
+    ):
+        ts = fake.messages_in(where)[0]["ts"]
+        vote = block_action(
+            vote_of(card.body["blocks"], helpful=False),
+            response_url=fake.response_url(unique_id("v")),
+            channel=where,
+            user=other,
+            message_ts=ts,
+        )
+        vote["team"]["id"] = team
+        vote["message"]["blocks"] = card.body["blocks"]
+        send.interaction(vote)
+        (updated,) = fake.wait_for_call("chat.update", channel=where, ts=ts)
+        assert (ASK_EXPERT in json.dumps(updated.body["blocks"])) is offered
+    assert wait_until(
+        lambda: store.saved_usage(team=TEAM)[0].not_helpful == 1, what="the vote on the saved answer"
+    )
+
+    if uninstall:  # the workspace leaves: its saved answers and experts channel go with it
+        send.event(event_body({"type": "app_uninstalled"}))
+        wait_until(lambda: not store.saved_answers(TEAM), what="the saved answers deleted")
+        assert store.experts_channel(TEAM) is None
+
 
 def test_the_whole_loop_over_http(bot, slack, fake, bot_store):
     send = Transport(event=slack.event, command=slack.command, interaction=slack.interaction)
@@ -171,7 +199,8 @@ def test_the_whole_loop_over_socket_mode(fake, sockets, socket_env):  # noqa: F8
         def over(kind):
             return lambda payload: sockets.ack(sockets.send(kind, payload))
 
-        run_the_loop(fake, store, Transport(over("events_api"), over("slash_commands"), over("interactive")))
+        send = Transport(over("events_api"), over("slash_commands"), over("interactive"))
+        run_the_loop(fake, store, send, uninstall=True)
     finally:
         bot.stop()
         store.close()
