@@ -390,6 +390,13 @@ def to_html(report: Report) -> str:
             tips,
             {1, 2, 3, 4, 5, 6},
         ),
+        "<h2>Asked an expert</h2>",
+        f"<p>{html.escape(experts_lines(report.experts)[0])}</p>",
+        _table(
+            ["saved answer", "shown", "helpful", "not helpful"],
+            [[s.question, s.uses, s.helpful, s.not_helpful] for s in report.experts.saved[:TOP]],
+            {1, 2, 3},
+        ),
         "</body></html>",
     ]
     return "\n".join(parts)
