@@ -30,15 +30,17 @@ from typing import TYPE_CHECKING, Protocol
 
 from rapidfuzz import fuzz, utils
 
+from .experts_report import ExpertFigures, ExpertsReportStore, build_experts, experts_lines
+
 if TYPE_CHECKING:
     from .knowledge import Knowledge
     from .storage import FeedbackRecord, LoggedQuestion
     from .tips.records import PostRecord, SubscriptionRecord
 
 
-class ReportStore(Protocol):
+class ReportStore(ExpertsReportStore, Protocol):
     """What the report reads: the question log, the votes, the tip posts and subscriptions
-    (``bot.storage.Store`` is one)."""
+    (``bot.storage.Store`` is one), and the experts' escalations and saved answers."""
 
     def logged_questions(
         self, *, since: datetime | None = None, team: str | None = None
@@ -105,6 +107,8 @@ class Report:
     def team_name(self, team: str | None) -> str:
         """A workspace's name when known, else its id."""
         return self.team_names.get(team or "", team or "")
+
+    experts: ExpertFigures = field(default_factory=ExpertFigures)  # bot/experts_report.py
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -196,6 +200,7 @@ def build_report(
         without_text=sum(1 for r in logged if r.question is None),
         teams=sorted({r.team for r in logged}),
         team_names=dict(team_names or {}),
+        experts=build_experts(store, since=since, team=team),
     )
 
 
@@ -273,6 +278,7 @@ def to_text(report: Report) -> str:
             f"{t.paused}, {t.inactive}, {t.subscriptions}"
             for t in report.tips
         ]
+    lines += experts_lines(report.experts)
     if report.without_text:
         lines.append(f"({report.without_text} question(s) counted whose text is no longer kept)")
     return "\n".join(lines)
@@ -426,6 +432,13 @@ def to_html(report: Report) -> str:
             {1, 2},
         ),
         _table(["passage (section: first words)", "👍", "👎"], passages, {1, 2}),
+        "<h2>Asked an expert</h2>",
+        f"<p>{html.escape(experts_lines(report.experts)[0])}</p>",
+        _table(
+            ["saved answer", "shown", "helpful", "not helpful"],
+            [[s.question, s.uses, s.helpful, s.not_helpful] for s in report.experts.saved[:TOP]],
+            {1, 2, 3},
+        ),
         "<h2>Daily tips per workspace</h2>",
         f'<div class="cards">{tips}</div>' if tips else '<p class="empty">No tips in this period.</p>',
         "</body></html>",

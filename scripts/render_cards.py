@@ -57,6 +57,9 @@ EMOJI = {
     "zzz": "💤",
     "incoming_envelope": "📨",
     "left_right_arrow": "↔️",
+    "raising_hand": "🙋",
+    "floppy_disk": "💾",
+    "eyes": "👀",
 }
 
 
@@ -183,10 +186,57 @@ def build_all(cards=None) -> dict[str, dict]:
         "ask_modal_rephrase": blocks.ask_modal(vague),
         "ask_sent": blocks.ask_sent(),
     }
+    messages.update(expert_messages(cards, refused, quota))
     prompts = blocks.suggested_prompts(cards.examples())
     other = {"suggested_prompts": {"title": "Try asking", "prompts": prompts}}
     del plan_card
     return {**messages, **views, **other}
+
+
+def expert_messages(cards, refused: str, quota: str) -> dict[str, dict]:
+    """Ask an expert and saved answers: the cards of issue 26, built by the bot's builders.
+    The experts' post is of an answered question voted not helpful (so it shows the quote)."""
+    from bot.slack.blocks import experts
+    from bot.slack.blocks.answers import with_button
+
+    deck = "where's the latest pitch deck? the one in Google Drive still has the old logo"
+    reply = (
+        "Always pull it from Highspot: the 'Corporate Pitch Deck FY25' spot is the only approved "
+        "version and Product Marketing updates it monthly. The Drive copies are archived."
+    )
+    answered = datetime(2026, 12, 3, 15, 12, tzinfo=UTC)
+    saved = experts.SavedCard(id=3, question=deck, answer=reply, expert="U0DANA", answered_at=answered)
+    quota_saved = experts.SavedCard(
+        id=4,
+        question="who sets the sales quota for next year?",
+        answer="Finance sets the company number in the annual plan; the CRO splits it by region and "
+        "RevOps loads the targets into Salesforce by 15 January.",
+        expert="U0DANA",
+        answered_at=answered,
+    )
+    said = cards.advisor.ask(quota, k=1)
+    post = experts.escalation_post(
+        question=quota,
+        asker="U0ANNA",
+        status=said.status,
+        quote=cards.quotes(said.hits[:1])[0],
+        owner=said.owner,
+        permalink="https://example.slack.com/archives/C0SALES/p1700000000000100",
+        escalation_id=3,
+    )
+    return {
+        "refusal_ask_expert": with_button(cards.answer(refused), experts.ask_expert_button(refused)),
+        "expert_escalation": post,
+        "expert_taken": experts.taken(post, "U0DANA", 3),
+        "expert_escalated_notice": experts.escalated_notice("C0EXPERTS"),
+        "expert_answer": experts.expert_answer("U0DANA", reply),
+        "expert_resolved": experts.resolved(post, "U0DANA", 3),
+        "expert_saved": experts.resolved(post, "U0DANA", 3, saved_by="U0DANA"),
+        "saved_answer_card": experts.with_saved_answer(cards.answer(quota), quota_saved, covered=True),
+        "saved_answer_refusal": experts.with_saved_answer(cards.answer(deck), saved, covered=False),
+        "saved_answers_list": experts.saved_answers_list([saved, quota_saved]),
+        "experts_setting": experts.experts_setting("C0EXPERTS", changed="set"),
+    }
 
 
 # --- HTML approximation -------------------------------------------------------------------------

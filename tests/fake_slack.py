@@ -104,7 +104,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self._rules: dict[str, list[_Rule]] = {}
         self._lock = threading.Lock()
-        self._ts = itertools.count(1)
+        self._last_ts = 0.0  # the newest ts handed out
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
         self.installs: dict[str, dict] = {}  # OAuth code -> oauth.v2.access answer
@@ -279,7 +279,7 @@ class FakeSlack:
 
     def _keep(self, body: dict) -> str:
         """Keep a posted message; its ts."""
-        ts = f"{1700000000 + next(self._ts)}.000100"
+        ts = self._new_ts()
         message = {"type": "message", "ts": ts, "text": body.get("text"), "user": "UBOT", "bot_id": "BBOT"}
         for key in ("thread_ts", "metadata", "blocks"):
             if body.get(key):
@@ -287,6 +287,13 @@ class FakeSlack:
         with self._lock:
             self.messages.setdefault(_dm(body.get("channel") or ""), []).append(message)
         return ts
+
+    def _new_ts(self) -> str:
+        """A message ts like Slack's: the time it was posted (conversations.history's ``oldest``
+        compares with it), never the same twice."""
+        with self._lock:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
 
     def _history(self, method: str, body: dict) -> dict:
         with self._lock:
@@ -349,7 +356,7 @@ class FakeSlack:
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": _dm(body.get("users") or "")}}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
-            ts = f"{1700000000 + next(self._ts)}.000100"
+            ts = self._new_ts()
             key = "message_ts" if method == "chat.postEphemeral" else "ts"
             return {"ok": True, "channel": body.get("channel"), key: ts, "message": {"ts": ts}}
         if method == "files.getUploadURLExternal":
@@ -361,6 +368,13 @@ class FakeSlack:
             return {"ok": True, "files": [{"id": f.get("id")} for f in files]}
         if method == "team.info":
             return {"ok": True, "team": {"id": "T1", "name": "Example Co"}}
+        if method == "chat.getPermalink":
+            channel, ts = body.get("channel") or "", (body.get("message_ts") or "").replace(".", "")
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://fake.slack.com/archives/{channel}/p{ts}",
+            }
         if method == "users.info":  # a user's "locale" is answered only when a test set one
             user = body.get("user")
             info = self.users.get(user, {"id": user, "tz": "Europe/Paris", "is_bot": False})

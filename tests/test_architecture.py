@@ -30,6 +30,7 @@ CORE = [
     "bot.search.onnx_embedder",
     "bot.search.quote",
     "bot.search.ranker",
+    "bot.search.saved",
     "bot.search.schema",
     "bot.search.signals",
     "bot.search.store",
@@ -156,6 +157,7 @@ LAYERS = {
     "bot.tips": DOMAIN,  # the tips domain: no Slack
     "bot.storage": DOMAIN,  # the store (it reads and writes the tips records)
     "bot.report": DOMAIN,  # the admin's report, from the store
+    "bot.experts_report": DOMAIN,  # the experts' part of that report
     "bot.slack": SLACK,
     "bot.serve": EDGE,  # the composition root
     "bot.cli": EDGE,

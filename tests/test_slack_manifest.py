@@ -46,7 +46,7 @@ def test_manifest_scopes_events_command_and_interactivity():
     events = data["settings"]["event_subscriptions"]
     assert set(events["bot_events"]) == EVENTS
     (command,) = data["features"]["slash_commands"]
-    assert command["command"] == COMMAND and command["should_escape"] is False
+    assert command["command"] == COMMAND and command["should_escape"] is True
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["features"]["app_home"]["home_tab_enabled"] is True
     assert data["features"]["app_home"]["messages_tab_enabled"] is True  # DMs

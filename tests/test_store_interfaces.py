@@ -10,9 +10,11 @@ from typing import Protocol
 import pytest
 
 from bot.report import ReportStore
+from bot.slack.experts import DeskStore
 from bot.slack.listeners.actions.answer_buttons import VoteStore
 from bot.slack.listeners.commands import CommandStore
 from bot.slack.listeners.events import EventsStore
+from bot.slack.listeners.experts.escalations import EscalationStore
 from bot.slack.question_log import QuestionLogWriter
 from bot.slack.queue import JobStore
 from bot.storage import Store
@@ -28,6 +30,8 @@ INTERFACES = [
     Subscriptions,
     TipLedger,
     SchedulerStore,
+    DeskStore,
+    EscalationStore,
 ]
 
 

@@ -19,6 +19,7 @@ import click
 from ..config import Settings, load_settings
 from ..knowledge import VERDICTS, load_knowledge
 from ..logguard import install_secret_scrubbing, secret_settings
+from .experts import answers, experts
 from .group import AdvisorGroup
 from .report import report as report_command
 from .tips import tips
@@ -287,3 +288,5 @@ def db_upgrade() -> None:
 
 main.add_command(tips)
 main.add_command(report_command)
+main.add_command(experts)
+main.add_command(answers)

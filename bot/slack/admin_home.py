@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from slack_sdk import WebClient
 
+from ..experts_report import wait_text
 from ..report import Report, ReportStore, build_report, to_html
 from .blocks import MAX_SECTION_TEXT, safe
 from .blocks.common import _button
@@ -46,6 +47,13 @@ def admin_blocks(report: Report) -> list[dict]:
         f"*Median reply*\n{f'{latency / 1000:.1f} s' if latency is not None else '-'}",
         f"*Votes*\n:+1: {votes['helpful']}  :-1: {votes['not_helpful']}",
     ]
+    experts = report.experts
+    if experts.escalations or experts.saved:
+        fields.append(
+            f"*Asked an expert*\n{experts.escalations} ({experts.unanswered} waiting; "
+            f"median answer {wait_text(experts.median_minutes_to_answer)})"
+        )
+        fields.append(f"*Saved answers*\n{len(experts.saved)}, shown {experts.reuses}×")
     if tips is not None:
         fields.append(f"*Tips posted*\n{tips.posted}" + (f" ({tips.failed} failed)" if tips.failed else ""))
         if tips.paused:

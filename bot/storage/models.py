@@ -261,6 +261,78 @@ class AnswerJob(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ExpertsChannel(Base):
+    """Where a workspace's questions go when someone asks an expert (one channel a workspace)."""
+
+    __tablename__ = "experts_channels"
+
+    team: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    set_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Escalation(Base):
+    """A question sent to the experts: claimed by ``key`` before Slack is called (one per card).
+
+    ``question`` and ``answer`` are texts: cleared with the question log's retention (the row
+    and its times stay, for the report); ``expert_ts`` is the post in the experts channel.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        Index("ix_escalations_team_experts_channel_expert_ts", "team", "experts_channel", "expert_ts"),
+        Index("ix_escalations_team_created_at", "team", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    team: Mapped[str] = mapped_column(String(32))
+    asker: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))  # the asker's conversation
+    thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    question: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # what the advisor answered
+    experts_channel: Mapped[str] = mapped_column(String(32))
+    expert_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    expert: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SavedAnswer(Base):
+    """An expert's answer kept for the next asker of a question like it, in one workspace."""
+
+    __tablename__ = "saved_answers"
+    __table_args__ = (Index("ix_saved_answers_team", "team"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    expert: Mapped[str] = mapped_column(String(32))  # who answered
+    saved_by: Mapped[str] = mapped_column(String(32))
+    escalation_id: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SavedAnswerUse(Base):
+    """A card that showed a saved answer: its reuse count, and (by the card's ts) its votes."""
+
+    __tablename__ = "saved_answer_uses"
+    __table_args__ = (Index("ix_saved_answer_uses_team_used_at", "team", "used_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(32))
+    saved_id: Mapped[int] = mapped_column(Integer, index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class JobWorker(Base):
     """A serving process's heartbeat: its jobs are taken over once it stops beating."""
 

@@ -306,3 +306,18 @@ def shared_by(card: dict, user_id: str, *, origin: str = "private", lang: str = 
     )
     blocks.insert(at, {**_context(say(lang, f"shared.{origin}", who=who)), "block_id": "shared_by"})
     return fit({"text": card["text"], "blocks": blocks})
+
+
+def with_button(card: dict, button: dict) -> dict:
+    """``card`` with one more button (such as "Ask an expert", built in ``experts.py``) among
+    its actions, or in an actions block of its own right above the vote."""
+    blocks = [dict(b) for b in card["blocks"]]
+    actions = next(
+        (b for b in blocks if b.get("type") == "actions" and b.get("block_id") != "suggestions"), None
+    )
+    if actions is not None:
+        actions["elements"] = [*actions["elements"], button]
+    else:
+        at = next((i for i, b in enumerate(blocks) if b.get("type") == "context_actions"), len(blocks))
+        blocks.insert(at, {"type": "actions", "block_id": "answer_actions", "elements": [button]})
+    return fit({"text": card["text"], "blocks": blocks})

@@ -6,12 +6,14 @@ from __future__ import annotations
 from slack_bolt import App
 
 from ...config import Settings
+from ...search.saved import SavedMatcher
 from ...storage import Store
 from ..cards import Cards
 from ..client import WorkspaceClients
+from ..experts import ExpertDesk
 from ..question_log import QuestionLog
 from ..queue import JobQueue
-from . import actions, commands, events, views
+from . import actions, commands, events, experts, views
 
 
 def register_listeners(
@@ -24,9 +26,24 @@ def register_listeners(
     clients: WorkspaceClients | None = None,
 ) -> None:
     question_log = QuestionLog(store, settings.question_retention_days)
-    events.register(app, cards=cards, store=store, queue=queue, clients=clients, question_log=question_log)
-    commands.register(
-        app, cards=cards, store=store, settings=settings, queue=queue, question_log=question_log
+    # Saved answers are matched with the advisor's own model (it takes turns on it).
+    advisor = cards.advisor
+    desk = ExpertDesk(store, SavedMatcher(lambda text: advisor.embed(advisor.prepare(text))[0]))
+    escalations = experts.register(
+        app, cards=cards, store=store, queue=queue, keep_text=settings.question_retention_days > 0
     )
-    actions.register(app, cards=cards, store=store, queue=queue)
+    events.register(
+        app,
+        cards=cards,
+        store=store,
+        queue=queue,
+        clients=clients,
+        question_log=question_log,
+        desk=desk,
+        expert_replies=escalations.on_thread_reply,
+    )
+    commands.register(
+        app, cards=cards, store=store, settings=settings, queue=queue, question_log=question_log, desk=desk
+    )
+    actions.register(app, cards=cards, store=store, queue=queue, desk=desk)
     views.register(app, cards=cards, queue=queue, question_log=question_log)

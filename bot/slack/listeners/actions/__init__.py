@@ -7,6 +7,7 @@ from slack_bolt import App, BoltContext
 from ... import blocks
 from ...admin_home import SEND_REPORT
 from ...cards import Cards
+from ...experts import ExpertDesk
 from ...queue import JobQueue
 from .admin_report import REPORT_JOB, AdminReport
 from .answer_buttons import AnswerButtons, Clicked, VoteStore
@@ -25,10 +26,12 @@ def at_top_level(body: dict) -> tuple[str, str | None]:
     return Clicked.of(body, (body.get("actions") or [{}])[0], BoltContext()).channel, None
 
 
-def register(app: App, *, cards: Cards, store: VoteStore, queue: JobQueue) -> None:
+def register(
+    app: App, *, cards: Cards, store: VoteStore, queue: JobQueue, desk: ExpertDesk | None = None
+) -> None:
     """The answer buttons' work is queued before the click is acked; opening the ask form is
     not (its trigger_id expires in 3 seconds)."""
-    buttons = AnswerButtons(cards, store)
+    buttons = AnswerButtons(cards, store, desk=desk)
     queue.add(buttons.handlers())
     queue.add(AdminReport(cards, store).handlers())  # the store is the whole Store: a ReportStore too
     app.action(SEND_REPORT)(queue.listener(REPORT_JOB))

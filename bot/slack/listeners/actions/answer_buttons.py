@@ -14,6 +14,7 @@ from ....storage import FeedbackRecord
 from ... import blocks
 from ...blocks import Votes, read_value, shared_by, vote_reply, with_votes, without_actions
 from ...cards import Cards
+from ...experts import ExpertDesk
 from ...locales import LOCALES, Locales
 from ...messaging import NOT_IN_CHANNEL, post, reply_privately, report_failure, slack_error
 from ...queue import Handler
@@ -104,10 +105,18 @@ class Clicked:
 class AnswerButtons:
     """The buttons on cards: every reply goes to the clicker only, except a share."""
 
-    def __init__(self, cards: Cards, store: VoteStore, locales: Locales | None = None):
+    def __init__(
+        self,
+        cards: Cards,
+        store: VoteStore,
+        locales: Locales | None = None,
+        *,
+        desk: ExpertDesk | None = None,
+    ):
         self.cards = cards
         self.store = store
         self.locales = locales or LOCALES
+        self.desk = desk  # offers "Ask an expert" on a card voted not helpful
 
     def handlers(self) -> dict[str, Handler]:
         """The buttons' queued work: each click is queued whole (``JobQueue.listener``) and a
@@ -195,9 +204,13 @@ class AnswerButtons:
             )
             if clicked.ephemeral or clicked.in_dm or not clicked.message_ts:
                 card = with_votes(self._card(body, clicked, clicked.kind), tally, clicked.lang)
+                if not helpful and self.desk is not None:
+                    card = self.desk.offer(clicked.team, card, clicked.question)
                 respond(text=card["text"], blocks=card["blocks"], replace_original=True)
                 return
             note = vote_reply(clicked.question, tally, kind=clicked.kind, lang=clicked.lang)
+            if not helpful and self.desk is not None:
+                note = self.desk.offer(clicked.team, note, clicked.question)
             reply_privately(respond, note, thread_ts=clicked.thread_ts)
         except Exception:
             report_failure(lambda m: reply_privately(respond, m), "record a vote in %s", clicked.channel)

@@ -15,6 +15,7 @@ from ....config import Settings
 from ....tips.ledger import Subscriptions
 from ... import blocks
 from ...cards import Cards, is_question
+from ...experts import ExpertDesk
 from ...locales import LOCALES
 from ...messaging import reply_privately
 from ...question_log import QuestionLog, QuestionLogWriter, job_started
@@ -41,7 +42,10 @@ class AdvisorCommand:
         settings: Settings,
         queue: JobQueue,
         question_log: QuestionLog | None = None,
+        *,
+        desk: ExpertDesk | None = None,
     ):
+        self.desk = desk  # /advisor experts, /advisor answers, and the experts' part of a card
         self.cards = cards
         self.store = store
         self.settings = settings
@@ -89,9 +93,16 @@ class AdvisorCommand:
             message = self._tips(tips_args, command, client, job.team)
         elif word == "tip" and not rest:
             message = self._tip_now(command, client, job.team)
+        elif word in ("experts", "answers") and self.desk is not None:
+            message = self.desk.command(
+                word, rest, team=job.team, user=command.get("user_id") or "", client=client
+            )
         else:
             locale = LOCALES.of(client, command.get("user_id"), job.team)
             message, answer = self.cards.answered(text, ephemeral=True, locale=locale)
+            if self.desk is not None:
+                message, saved_id = self.desk.decorate(job.team, text, message, answer)
+                self.desk.used(job.team, saved_id, command.get("channel_id") or "", None)
             reply_privately(respond, message)
             self.question_log.record(
                 team=job.team, channel=command.get("channel_id"), answer=answer, started=job_started(job)

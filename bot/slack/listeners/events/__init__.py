@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Protocol
 
 from slack_bolt import App
 
 from ...cards import Cards
 from ...client import WorkspaceClients
+from ...experts import ExpertDesk
 from ...question_log import QuestionLog
 from ...queue import JobQueue
 from .app_home import HOME_JOB, AppHome, HomeStore
@@ -28,8 +30,10 @@ def register(
     queue: JobQueue,
     clients: WorkspaceClients | None = None,
     question_log: QuestionLog | None = None,
+    desk: ExpertDesk | None = None,
+    expert_replies: Callable[..., bool] | None = None,
 ) -> None:
-    questions = Questions(cards, store, queue, question_log)
+    questions = Questions(cards, store, queue, question_log, desk=desk, expert_replies=expert_replies)
     home = AppHome(cards, store)
     workspace = Workspace(store, installations=app.installation_store, clients=clients)
     queue.add(questions.handlers())

@@ -23,6 +23,7 @@ Follow-ups work in public channels (``message.channels``) and private ones the b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from slack_bolt import BoltContext
@@ -30,6 +31,7 @@ from slack_sdk import WebClient
 
 from ... import blocks
 from ...cards import Cards, is_question
+from ...experts import ExpertDesk
 from ...locales import LOCALES, Locales
 from ...messaging import post
 from ...question_log import QuestionLog, QuestionLogWriter, job_started
@@ -94,12 +96,19 @@ class Questions:
         queue: JobQueue,
         question_log: QuestionLog | None = None,
         locales: Locales | None = None,
+        *,
+        desk: ExpertDesk | None = None,
+        expert_replies: Callable[[dict, dict, BoltContext], bool] | None = None,
     ):
+        """``desk``: the experts' part of a card (saved answers, "Ask an expert");
+        ``expert_replies``: takes a reply in an experts' thread (True: it was one, not a question)."""
         self.cards = cards
         self.store = store
         self.queue = queue
         self.question_log = question_log or QuestionLog(store)
         self.locales = locales or LOCALES
+        self.desk = desk
+        self.expert_replies = expert_replies
 
     def handlers(self) -> dict[str, Handler]:
         """The queued work these listeners hand the queue's workers."""
@@ -111,6 +120,8 @@ class Questions:
         if event.get("subtype") not in HUMAN_SUBTYPES or from_a_bot(event, context):
             _ignore(event, "not a person's message")
             return
+        if self.expert_replies is not None and self.expert_replies(body, event, context):
+            return  # an expert answering in the experts' thread, not a question
         thread_ts = event.get("thread_ts") or event["ts"]
         self._reply(body, event, context, client, thread_ts=thread_ts, follow=True)
 
@@ -133,6 +144,8 @@ class Questions:
         if not thread_ts or thread_ts == ts:
             _ignore(event, "not a reply in a thread")
             return
+        if self.expert_replies is not None and self.expert_replies(body, event, context):
+            return  # an expert answering in the experts' thread, not a question
         if context.bot_user_id and f"<@{context.bot_user_id}>" in event.get("text", ""):
             _ignore(event, "a mention: the app_mention event answers it")
             return
@@ -222,7 +235,12 @@ class Questions:
         where = {**event, "channel": job.channel}
         with thinking(client, where, lang):  # the agent surface's status, in DMs and mention threads
             message, answer = self.cards.answered(question, locale=locale)
+            saved_id = None
+            if self.desk is not None:
+                message, saved_id = self.desk.decorate(job.team, question, message, answer)
             ts = post(client, job.channel, message, thread_ts=job.thread_ts).get("ts")
+        if self.desk is not None:
+            self.desk.used(job.team, saved_id, job.channel, ts)
         self.question_log.record(
             team=job.team,
             channel=job.channel,

@@ -1,6 +1,7 @@
 """The app leaving a workspace (uninstalled, bot token revoked), and events we only acknowledge.
 
-Either event deactivates the workspace's tip subscriptions. In OAuth mode it also deletes every
+Either event deactivates the workspace's tip subscriptions and deletes its saved answers and
+experts channel. In OAuth mode it also deletes every
 token the installation store holds for the workspace (its installations and its bot), so Bolt
 finds no token for its next request, tips are no longer posted, and no revoked token is kept.
 """
@@ -22,6 +23,8 @@ class TeamStore(Protocol):
     """What leaving a workspace changes in the store (``bot.storage.Store`` is one)."""
 
     def deactivate_team(self, team: str, reason: str) -> int: ...
+
+    def forget_experts(self, team: str) -> int: ...
 
 
 class Workspace:
@@ -66,5 +69,7 @@ class Workspace:
                 forget(team, enterprise)
             count = self.store.deactivate_team(team, reason)
             logger.info("%s in workspace %s: %d tip subscription(s) deactivated", reason, team, count)
+            saved = self.store.forget_experts(team)  # its saved answers go with its tokens
+            logger.info("%s in workspace %s: %d saved answer(s) deleted", reason, team, saved)
         except Exception:
             logger.exception("could not deactivate workspace %s after %s", team, reason)
