@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli.experts import answers, experts
 from bot.report import build_report, to_text
+from bot.slack.admin_home import admin_blocks
 from bot.slack.blocks.common import Quote
 from bot.slack.blocks.experts import (
     SavedCard,
@@ -114,6 +115,10 @@ def test_the_report_shows_escalations_waits_and_reuse_with_votes(db):
     assert figures.median_minutes_to_answer is not None
     (used,) = figures.saved
     assert (used.uses, used.helpful, used.not_helpful) == (2, 0, 1)
+    home = {b["block_id"]: b for b in admin_blocks(report)}
+    assert "who pays for the booth? (shown 2×)" in home["admin_saved"]["text"]["text"]
+    fields = [f["text"] for f in home["admin_figures"]["fields"]]
+    assert "*Asked an expert*\n2 (1 waiting; median answer 0 min)" in fields
     text = to_text(report)
     assert "asked an expert: 2 (1 answered, 1 waiting)" in text and "shown 2 time(s)" in text
     assert json.dumps(report.to_json(), default=str)

@@ -85,6 +85,20 @@ def admin_blocks(report: Report) -> list[dict]:
             "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]},
         }
     )
+    if experts.saved:  # the saved answers, most shown first, with how to change them
+        lines = [f"#{s.id} {safe(s.question, 200)} (shown {s.uses}×)" for s in experts.saved[:TOP_UNANSWERED]]
+        text = (
+            "*Saved answers*\n"
+            + "\n".join(lines)
+            + "\nAll of them: `/advisor answers`; delete: `/advisor answers delete ID`"
+        )
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": f"{ADMIN_BLOCK_PREFIX}saved",
+                "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]},
+            }
+        )
     blocks.append(
         {
             "type": "actions",
