@@ -48,7 +48,10 @@ def beyond_scope(ranker: Ranker, signals: Signals, top_row: int, curated: bool) 
         return float("-inf")
     if curated:
         return signals.off_scope - ranker.off_scope
-    return signals.scope_best - float(signals.dense[top_row]) - ranker.uncurated_off_scope
+    # Held against the examples no loaded playbook covers: "how much discount can a rep give?"
+    # is out of the article's scope, and in the scope of a playbook with a discount matrix.
+    best = signals.scope_best if signals.scope_open is None else signals.scope_open
+    return best - float(signals.dense[top_row]) - ranker.uncurated_off_scope
 
 
 def status(ranker: Ranker, signals: Signals, top_row: int, top_score: float, curated: bool) -> Status:

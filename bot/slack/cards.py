@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..search.advisor import Advisor
-from ..search.answer import Answer, Hit
+from ..search.answer import Answer, Hit, not_covered_line
 from ..text import clean_question, has_words
 from . import blocks
 from .blocks import ChannelTips, Quote, SectionInfo
@@ -70,6 +70,7 @@ class Cards:
         kind = blocks.PRIVATE if ephemeral else kind
         answer = self.advisor.ask(question, k=self.top_k)
         covered = answer.status != "not_covered"
+        view = answer.article_view
         card = blocks.answer_card(
             question,
             answer.status,
@@ -78,6 +79,9 @@ class Cards:
             suggestions=answer.suggestions,
             has_more=len(answer.hits) > 1,
             kind=kind,
+            company=covered and answer.hits[0].company,
+            article_view=self.quotes([view])[0] if view is not None else None,
+            refusal=not_covered_line(answer.documents) if len(answer.documents) > 1 else None,
         )
         return card, answer
 

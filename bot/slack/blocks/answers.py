@@ -27,6 +27,7 @@ from .common import (
     plain,
     question_echo,
     quote_block,
+    safe,
     source_line,
     verdict_name,
 )
@@ -101,6 +102,23 @@ def _verdict_line(status: str, owner: str | None) -> str:
     return "*No single owner*: the article doesn't give this to one department."
 
 
+def company_rule(best: Quote, article_view: Quote | None) -> list[dict]:
+    """A company playbook's answer: its rule first, labelled, and the article's view beside it
+    where the article gives the job to another owner (playbooks helper, issue 24)."""
+    rule = f"*Company rule* ({safe(best.source_title, HEADING_CHARS)})"
+    owns = f": *{verdict_name(best.owner)}* owns this." if best.owner else ":"
+    blocks = [_section(rule + owns, "verdict")]
+    if article_view is not None:
+        view = f"The article's view: *{verdict_name(article_view.owner)}*, “{plain(article_view.text, 300)}”"
+        blocks.append(
+            {
+                **_context(f"{view} (_{safe(article_view.section, HEADING_CHARS)}_)"),
+                "block_id": "article_view",
+            }
+        )
+    return blocks
+
+
 def _fallback_verdict(status: str, owner: str | None) -> str:
     if status == "low_confidence":
         return f"Probably {verdict_name(owner)} (not sure the article answers this)."
@@ -116,6 +134,9 @@ def answer_card(
     suggestions: Sequence[str] = (),
     has_more: bool = False,
     kind: str = THREAD,
+    company: bool = False,
+    article_view: Quote | None = None,
+    refusal: str | None = None,
 ) -> dict:
     """The answer card: the verdict once, the quote, one source line, the actions, the vote.
 
@@ -126,9 +147,12 @@ def answer_card(
     ``not_covered`` the card is a refusal offering ``suggestions`` as buttons.
     """
     if status == "not_covered" or not quotes:
-        return not_covered(question, suggestions, kind=kind)
+        return not_covered(question, suggestions, kind=kind, intro=refusal)
     best = quotes[0]
-    blocks = [_section(_verdict_line(status, owner), "verdict"), quote_block(best, block_id="passage_0")]
+    verdict = (
+        company_rule(best, article_view) if company else [_section(_verdict_line(status, owner), "verdict")]
+    )
+    blocks = [*verdict, quote_block(best, block_id="passage_0")]
     context = source_line(best)
     if kind in ECHOED:
         context = question_echo(question) + "  ·  " + context
@@ -148,10 +172,14 @@ def answer_card(
     return fit({"text": text, "blocks": blocks})
 
 
-def not_covered(question: str, suggestions: Sequence[str], *, kind: str = THREAD) -> dict:
-    """A refusal: say so, offer the closest covered questions as buttons, take a vote."""
+def not_covered(
+    question: str, suggestions: Sequence[str], *, kind: str = THREAD, intro: str | None = None
+) -> dict:
+    """A refusal: say so (``intro``: naming the documents loaded), offer the closest covered
+    questions as buttons, take a vote."""
     suggestions = [q for q in suggestions if q][:3]
-    intro = "*The article doesn't cover that.*"
+    said = intro or "The article doesn't cover that."
+    intro = f"*{said}*"
     if suggestions:
         intro += " The closest questions it does answer:"
     blocks = [_section(intro, "not_covered")]
@@ -160,7 +188,7 @@ def not_covered(question: str, suggestions: Sequence[str], *, kind: str = THREAD
     if suggestions:
         blocks.append(_question_buttons("suggestions", suggestions, kind))
     blocks.append(feedback_block(question, kind=kind, passage_id=None))
-    text = "The article doesn't cover that."
+    text = said
     if suggestions:
         text += " Closest questions it answers: " + "; ".join(plain(q, 200) for q in suggestions)
     return fit({"text": text, "blocks": blocks})
