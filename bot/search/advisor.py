@@ -185,11 +185,16 @@ class Advisor:
         section = self.corpus.sections[f"{passage.document_id}/{passage.section_id}"]
         company = not self.corpus.sentence_curated[rows[0]]
         paragraph = section.paragraphs[passage.paragraph] if passage.paragraph >= 0 else None
+        if company:
+            # A playbook's quote carries no curated assignment: the team it names stands in, or
+            # its list item's ("Sales Enablement sits inside Sales. Owns ... battlecards.").
+            owner = company_owner(quote) or (company_owner(paragraph.text) if paragraph else None)
+        else:
+            owner = verdict(self.corpus, self.ranker, rows, q)
         return Hit(
             passage=passage,
             quote=quote,
-            # A playbook's quote carries no curated assignment: the team it names stands in.
-            owner=company_owner(quote) if company else verdict(self.corpus, self.ranker, rows, q),
+            owner=owner,
             score=score,
             document_title=document.title,
             source=document.source,
