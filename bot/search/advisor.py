@@ -185,12 +185,11 @@ class Advisor:
         section = self.corpus.sections[f"{passage.document_id}/{passage.section_id}"]
         company = not self.corpus.sentence_curated[rows[0]]
         paragraph = section.paragraphs[passage.paragraph] if passage.paragraph >= 0 else None
-        if company:
+        owner = verdict(self.corpus, self.ranker, rows, q)
+        if company and owner is None:
             # A playbook's quote carries no curated assignment: the team it names stands in, or
             # its list item's ("Sales Enablement sits inside Sales. Owns ... battlecards.").
             owner = company_owner(quote) or (company_owner(paragraph.text) if paragraph else None)
-        else:
-            owner = verdict(self.corpus, self.ranker, rows, q)
         return Hit(
             passage=passage,
             quote=quote,

@@ -44,6 +44,8 @@ class CachingEmbedder:
         self.tokens: dict[str, Tokens] = {}
         self.used: set[str] = set()
         self.embedded = 0
+        self.fits: dict[str, np.ndarray] = {}  # values fitted on cached vectors, by their digest
+        self.fits_used: set[str] = set()
         if path is not None:
             self._read(path)
 
@@ -67,6 +69,13 @@ class CachingEmbedder:
 
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+    def derived(self, key: str, compute) -> np.ndarray:
+        """A value fitted on vectors (named by their digest): kept, or computed and kept."""
+        if key not in self.fits:
+            self.fits[key] = np.asarray(compute())
+        self.fits_used.add(key)
+        return self.fits[key]
 
     def encode_tokens(self, texts: list[str], *, batch_size: int = 32) -> tuple[np.ndarray, list[Tokens]]:
         keys = [_key(t) for t in texts]
@@ -97,6 +106,7 @@ class CachingEmbedder:
                     raise ValueError("shapes do not match the model")
                 token_keys, starts = data["token_keys"], data["token_starts"]
                 ids, pieces = data["token_ids"], data["token_vectors"]
+                fits = {k.removeprefix("fit_"): data[k] for k in data.files if k.startswith("fit_")}
                 vectors_of = dict(zip(keys.tolist(), vectors, strict=True))
                 tokens_of = {
                     k: Tokens(pieces[a:b], ids[a:b])
@@ -107,6 +117,7 @@ class CachingEmbedder:
             return
         self.vectors.update(vectors_of)
         self.tokens.update(tokens_of)
+        self.fits.update(fits)
 
     def write(self, path: Path | None = None) -> None:
         """Keep the vectors this build used (only those: the cache never outgrows the index)."""
@@ -129,5 +140,6 @@ class CachingEmbedder:
             token_vectors=np.concatenate(
                 [self.tokens[k].vectors for k in token_keys] + [np.zeros((0, d), np.float32)]
             ),
+            **{f"fit_{k}": self.fits[k] for k in sorted(self.fits_used)},
         )
         os.replace(tmp, path)
