@@ -50,7 +50,7 @@ def check_contract(answer: Answer, question: str, advisor: Advisor, *, k: int | 
     data = json.loads(json.dumps(answer.to_dict()))
     assert set(data) == {"question", "status", "owner", "passages"}
     for item in data["passages"]:
-        assert set(item) == {"id", "section", "text", "quote", "score"}
+        assert set(item) == {"id", "section", "text", "quote", "score", "document", "file"}
 
 
 def check_quote(hit) -> None:

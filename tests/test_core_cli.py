@@ -44,7 +44,9 @@ def core_env(core_knowledge_dir, core_data_dir) -> dict[str, str]:
 
 
 def check_passage(item: dict) -> None:
-    assert set(item) == {"id", "section", "text", "quote", "score"}
+    # The article's passages name their document and file; a playbook's add "parent" and "line".
+    assert set(item) == {"id", "section", "text", "quote", "score", "document", "file"}
+    assert item["file"] == "article.yaml"
     assert isinstance(item["id"], str) and item["id"]
     assert item["section"] in HEADINGS
     assert any(item["text"] in source for source in SECTION_TEXTS[item["section"]])

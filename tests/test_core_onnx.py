@@ -224,15 +224,24 @@ def test_an_export_that_does_not_match_the_manifest_digest_is_rebuilt(mini):
     assert isinstance(load_model_and_index(settings, knowledge)[0], OnnxEmbedder)
 
 
-def test_a_stale_index_falls_back_to_torch_and_rebuilds(caplog, mini):
+def test_an_index_stale_for_its_knowledge_is_rebuilt_on_its_onnx_export(caplog, mini):
+    # The export is of the model, not of the knowledge (issue 24): a changed document is
+    # embedded on it, without torch, and the rebuilt index carries the same export.
     settings, knowledge = mini
+    before = read_manifest(settings.index_dir)
     article = settings.knowledge_dir / "mini.yaml"
     article.write_text(article.read_text(encoding="utf-8").replace("within a day", "within two days"))
     changed = load_knowledge(settings.knowledge_dir)
-    embedder, index = load_model_and_index(settings, changed)
-    assert isinstance(embedder, TorchEmbedder)
+    with caplog.at_level(logging.INFO, logger="bot.search.backend"):
+        embedder, index = load_model_and_index(settings, changed)
+    assert isinstance(embedder, OnnxEmbedder)
     assert index.manifest.knowledge_hash == changed.content_hash
-    assert "the knowledge changed" in warnings_of(caplog)[0]
+    assert index.manifest.onnx == before.onnx
+    assert index.manifest.files["model.onnx"] == before.files["model.onnx"]
+    assert any("the knowledge changed" in r.getMessage() and "ONNX" in r.getMessage() for r in caplog.records)
+    # The rebuilt index serves as a fresh one, and the embedder answers from its new place.
+    again, _ = load_model_and_index(settings, changed)
+    assert isinstance(again, OnnxEmbedder) and embedder.export_path.is_file()
 
 
 def test_an_index_without_an_export_serves_torch_with_auto_and_is_rebuilt_with_onnx(

@@ -21,6 +21,7 @@ from ..knowledge import VERDICTS, load_knowledge
 from ..logguard import install_secret_scrubbing, secret_settings
 from .experts import answers, experts
 from .group import AdvisorGroup
+from .knowledge import knowledge as knowledge_command
 from .report import report as report_command
 from .tips import tips
 
@@ -47,14 +48,14 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Answers how to split work between Sales and Marketing, quoting the article."""
     settings = load_settings(config_path=config_path)  # a ConfigError is one line (AdvisorGroup)
     level = logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), logging.INFO)
-    if ctx.invoked_subcommand in ("ask", "eval", "index") and not verbose:
+    if ctx.invoked_subcommand in ("ask", "eval", "index", "knowledge") and not verbose:
         level = max(level, logging.WARNING)
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     # No secret in any line (bot.logguard); ``serve`` and ``tips worker`` also limit repeated tracebacks.
     install_secret_scrubbing(secret_settings(settings))
-    for noisy in ("faiss.loader", "sentence_transformers", "httpx", "urllib3"):
+    for noisy in ("faiss.loader", "sentence_transformers", "httpx", "urllib3", "markdown_it"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     ctx.obj = settings
 
@@ -64,23 +65,37 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 def format_answer(answer, advisor) -> str:
     """A readable answer for the terminal."""
+    from ..search.answer import not_covered_line
+
     lines = [f"Q: {answer.question.strip()}"]
     if answer.status == "not_covered":
-        lines.append("The article does not cover this. It answers questions such as:")
-        lines += [f"  - {q}" for q in advisor.example_questions()[:4]]
+        pronoun = "They answer" if len(answer.documents) > 1 else "It answers"
+        lines.append(f"{not_covered_line(answer.documents)} {pronoun} questions such as:")
+        lines += [f"  - {q}" for q in (answer.suggestions or advisor.example_questions()[:4])]
         return "\n".join(lines)
     top = answer.hits[0]
     if answer.status == "low_confidence":
         lines.append(
             "Low confidence: the article does not answer this directly; here is the closest guidance."
         )
-    if answer.owner:
+    if answer.owner and top.company:
+        lines.append(f"Company rule: {VERDICTS[answer.owner]} (per the {top.document_title})")
+        if answer.article_view is not None:
+            view = answer.article_view
+            lines.append(f"The article's view: {VERDICTS[view.owner]} (section “{view.passage.section}”)")
+            pad = "    "
+            lines += textwrap.wrap(f"“{view.quote}”", width=88, initial_indent=pad, subsequent_indent=pad)
+    elif answer.owner:
         lines.append(f"Verdict: {VERDICTS[answer.owner]} (per the article)")
     else:
         lines.append(f"Verdict: none. {NO_VERDICT}")
     lines.append("")
     lines += textwrap.wrap(f"“{top.quote}”", width=88, initial_indent="  > ", subsequent_indent="  > ")
-    lines.append(f"  — section “{top.passage.section}”")
+    parent = f" in “{top.section_parent}”" if top.section_parent else ""
+    lines.append(f"  — section “{top.passage.section}”{parent}")
+    if top.company:
+        where = f":{top.line}" if top.line else ""
+        lines.append(f"    {top.document_title} ({top.document_file}{where})")
     source = top.source
     if source:
         credit = f", crediting {source.attribution}" if source.attribution else ""
@@ -287,6 +302,7 @@ def db_upgrade() -> None:
 
 
 main.add_command(tips)
+main.add_command(knowledge_command)
 main.add_command(report_command)
 main.add_command(experts)
 main.add_command(answers)

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 from .model import Document, Knowledge, KnowledgeError
-from .readers import knowledge_files, read_file
+from .readers import is_lenient, knowledge_files, read_file
+
+logger = logging.getLogger(__name__)
 
 # The kinds this loader reads; a tips file is the tips loader's (bot.tips.catalog).
 KNOWLEDGE_KINDS = ("article", "glossary", "scope")
@@ -18,9 +21,18 @@ def load_knowledge(directory: Path) -> Knowledge:
     documents: list[Document] = []
     out_of_scope: list[str] = []
     glossary: dict[str, tuple[str, str]] = {}
+    skipped: list[str] = []
     digest = hashlib.sha256()
     for path in knowledge_files(directory):
-        file = read_file(path, KNOWLEDGE_KINDS)
+        try:
+            file = read_file(path, KNOWLEDGE_KINDS)
+        except KnowledgeError as exc:
+            if not is_lenient(path):
+                raise
+            # Left out of the knowledge and of its hash: the index built without it stays fresh.
+            logger.warning("left out of the knowledge: %s", exc)
+            skipped.append(str(exc))
+            continue
         if file.kind not in KNOWLEDGE_KINDS:
             continue
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -45,4 +57,5 @@ def load_knowledge(directory: Path) -> Knowledge:
         content_hash=digest.hexdigest(),
         out_of_scope=tuple(out_of_scope),
         glossary=tuple(glossary.values()),
+        skipped=tuple(skipped),
     )

@@ -55,6 +55,7 @@ class Paragraph:
     text: str
     owner: str  # curated; inherits the section's owner unless set on the paragraph
     owner_given: bool = False  # set on the paragraph itself: the whole paragraph is an assignment
+    line: int = 0  # 1-based line in its file where a reader knows it (Markdown), else 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,13 @@ class Section:
     document_id: str
     index: int  # position among the document's sections; INTRODUCTION for the introduction
     sentence_questions: tuple[SentenceQuestions, ...] = ()
+    parent: str = ""  # the enclosing heading of a subsection (a Markdown H3's H2), verbatim
+    line: int = 0  # 1-based line of its heading where a reader knows it (Markdown), else 0
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The heading and its parent's: how a question set names a subsection."""
+        return (self.heading, self.parent) if self.parent else (self.heading,)
 
 
 INTRODUCTION = -1  # Section.index of a document's introduction
@@ -84,6 +92,17 @@ class Document:
     sections: tuple[Section, ...]
     path: Path
 
+    @property
+    def curated(self) -> bool:
+        """Whether someone wrote keys for it (the article); a company playbook has none."""
+        parts = (*self.sections, *([self.introduction] if self.introduction else []))
+        return any(s.topics or s.questions or s.sentence_questions for s in parts)
+
+    @property
+    def name(self) -> str:
+        """How a reply names it: "the article", or a playbook by its title."""
+        return "the article" if self.curated else self.title
+
 
 @dataclass(frozen=True)
 class Knowledge:
@@ -91,6 +110,8 @@ class Knowledge:
     content_hash: str
     out_of_scope: tuple[str, ...] = ()
     glossary: tuple[tuple[str, str], ...] = ()  # (term, what it stands for)
+    # Files left out, one line each (a malformed Markdown export): the rest still serves.
+    skipped: tuple[str, ...] = ()
 
     def sections(self) -> Iterator[Section]:
         """The documents' sections (not their introductions), in reading order."""

@@ -21,6 +21,7 @@ from ..text import Glossary, clean_question, has_words
 from . import boundary
 from .answer import Answer, Hit
 from .backend import load_model_and_index
+from .company import company_owner
 from .corpus import Corpus
 from .embedder import Embedder, Tokens
 from .quote import quote_rows, quoted
@@ -65,6 +66,7 @@ class Advisor:
         self.glossary = Glossary(knowledge.glossary)
         self.speller = SpellFixer(_knowledge_texts(knowledge), embedder.known_words())
         self.corpus = Corpus(knowledge, index)
+        self.documents = tuple(d.name for d in knowledge.documents)
         self._model_lock = threading.Lock()
 
     @classmethod
@@ -139,7 +141,12 @@ class Advisor:
         if not has_words(text):
             suggestions = tuple(self.example_questions()[:SUGGESTIONS])
             return Answer(
-                question=question, status="not_covered", owner=None, hits=(), suggestions=suggestions
+                question=question,
+                status="not_covered",
+                owner=None,
+                hits=(),
+                suggestions=suggestions,
+                documents=self.documents,
             )
         embedded = self.embedding(text)
         q = embedded[0][0]
@@ -161,25 +168,54 @@ class Advisor:
         curated = self.corpus.sentence_curated[top]
         status = boundary.status(self.ranker, found, top, hits[0].score, curated)
         covered = status != "not_covered"
+        article_view = self._article_view(hits[0], ranked, scores, found, q) if covered else None
         return Answer(
             question=question,
             status=status,
             owner=hits[0].owner if covered else None,
             hits=tuple(hits),
             suggestions=() if covered else tuple(self._closest(q, SUGGESTIONS)),
+            documents=self.documents,
+            article_view=article_view,
         )
 
     def _hit(self, rows: list[int], score: float, q: np.ndarray) -> Hit:
         passage, quote = quoted(self.corpus, rows)
         document = self.knowledge.document(passage.document_id)
+        section = self.corpus.sections[f"{passage.document_id}/{passage.section_id}"]
+        company = not self.corpus.sentence_curated[rows[0]]
+        paragraph = section.paragraphs[passage.paragraph] if passage.paragraph >= 0 else None
+        owner = verdict(self.corpus, self.ranker, rows, q)
+        if company and owner is None:
+            # A playbook's quote carries no curated assignment: the team it names stands in, or
+            # its list item's ("Sales Enablement sits inside Sales. Owns ... battlecards.").
+            owner = company_owner(quote) or (company_owner(paragraph.text) if paragraph else None)
         return Hit(
             passage=passage,
             quote=quote,
-            owner=verdict(self.corpus, self.ranker, rows, q),
+            owner=owner,
             score=score,
             document_title=document.title,
             source=document.source,
+            document_file=document.path.name,
+            section_parent=section.parent,
+            line=paragraph.line if paragraph is not None else section.line,
+            company=company,
         )
+
+    def _article_view(self, top: Hit, ranked: list[int], scores, found: Signals, q) -> Hit | None:
+        """Where a company playbook answers with an owner and the article, answering too, gives
+        the job to another: the article's best quote (its verdict beside the company's rule)."""
+        if not top.company or top.owner is None:
+            return None
+        row = next((r for r in ranked if self.corpus.sentence_curated[r]), None)
+        if row is None:
+            return None
+        score = float(scores[row])
+        if boundary.status(self.ranker, found, row, score, True) == "not_covered":
+            return None
+        view = self._hit(quote_rows(self.corpus, self.ranker, row, scores), score, q)
+        return view if view.owner is not None and view.owner != top.owner else None
 
     # --- what else a surface shows ------------------------------------------------------------
     def example_questions(self) -> list[str]:
@@ -196,13 +232,18 @@ class Advisor:
 
     def _closest(self, q: np.ndarray, n: int) -> list[str]:
         # The sections' curated questions: whole questions a reader would ask (the sentences'
-        # questions are narrower keys, some of them terse paraphrases).
-        texts = self.corpus.curated_questions
+        # questions are narrower keys, some of them terse paraphrases); a playbook nobody
+        # curated offers a question about each of its sections' headings.
+        texts, documents = self.corpus.suggestion_texts, self.corpus.suggestion_documents
         if not texts:
             return self.example_questions()[:n]
-        similarity = self.corpus.curated_question_vectors @ q
+        similarity = self.corpus.suggestion_vectors @ q
+        order = [int(row) for row in np.argsort(-similarity, kind="stable")]
+        # Every loaded document's closest question first (best first), then the next closest.
+        firsts = list({documents[row]: row for row in reversed(order)}.values())
+        firsts.sort(key=lambda row: -similarity[row])
         result: list[str] = []
-        for row in np.argsort(-similarity, kind="stable"):
+        for row in firsts + order:
             candidate = texts[row]
             if candidate.casefold() not in {q.casefold() for q in result}:
                 result.append(candidate)

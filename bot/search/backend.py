@@ -66,7 +66,7 @@ def _serve_onnx(
         return None, str(exc)
     identity = model_id(settings.model, expected_sha256=settings.model_sha256)
     reason = staleness(index.manifest, knowledge, identity)
-    if reason is not None:
+    if reason is not None and index.manifest.model_id != identity:
         return None, f"index at {directory} is stale ({reason})"
     onnx_file = index.manifest.onnx_file
     if onnx_file is None:
@@ -77,6 +77,15 @@ def _serve_onnx(
         return None, f"model {settings.model} is not a local directory"
     try:
         onnx = load_onnx_embedder(identity, location, directory / onnx_file, threads=settings.model_threads)
-        return (onnx, index), ""
     except ModelError as exc:
         return None, str(exc)
+    onnx.export_path, onnx.export_record = directory / onnx_file, dict(index.manifest.onnx or {})
+    if reason is not None:
+        # Only the knowledge changed (a playbook added, changed or removed): the export is of the
+        # model, so the index is rebuilt with it, without torch, embedding only what is new.
+        logger.info("index at %s is stale (%s); rebuilding with its ONNX export", directory, reason)
+        index = ensure_index(knowledge, onnx, directory)
+        if index.manifest.onnx_file is None:
+            return None, f"the rebuilt index at {directory} has no ONNX export"
+        onnx.export_path = directory / index.manifest.onnx_file
+    return (onnx, index), ""

@@ -7,6 +7,8 @@ from .answer import Status
 from .ranker import Ranker
 from .signals import Signals
 
+UNCURATED_MIN_DENSE = 0.3  # cosine of the question and a playbook's answering sentence
+
 
 def reply_margin(ranker: Ranker, top_score: float, off_scope: float, in_scope: float) -> float:
     """z of the boundary: ``score * top score + off_scope * margin + scope * logit + bias``,
@@ -48,7 +50,14 @@ def beyond_scope(ranker: Ranker, signals: Signals, top_row: int, curated: bool) 
         return float("-inf")
     if curated:
         return signals.off_scope - ranker.off_scope
-    return signals.scope_best - float(signals.dense[top_row]) - ranker.uncurated_off_scope
+    # Held against the examples no loaded playbook covers: "how much discount can a rep give?"
+    # is out of the article's scope, and in the scope of a playbook with a discount matrix.
+    best = signals.scope_best if signals.scope_open is None else signals.scope_open
+    dense = float(signals.dense[top_row])
+    beyond = best - dense - ranker.uncurated_off_scope
+    # A playbook sentence that hardly resembles the question is no answer, however the other
+    # signals add up ("how many calories are in an avocado?" against a table of SDR quotas).
+    return max(beyond, UNCURATED_MIN_DENSE - dense) if dense < UNCURATED_MIN_DENSE else beyond
 
 
 def status(ranker: Ranker, signals: Signals, top_row: int, top_score: float, curated: bool) -> Status:

@@ -33,6 +33,31 @@ ASKS_OWNER = re.compile(
 )
 
 
+_NUMBERING = re.compile(r"^\s*(?:§\s*)?\d+(?:\.\d+)*\.?\s+")
+
+
+def heading_question(section) -> str:
+    """A question a playbook's section answers, from its heading: "What does the Acme
+    Analytics GTM Playbook say about discount approval matrix?" (numbering left out)."""
+    heading = _NUMBERING.sub("", section.heading).strip().rstrip(":?.")
+    if heading[:1].isupper() and not heading[1:2].isupper():
+        heading = heading[0].lower() + heading[1:]
+    return f"What does the playbook say about {heading}?"
+
+
+# An out-of-scope example whose closest sentence of a playbook is at least this close (cosine)
+# is a topic that playbook covers (fitted on the tuning playbook's set: docs/retrieval.md).
+SCOPE_COVERED = 0.62
+
+
+def scope_covered(examples: np.ndarray, playbook_sentences: np.ndarray) -> np.ndarray:
+    """Which out-of-scope examples a loaded playbook covers (bool per example): the scope is
+    relative to what is loaded. With no playbook, none."""
+    if not len(examples) or not len(playbook_sentences):
+        return np.zeros(len(examples), dtype=bool)
+    return (examples @ playbook_sentences.T).max(axis=1) >= SCOPE_COVERED
+
+
 def _padded(groups: list[np.ndarray], width: int) -> np.ndarray:
     return np.array([np.pad(g, (0, width - len(g)), constant_values=-1) for g in groups], dtype=np.int64)
 
@@ -103,6 +128,7 @@ class Corpus:
         self.common_pieces = common_pieces(index.piece_frequency, n)
         self.idf = {int(i): float(np.log((n + 1) / (f + 0.5))) for i, f in index.piece_frequency}
         self.unseen_idf = float(np.log((n + 1) / 0.5))
+        self.scope_covered = scope_covered(index.scope_vectors, self.sentence_vectors[~self.sentence_curated])
         classifier = index.scope_classifier  # weights then bias, or empty (no out-of-scope examples)
         self.scope_weights = classifier[:-1] if len(classifier) else None
         self.scope_bias = float(classifier[-1]) if len(classifier) else 0.0
@@ -110,6 +136,18 @@ class Corpus:
         rows = [i for i, key in enumerate(index.section_keys) if key.kind == "question"]
         self.curated_questions = [index.section_keys[i].text for i in rows]
         self.curated_question_vectors = index.section_key_vectors[rows]
+        # What a refusal suggests: those questions, and for each section nobody curated (a
+        # playbook's) a question about its heading, found by the heading key's vector.
+        headings = [
+            i
+            for i, key in enumerate(index.section_keys)
+            if key.kind == "heading" and not is_curated(self.sections[key.section])
+        ]
+        self.suggestion_texts = self.curated_questions + [
+            heading_question(self.sections[index.section_keys[i].section]) for i in headings
+        ]
+        self.suggestion_documents = [index.section_keys[i].section.split("/")[0] for i in rows + headings]
+        self.suggestion_vectors = index.section_key_vectors[rows + headings]
         self.assignment_keys: dict[tuple[int, int], list[int]] = {}
         for i, key in enumerate(index.assignment_keys):
             self.assignment_keys.setdefault((key.passage, key.span), []).append(i)

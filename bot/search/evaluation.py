@@ -7,6 +7,10 @@ The set's format::
         sections: ["Which is more important between efficiency and stability?"]
         quote_has: ["who has the final say on the sales quota"]   # optional
         detail: true                                                # optional
+        document: playbook      # optional: which document answers it (playbook or article)
+        disagrees: true         # optional: the playbook and the article give different owners
+      - question: "who approves a 25% discount?"
+        sections: ["5.2 Discount approval matrix", "5. Pricing and Discounting"]  # [H3, its H2]
     off_topic:
       - "What's the weather in Paris?"
       - question: "How should we split the events budget?"
@@ -41,6 +45,8 @@ class EvalQuestion:
     sections: tuple[str, ...]
     quote_has: tuple[str, ...] = ()
     detail: bool = False
+    document: str = ""  # playbook | article, when the set says which answers it
+    disagrees: bool = False  # the playbook's owner differs from the article's
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class Report:
     near_miss_refusal: float | None = None  # off-topic near misses refused
     n_near_miss: int = 0
     misses: list[dict] = field(default_factory=list)
+    # The in-domain figures of each ``document`` the set names: {document: {n, hit1, quote, replied}}.
+    by_document: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -81,20 +89,17 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
     node = compose_file(path)
     r = NodeReader(path)
     top = r.mapping(node, "", ("in_domain",), ("off_topic",))
-    headings = {s.heading for s in knowledge.retrievable_sections()}
+    sections_by_heading: dict[str, list] = {}
+    for section in knowledge.retrievable_sections():
+        sections_by_heading.setdefault(section.heading, []).append(section)
     texts = [
         t for s in knowledge.retrievable_sections() for t in (s.takeaway, *(p.text for p in s.paragraphs))
     ]
     questions = []
     for i, item in enumerate(r.items(top["in_domain"], "in_domain")):
         f = f"in_domain[{i}]"
-        m = r.mapping(item, f, ("question", "sections"), ("quote_has", "detail"))
-        sections = r.texts(m["sections"], f"{f}.sections")
-        for j, heading in enumerate(sections):
-            if heading not in headings:
-                raise r.fail(
-                    m["sections"].value[j], f"{f}.sections[{j}]", f"no section is headed {heading!r}"
-                )
+        m = r.mapping(item, f, ("question", "sections"), ("quote_has", "detail", "document", "disagrees"))
+        sections = _gold_labels(r, m["sections"], f"{f}.sections", sections_by_heading)
         quote_has = r.texts(m["quote_has"], f"{f}.quote_has") if "quote_has" in m else ()
         for j, phrase in enumerate(quote_has):
             if not any(phrase in text for text in texts):
@@ -102,7 +107,14 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
                     m["quote_has"].value[j], f"{f}.quote_has[{j}]", "not found verbatim in the knowledge"
                 )
         detail = r.choice(m["detail"], f"{f}.detail", ("true", "false")) == "true" if "detail" in m else False
-        questions.append(EvalQuestion(r.text(m["question"], f"{f}.question"), sections, quote_has, detail))
+        document = r.choice(m["document"], f"{f}.document", DOCUMENTS) if "document" in m else ""
+        flag = m.get("disagrees")
+        disagrees = flag is not None and r.choice(flag, f"{f}.disagrees", ("true", "false")) == "true"
+        questions.append(
+            EvalQuestion(
+                r.text(m["question"], f"{f}.question"), sections, quote_has, detail, document, disagrees
+            )
+        )
     off_topic = []
     if "off_topic" in top:
         for i, item in enumerate(r.items(top["off_topic"], "off_topic")):
@@ -120,11 +132,44 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
     return EvalSet(tuple(questions), tuple(off_topic))
 
 
+DOCUMENTS = ("playbook", "article")
+_PER_DOCUMENT = ("n", "hit1", "quoted", "with_phrases", "replied")
+
+
+def section_label(section) -> str:
+    """How the evaluation names a section: its heading, and its parent's for a subsection
+    (two playbook H2s may each have an H3 "Ownership")."""
+    return f"{section.heading} < {section.parent}" if getattr(section, "parent", "") else section.heading
+
+
+def _gold_labels(r: NodeReader, node, field: str, by_heading: dict[str, list]) -> tuple[str, ...]:
+    """A set's ``sections``: alternatives, each a heading; a heading followed by its parent's
+    (``[H3, H2]``, as a playbook's subsections are named) is that one subsection."""
+    headings = r.texts(node, field)
+    labels: list[str] = []
+    j = 0
+    while j < len(headings):
+        heading = headings[j]
+        found = by_heading.get(heading, [])
+        nxt = headings[j + 1] if j + 1 < len(headings) else None
+        child = [s for s in found if nxt is not None and getattr(s, "parent", "") == nxt]
+        if child:
+            labels.append(section_label(child[0]))
+            j += 2
+            continue
+        if not found:
+            raise r.fail(node.value[j], f"{field}[{j}]", f"no section is headed {heading!r}")
+        labels.extend(section_label(s) for s in found)
+        j += 1
+    return tuple(dict.fromkeys(labels))
+
+
 def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
     hit1 = hit3 = rr = 0.0
     answered = replied = quoted = with_phrases = 0
     has_status = has_quote = False
     misses = []
+    per: dict[str, dict] = {}
     for item in eval_set.in_domain:
         ranked, status, quote = ranker(item.question)
         has_status = has_status or status is not None
@@ -140,6 +185,13 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
             with_phrases += 1
             quote_ok = rank == 1 and quote is not None and any(p in quote for p in item.quote_has)
             quoted += quote_ok
+        if item.document:
+            d = per.setdefault(item.document, dict.fromkeys(_PER_DOCUMENT, 0))
+            d["n"] += 1
+            d["hit1"] += rank == 1
+            d["replied"] += status in ("answered", "low_confidence")
+            d["with_phrases"] += bool(item.quote_has)
+            d["quoted"] += bool(quote_ok)
         if rank != 1 or (status is not None and status != "answered") or quote_ok is False:
             misses.append(
                 {
@@ -182,6 +234,15 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
         near_miss_refusal=near_refused / n_near if has_status and n_near else None,
         n_near_miss=n_near,
         misses=misses,
+        by_document={
+            doc: {
+                "n": d["n"],
+                "hit1": d["hit1"] / d["n"],
+                "quote": d["quoted"] / d["with_phrases"] if d["with_phrases"] and has_quote else None,
+                "replied": d["replied"] / d["n"] if has_status else None,
+            }
+            for doc, d in per.items()
+        },
     )
 
 
@@ -193,7 +254,8 @@ def advisor_ranker(advisor: Advisor) -> Ranker:
     def rank(question: str) -> tuple[list[str], str | None]:
         answer = advisor.ask(question, k=len(advisor.index.passages))
         quote = answer.hits[0].quote if answer.hits else None
-        return _distinct([h.passage.section for h in answer.hits]), answer.status, quote
+        labels = [section_label(advisor.corpus.sections[h.section_ref]) for h in answer.hits]
+        return _distinct(labels), answer.status, quote
 
     return rank
 
@@ -203,7 +265,7 @@ def _paragraphs(knowledge: Knowledge) -> tuple[list[str], list[str]]:
     for section in knowledge.retrievable_sections():
         for paragraph in section.paragraphs:
             texts.append(paragraph.text)
-            headings.append(section.heading)
+            headings.append(section_label(section))
     return texts, headings
 
 
@@ -244,4 +306,8 @@ def format_report(report: Report) -> str:
         f"replied {pct(report.reply_rate)}  refused(off-topic) {pct(report.refusal_rate)}  "
         f"quote {pct(report.quote_precision)}  refused(near-miss, n={report.n_near_miss}) "
         f"{pct(report.near_miss_refusal)}"
+    ) + "".join(
+        f"\n  {doc:<10} n={d['n']}  hit@1 {pct(d['hit1'])}  quote {pct(d['quote'])}"
+        f"  replied {pct(d['replied'])}"
+        for doc, d in report.by_document.items()
     )

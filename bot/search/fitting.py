@@ -4,6 +4,7 @@ of :data:`bot.search.schema.FILES`. Writing it to disk is bot.search.store's job
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,14 @@ def fit(knowledge: Knowledge, embedder: Embedder, *, progress: bool = False) -> 
         "assignment_keys": assign_keys,
         "assignment_key_vectors": assign_key_v,
         "scope_vectors": scope_v,
-        "scope_classifier": scope_classifier(np.vstack([sec_key_v, sent_key_v, topic_v]), scope_v),
+        # The classifier speaks for curated answers only (bot.search.boundary): it is fitted on the
+        # curated keys, so a playbook added or removed leaves it as it was (and its fit is kept
+        # in the vector cache: no scikit-learn import when a playbook is added).
+        "scope_classifier": scope_classifier(
+            np.vstack([sec_key_v[_curated_rows(sec_keys, sections)], sent_key_v, topic_v]),
+            scope_v,
+            memo=getattr(embedder, "derived", None),
+        ),
         "section_refs": list(sections),
         "lexical_sentences": _bm25_model(
             [f"{passages[p].section} {text}" for (p, _s), text in zip(rows, sentence_texts, strict=True)]
@@ -82,6 +90,10 @@ def fit(knowledge: Knowledge, embedder: Embedder, *, progress: bool = False) -> 
     }
     assert set(values) == {entry.field for entry in FILES}, "a row of FILES has no fitted value"
     return Fitted(values, len(passages), len(rows), len(sec_keys) + len(sent_keys))
+
+
+def _curated_rows(keys: list[SectionKey], sections: dict[str, Section]) -> np.ndarray:
+    return np.array([is_curated(sections[key.section]) for key in keys], dtype=bool).reshape(-1)
 
 
 def _own_sentences(section: Section) -> list[str]:
@@ -189,12 +201,22 @@ def topic_questions(sections) -> list[str]:
 SCOPE_C = 1.0  # inverse L2 strength of the scope classifier (0.3 to 3 measured alike)
 
 
-def scope_classifier(inside: np.ndarray, outside: np.ndarray) -> np.ndarray:
+def scope_classifier(inside: np.ndarray, outside: np.ndarray, *, memo=None) -> np.ndarray:
     """A logistic regression of in-scope vectors against out-of-scope ones, each class weighing
     the same: ``dimension`` weights and a bias (its logit of a question is ``q @ w + b``), or an
-    empty array when either class is empty (then a question's status ignores it)."""
+    empty array when either class is empty (then a question's status ignores it).
+
+    ``memo(key, compute)``: where a fit of the same vectors is kept (bot.search.vectors)."""
     if not len(inside) or not len(outside):
         return np.zeros(0, dtype=np.float32)
+    if memo is not None:
+        digest = hashlib.sha256(
+            np.ascontiguousarray(inside, np.float32).tobytes()
+            + b"|"
+            + np.ascontiguousarray(outside, np.float32).tobytes()
+            + repr(SCOPE_C).encode()
+        ).hexdigest()[:32]
+        return memo(f"scope_classifier_{digest}", lambda: scope_classifier(inside, outside))
     # scikit-learn is imported here, at build time only: serving reads the weights it fitted.
     from sklearn.linear_model import LogisticRegression
 

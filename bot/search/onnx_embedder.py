@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +111,10 @@ class OnnxEmbedder:
     tokenizer: object  # tokenizers.Tokenizer, truncating to max_seq_length, padding to the longest
     config: ModelConfig
     backend: str = "onnx"
+    # The export this session runs and what its index's manifest recorded of it: a rebuild
+    # with this embedder (a playbook added) carries the same export into the new index.
+    export_path: Path | None = None
+    export_record: dict | None = None
 
     @property
     def dimension(self) -> int:
@@ -171,8 +177,19 @@ class OnnxEmbedder:
         return {w for w in self.tokenizer.get_vocab(with_added_tokens=True) if w.isalpha()}
 
     def export_onnx(self, target: Path) -> dict:
-        """Nothing to export: this model is an export already (the index records why not)."""
-        return {"unavailable": f"built with the {self.backend} backend"}
+        """The export this model runs, linked (or copied) to ``target`` with its weights file:
+        the export is of the model, not of the knowledge. Without one, why there is none."""
+        record = self.export_record or {}
+        if self.export_path is None or not record.get("file") or not self.export_path.is_file():
+            return {"unavailable": f"built with the {self.backend} backend"}
+        names = [record["file"], *([record["data"]] if record.get("data") else [])]
+        for name in names:
+            source, copy = self.export_path.with_name(name), target.with_name(name)
+            try:
+                os.link(source, copy)
+            except OSError:
+                shutil.copyfile(source, copy)
+        return dict(record)
 
 
 def load_onnx_embedder(

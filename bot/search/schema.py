@@ -9,6 +9,7 @@ A new index file is one row here and the value that fits it (bot.search.fitting)
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -332,8 +333,8 @@ class SearchIndex:
         """(passage row, sentence index in that passage) of each sentence row, in order."""
         return sentence_rows(self.passages)
 
-    @property
-    def sentence_count(self) -> int:
+    @functools.cached_property
+    def sentence_count(self) -> int:  # read by several shape checks: counted once
         return sum(len(p.sentences) for p in self.passages)
 
     def shape_problems(self) -> list[str]:

@@ -232,6 +232,9 @@ class Signals:
     off_scope: float | None  # how much closer the question is to an out-of-scope example than to any key
     scope_best: float | None  # cosine with the closest out-of-scope example (None without any)
     in_scope: float | None  # the index's scope classifier's logit (None without one)
+    # cosine with the closest out-of-scope example that no loaded playbook covers (None without
+    # any): what an answer from a playbook is held against (bot.search.corpus.scope_covered)
+    scope_open: float | None = None
 
     @staticmethod
     def names() -> tuple[str, ...]:
@@ -254,10 +257,12 @@ def compute(x: Question) -> Signals:
         x.done[name] = signal(x)
     c = x.corpus
     scope = c.index.scope_vectors @ x.vector
+    open_scope = scope[~c.scope_covered] if len(scope) else scope
     best_key = max(float(x.section_key_sims.max()), float(x.done["sentence_keys"].max()))
     return Signals(
         columns=dict(x.done),
         off_scope=float(scope.max() - best_key) if len(scope) else None,
         scope_best=float(scope.max()) if len(scope) else None,
         in_scope=None if c.scope_weights is None else float(x.vector @ c.scope_weights + c.scope_bias),
+        scope_open=float(open_scope.max()) if len(open_scope) else None,
     )

@@ -29,6 +29,7 @@ from .digest import file_sha256
 from .embedder import Embedder, ModelError
 from .fitting import fit
 from .schema import FILES, FORMAT_VERSION, MANIFEST, ONNX_FILES, Manifest, SearchIndex
+from .vectors import CachingEmbedder, cache_path
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +54,16 @@ def _files_of(directory: Path) -> list[Path]:
 def build_index(
     knowledge: Knowledge, embedder: Embedder, directory: Path, *, progress: bool = False
 ) -> SearchIndex:
-    """Build the index for ``knowledge`` and atomically replace ``directory`` with it."""
+    """Build the index for ``knowledge`` and atomically replace ``directory`` with it.
+
+    Texts the last build embedded with this model come from its vector cache
+    (bot.search.vectors): adding a playbook embeds that playbook's texts only."""
     started = time.perf_counter()
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_builds(directory)
-    fitted = fit(knowledge, embedder, progress=progress)
+    cached = CachingEmbedder(embedder, cache_path(directory, embedder.model_id))
+    fitted = fit(knowledge, cached, progress=progress)
     tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -84,8 +89,13 @@ def build_index(
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
     _swap_in(tmp, directory)
+    cached.write()
     logger.info(
-        "built index: %d passages in %.1fs at %s", fitted.passage_count, manifest.build_seconds, directory
+        "built index: %d passages in %.1fs at %s (%d texts embedded, the rest from the cache)",
+        fitted.passage_count,
+        manifest.build_seconds,
+        directory,
+        cached.embedded,
     )
     return load_index(directory)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..search.advisor import Advisor
-from ..search.answer import Answer, Hit
+from ..search.answer import Answer, Hit, not_covered_line
 from ..text import clean_question, has_words
 from . import blocks
 from .blocks import ChannelTips, Quote, SectionInfo
@@ -85,6 +85,7 @@ class Cards:
             else blocks.card_language(locale, answer=answer, question=question)
         )
         covered = answer.status != "not_covered"
+        view = answer.article_view
         card = blocks.answer_card(
             question,
             answer.status,
@@ -95,6 +96,9 @@ class Cards:
             kind=kind,
             lang=lang,
             stance=getattr(answer, "stance", None),  # set by the plans' stance, when the core has it
+            company=covered and answer.hits[0].company,
+            article_view=self.quotes([view])[0] if view is not None else None,
+            refusal=not_covered_line(answer.documents) if len(answer.documents) > 1 else None,
         )
         return card, answer
 

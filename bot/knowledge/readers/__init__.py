@@ -11,14 +11,20 @@ from pathlib import Path
 from types import ModuleType
 
 from ..model import KINDS, KnowledgeError, KnowledgeFile
-from . import yaml
+from . import markdown, yaml
 
 # The one table: a file's suffix -> the module that reads it. The knowledge directory's
 # files are those with a suffix listed here.
 READERS: dict[str, ModuleType] = {
     ".yaml": yaml,
     ".yml": yaml,
+    ".md": markdown,
+    ".markdown": markdown,
 }
+# Formats a company exports its own documents in: a malformed one is left out with one line
+# (logged, and listed by ``advisor knowledge list``) and the rest keeps serving, where a bad
+# YAML file (the project's own schema) stops the load.
+LENIENT = frozenset({markdown})
 
 
 def knowledge_files(directory: Path) -> list[Path]:
@@ -37,3 +43,8 @@ def read_file(path: Path, kinds: tuple[str, ...] = KINDS) -> KnowledgeFile:
             f"{path}:1: no reader for {Path(path).suffix or 'files without a suffix'!r} files"
         )
     return reader.read(Path(path), kinds)
+
+
+def is_lenient(path: Path) -> bool:
+    """Whether a malformed ``path`` is left out of the knowledge rather than stopping the load."""
+    return READERS.get(Path(path).suffix) in LENIENT

@@ -33,6 +33,7 @@ from .common import (
     question_echo,
     question_rows,
     quote_block,
+    safe,
     source_line,
     verdict_name,
 )
@@ -176,6 +177,19 @@ def _fallback_verdict(status: str, owner: str | None, lang: str) -> str:
     return say(lang, key, owner=verdict_name(owner, lang))
 
 
+def company_rule(best: Quote) -> dict:
+    """A company playbook's answer leads with its rule, labelled as the company's (issue 24)."""
+    rule = f"*Company rule* ({safe(best.source_title, HEADING_CHARS)})"
+    owns = f": *{verdict_name(best.owner)}* owns this." if best.owner else ":"
+    return _section(rule + owns, "verdict")
+
+
+def article_view_block(view: Quote) -> dict:
+    """The article's view beside a company rule that gives the job to another owner."""
+    said = f"The article's view: *{verdict_name(view.owner)}*, “{plain(view.text, 300)}”"
+    return {**_context(f"{said} (_{safe(view.section, HEADING_CHARS)}_)"), "block_id": "article_view"}
+
+
 def answer_card(
     question: str,
     status: str,
@@ -187,6 +201,9 @@ def answer_card(
     kind: str = THREAD,
     lang: str = "en",
     stance: str | None = None,
+    company: bool = False,
+    article_view: Quote | None = None,
+    refusal: str | None = None,
 ) -> dict:
     """The answer card, top to bottom: the question (on a card shown away from it: ``kind`` in
     ``ECHOED``), the verdict (or the plan's ``stance``), the quote, the context line, the
@@ -197,15 +214,20 @@ def answer_card(
     "Rephrase" for a low-confidence one. For ``not_covered`` the card is a refusal.
     """
     if status == "not_covered" or not quotes:
-        return not_covered(question, suggestions, kind=kind, lang=lang)
+        return not_covered(question, suggestions, kind=kind, lang=lang, intro=refusal)
     best = quotes[0]
     blocks = []
     if kind in ECHOED:
         blocks.append({**_context(question_echo(question)), "block_id": "question"})
     line = stance_line(stance, lang) if status == "answered" else None
-    blocks.append(_section(line or _verdict_line(status, owner, lang), "verdict"))
+    if company:
+        blocks.append(company_rule(best))
+    else:
+        blocks.append(_section(line or _verdict_line(status, owner, lang), "verdict"))
     blocks.append(quote_block(best, block_id="passage_0"))
     blocks.append({**_context(source_line(best, lang)), "block_id": "source"})
+    if company and article_view is not None:
+        blocks.append(article_view_block(article_view))
     buttons = []
     more = _value(q=question, o=1, k=kind, l=lang)
     if kind == PRIVATE:
@@ -224,14 +246,22 @@ def answer_card(
     return fit({"text": text, "blocks": blocks})
 
 
-def not_covered(question: str, suggestions: Sequence[str], *, kind: str = THREAD, lang: str = "en") -> dict:
-    """A refusal: the question (away from it), say so, offer the closest covered questions
-    (each with an "Ask" button), take a vote."""
+def not_covered(
+    question: str,
+    suggestions: Sequence[str],
+    *,
+    kind: str = THREAD,
+    lang: str = "en",
+    intro: str | None = None,
+) -> dict:
+    """A refusal: the question (away from it), say so (``intro``: naming the documents loaded,
+    in English), offer the closest covered questions (each with an "Ask" button), take a vote."""
     suggestions = [q for q in suggestions if q][:3]
     blocks = []
     if kind in ECHOED:
         blocks.append({**_context(question_echo(question)), "block_id": "question"})
-    intro = say(lang, "refusal.title")
+    said = intro
+    intro = f"*{said}*" if said and lang == "en" else say(lang, "refusal.title")
     if suggestions:
         intro += " " + say(lang, "refusal.closest")
     blocks.append(_section(intro, "not_covered"))
@@ -245,7 +275,7 @@ def not_covered(question: str, suggestions: Sequence[str], *, kind: str = THREAD
             }
         )
     blocks.append(feedback_block(question, kind=kind, passage_id=None, lang=lang))
-    text = say(lang, "refusal.fallback")
+    text = said if said and lang == "en" else say(lang, "refusal.fallback")
     if suggestions:
         text += " " + say(lang, "refusal.closest") + " " + "; ".join(plain(q, 200) for q in suggestions)
     return fit({"text": text, "blocks": blocks})
