@@ -156,9 +156,10 @@ def run_the_loop(fake: FakeSlack, store, send: Transport, *, uninstall: bool = F
         (other_channel, other_team, plain, False),
     ):
         ts = fake.messages_in(where)[0]["ts"]
+        name = unique_id("v")
         vote = block_action(
             vote_of(card.body["blocks"], helpful=False),
-            response_url=fake.response_url(unique_id("v")),
+            response_url=fake.response_url(name),
             channel=where,
             user=other,
             message_ts=ts,
@@ -166,8 +167,10 @@ def run_the_loop(fake: FakeSlack, store, send: Transport, *, uninstall: bool = F
         vote["team"]["id"] = team
         vote["message"]["blocks"] = card.body["blocks"]
         send.interaction(vote)
-        (updated,) = fake.wait_for_call("chat.update", channel=where, ts=ts)
-        assert (ASK_EXPERT in json.dumps(updated.body["blocks"])) is offered
+        # The card is left alone; the voter alone gets a note with the next steps.
+        note = fake.reply_to(name)
+        assert (ASK_EXPERT in json.dumps(note["blocks"])) is offered
+        assert not fake.matching("chat.update", channel=where, ts=ts)
     assert wait_until(
         lambda: store.saved_usage(team=TEAM)[0].not_helpful == 1, what="the vote on the saved answer"
     )
