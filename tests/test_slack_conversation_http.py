@@ -83,8 +83,9 @@ def test_a_refusal_offers_clickable_questions_that_answer_and_takes_a_vote(fake,
             thread_ts=top["ts"],
         )
     )
-    (update,) = fake.wait_for_call("chat.update", channel=channel, ts=card_ts)
-    assert "suggestions" in json.dumps(update.body["blocks"])  # still the refusal, now with the vote
+    note = fake.reply_to(vote)  # told to the voter only, with a next step
+    assert note["response_type"] == "ephemeral" and "open_ask_modal" in json.dumps(note["blocks"])
+    assert fake.matching("chat.update", channel=channel) == []
     (recorded,) = bot_store.feedback_for(TEAM, channel, card_ts)
     assert recorded.helpful is False and recorded.question == WEATHER and recorded.passage_id is None
     assert len(posts(fake, channel)) == 1

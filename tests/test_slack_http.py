@@ -293,7 +293,9 @@ def test_a_vote_on_a_channel_card_is_told_to_the_voter_only(fake, slack, bot_sto
             )
         )
         (note,) = wait_calls(fake, "response_url", path=f"/response_url/{click}")
-        assert note.body["response_type"] == "ephemeral" and expected in json.dumps(note.body["blocks"])
+        assert note.body["response_type"] == "ephemeral" and expected in json.dumps(
+            note.body["blocks"], ensure_ascii=False
+        )
     votes = {v.user: v.helpful for v in bot_store.feedback_for(TEAM, channel, card_ts)}
     assert votes == {"U1": True, "U2": False}
     assert matching(fake, "chat.update", channel=channel) == []  # the card is left alone

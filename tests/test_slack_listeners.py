@@ -265,7 +265,7 @@ def test_a_failed_answer_is_logged_and_the_asker_told(fake, questions, context, 
     fake.fail("chat.postMessage", "invalid_blocks", channel=channel)  # retrying cannot fix it
     deliver(questions, context, client, mention(QUOTA, channel=channel))
     failed, apology = posts_in(fake, channel)
-    assert failed.body["blocks"][1]["block_id"] == "verdict"
+    assert failed.body["blocks"][0]["block_id"] == "verdict"
     assert apology.body["text"].startswith("Sorry, something went wrong")
     (record,) = errors_logged(caplog, "bot.slack.jobs")
     assert record.exc_info[0] is SlackApiError and record.args[1:3] == ("answer", channel)

@@ -143,7 +143,7 @@ def test_tip_card_escapes_everything_and_stays_small():
     assert "&lt;!channel&gt; &amp; &lt;@U1&gt;" in message["blocks"][0]["text"]["text"]
     assert message["blocks"][1]["text"]["text"].startswith('>Say "&lt;https://evil|click&gt;"')
     assert message["blocks"][2]["elements"][0]["text"] == (
-        "_Sales &lt;vs&gt; Marketing_ · <https://example.com/a?b=1&amp;c=2|example.com>"
+        "From *Doc &lt;b&gt;* · section *Sales &lt;vs&gt; Marketing* · <https://example.com/a?b=1&amp;c=2|example.com>"
     )
     assert len(message["blocks"]) <= 50 and all(len(str(b)) < 3000 for b in message["blocks"])
 
