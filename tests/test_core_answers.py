@@ -48,7 +48,7 @@ def check_contract(answer: Answer, question: str, advisor: Advisor, *, k: int | 
     firsts = [h.score for h, repeat in zip(answer.hits, repeats, strict=True) if not repeat]
     assert firsts == sorted(firsts, reverse=True)
     data = json.loads(json.dumps(answer.to_dict()))
-    assert set(data) == {"question", "status", "owner", "passages"}
+    assert set(data) == {"question", "status", "owner", "language", "passages"}
     for item in data["passages"]:
         assert set(item) == {"id", "section", "text", "quote", "score"}
 

@@ -54,7 +54,7 @@ def check_passage(item: dict) -> None:
 
 
 def check_object(obj: dict, question: str) -> None:
-    assert set(obj) == {"question", "status", "owner", "passages"}
+    assert set(obj) == {"question", "status", "owner", "language", "passages"}
     assert obj["question"] == question
     assert obj["status"] in ("answered", "low_confidence", "not_covered")
     if obj["status"] == "not_covered":

@@ -38,11 +38,15 @@ class Answer:
     hits: tuple[Hit, ...]
     # For a refusal: the curated questions closest to this one (ones the knowledge answers).
     suggestions: tuple[str, ...] = ()
+    # The question's language (ISO 639-1, bot/search/language.py): the card's words follow it;
+    # the quote stays the knowledge's English.
+    language: str = "en"
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "status": self.status,
             "owner": self.owner,
+            "language": self.language,
             "passages": [hit.to_dict() for hit in self.hits],
         }

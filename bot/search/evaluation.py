@@ -80,7 +80,7 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
     path = Path(path)
     node = compose_file(path)
     r = NodeReader(path)
-    top = r.mapping(node, "", ("in_domain",), ("off_topic",))
+    top = r.mapping(node, "", ("in_domain",), ("off_topic", "language"))
     headings = {s.heading for s in knowledge.retrievable_sections()}
     texts = [
         t for s in knowledge.retrievable_sections() for t in (s.takeaway, *(p.text for p in s.paragraphs))
@@ -88,7 +88,8 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
     questions = []
     for i, item in enumerate(r.items(top["in_domain"], "in_domain")):
         f = f"in_domain[{i}]"
-        m = r.mapping(item, f, ("question", "sections"), ("quote_has", "detail"))
+        # stance: the plans' evaluation reads it (issue 23); read past here.
+        m = r.mapping(item, f, ("question", "sections"), ("quote_has", "detail", "stance"))
         sections = r.texts(m["sections"], f"{f}.sections")
         for j, heading in enumerate(sections):
             if heading not in headings:
