@@ -326,4 +326,5 @@ def load_crosslingual(
     knowledge: Knowledge, corpus: Corpus, *, threads: int, cache_dir: Path | None
 ) -> CrossLingual:
     """The multilingual model (digest-checked) and the knowledge's vectors for it."""
-    return CrossLingual(knowledge, corpus, MultilingualModel(threads=threads), cache_dir=cache_dir)
+    model = MultilingualModel(threads=threads, cache_dir=cache_dir)
+    return CrossLingual(knowledge, corpus, model, cache_dir=cache_dir)
