@@ -7,6 +7,7 @@ The set's format::
         sections: ["Which is more important between efficiency and stability?"]
         quote_has: ["who has the final say on the sales quota"]   # optional
         detail: true                                                # optional
+    language: zh   # optional: the questions' language (else the one most of them are in)
     off_topic:
       - "What's the weather in Paris?"
       - question: "How should we split the events budget?"
@@ -29,6 +30,7 @@ from yaml.nodes import ScalarNode
 
 from ..knowledge import Knowledge, NodeReader, compose_file
 from .advisor import Advisor
+from .language import detect_language
 from .schema import import_bm25s
 
 # question -> (section headings best first, status or None, top quote or None)
@@ -53,6 +55,21 @@ class OffTopic:
 class EvalSet:
     in_domain: tuple[EvalQuestion, ...]
     off_topic: tuple[OffTopic, ...]
+    language: str = "en"  # the set's ``language:``, else the one most of its questions are in
+
+    def by_language(self) -> dict[str, EvalSet]:
+        """The set split by each question's detected language (one entry for a one-language set)."""
+        languages = {detect_language(q.question) for q in (*self.in_domain, *self.off_topic)}
+        if len(languages) <= 1:
+            return {self.language: self}
+        return {
+            language: EvalSet(
+                tuple(q for q in self.in_domain if detect_language(q.question) == language),
+                tuple(q for q in self.off_topic if detect_language(q.question) == language),
+                language,
+            )
+            for language in sorted(languages)
+        }
 
 
 @dataclass
@@ -70,6 +87,7 @@ class Report:
     near_miss_refusal: float | None = None  # off-topic near misses refused
     n_near_miss: int = 0
     misses: list[dict] = field(default_factory=list)
+    language: str = "en"
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -118,7 +136,16 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
                 else False
             )
             off_topic.append(OffTopic(r.text(m["question"], f"{f}.question"), near))
-    return EvalSet(tuple(questions), tuple(off_topic))
+    if "language" in top:
+        language = r.text(top["language"], "language").lower()
+        if not (len(language) == 2 and language.isalpha()):
+            raise r.fail(
+                top["language"], "language", f"expected a two-letter ISO 639-1 code, not {language!r}"
+            )
+    else:
+        detected = [detect_language(q.question) for q in questions]
+        language = max(sorted(set(detected)), key=detected.count) if detected else "en"
+    return EvalSet(tuple(questions), tuple(off_topic), language)
 
 
 def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
@@ -171,13 +198,14 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
     n, m = len(eval_set.in_domain), len(eval_set.off_topic)
     return Report(
         name=name,
+        language=eval_set.language,
         n_in_domain=n,
         n_off_topic=m,
-        hit1=hit1 / n,
-        hit3=hit3 / n,
-        mrr=rr / n,
-        answer_rate=answered / n if has_status else None,
-        reply_rate=replied / n if has_status else None,
+        hit1=hit1 / n if n else 0.0,
+        hit3=hit3 / n if n else 0.0,
+        mrr=rr / n if n else 0.0,
+        answer_rate=answered / n if has_status and n else None,
+        reply_rate=replied / n if has_status and n else None,
         refusal_rate=(refused / m if m else None) if has_status else None,
         quote_precision=quoted / with_phrases if has_quote and with_phrases else None,
         near_miss_refusal=near_refused / n_near if has_status and n_near else None,
@@ -240,7 +268,8 @@ def format_report(report: Report) -> str:
         return "   n/a" if value is None else f"{value:6.3f}"
 
     return (
-        f"{report.name:<10} n={report.n_in_domain}+{report.n_off_topic}  hit@1 {pct(report.hit1)}  "
+        f"{report.name:<10} [{report.language}] n={report.n_in_domain}+{report.n_off_topic}  "
+        f"hit@1 {pct(report.hit1)}  "
         f"hit@3 {pct(report.hit3)}  MRR {pct(report.mrr)}  answered {pct(report.answer_rate)}  "
         f"replied {pct(report.reply_rate)}  refused(off-topic) {pct(report.refusal_rate)}  "
         f"quote {pct(report.quote_precision)}  refused(near-miss, n={report.n_near_miss}) "
