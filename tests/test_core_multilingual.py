@@ -218,3 +218,34 @@ def test_a_translation_quote_not_in_the_article_names_file_and_line(tmp_path, mu
         load_knowledge(tmp_path)
     assert str(caught.value).startswith(f"{target}:{line}: sections[2].sentence_questions[2].quote:")
     assert "not found verbatim" in str(caught.value)
+
+
+# --- evaluation by language ----------------------------------------------------------------------
+
+
+def test_question_sets_are_scored_by_language(core_knowledge, tmp_path):
+    from bot.search.evaluation import evaluate, format_report, load_eval_set
+
+    heading = "Which is more important today or tomorrow?"
+    path = tmp_path / "mixed.yaml"
+    path.write_text(
+        "in_domain:\n"
+        f"  - question: '哪个部门负责今天的现金流？'\n    sections: ['{heading}']\n"
+        f"  - question: 'Who brings in cash this month?'\n    sections: ['{heading}']\n"
+        "off_topic:\n  - 'quien sabe donde esta la sala de reuniones?'\n",
+        encoding="utf-8",
+    )
+    mixed = load_eval_set(path, core_knowledge)
+    assert set(mixed.by_language()) == {"en", "es", "zh"}
+    assert [q.question for q in mixed.by_language()["zh"].in_domain] == ["哪个部门负责今天的现金流？"]
+    declared = tmp_path / "declared.yaml"
+    declared.write_text("language: zh\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    zh = load_eval_set(declared, core_knowledge)
+    assert zh.language == "zh"
+
+    def rank(_question):
+        return [heading], "answered", None
+
+    report = evaluate("advisor", rank, zh)
+    assert report.language == "zh" and report.hit1 == 1.0
+    assert format_report(report).startswith("advisor[zh] n=2+1")

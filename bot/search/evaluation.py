@@ -267,8 +267,11 @@ def format_report(report: Report) -> str:
     def pct(value: float | None) -> str:
         return "   n/a" if value is None else f"{value:6.3f}"
 
+    # The language beside the name when it is not English ("advisor[zh]").
+    label = report.name if report.language == "en" else f"{report.name}[{report.language}]"
+
     return (
-        f"{report.name:<10} [{report.language}] n={report.n_in_domain}+{report.n_off_topic}  "
+        f"{label:<10} n={report.n_in_domain}+{report.n_off_topic}  "
         f"hit@1 {pct(report.hit1)}  "
         f"hit@3 {pct(report.hit3)}  MRR {pct(report.mrr)}  answered {pct(report.answer_rate)}  "
         f"replied {pct(report.reply_rate)}  refused(off-topic) {pct(report.refusal_rate)}  "
