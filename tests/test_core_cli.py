@@ -118,7 +118,7 @@ def test_stdin_batch_answers_each_line_in_order(batch):
     quota, blank, weather = objects
     assert quota["status"] == "answered" and quota["owner"] == "marketing"
     assert quota["passages"][0]["section"] == EFFICIENCY
-    assert blank == {"question": "", "status": "not_covered", "owner": None, "passages": []}
+    assert blank == {"question": "", "status": "not_covered", "owner": None, "language": "en", "passages": []}
     assert weather["status"] == "not_covered" and weather["owner"] is None
 
 
