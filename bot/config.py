@@ -47,6 +47,7 @@ _FILE_KEYS = {
     "run_scheduler": "ADVISOR_RUN_SCHEDULER",
     "question_retention_days": "ADVISOR_QUESTION_RETENTION_DAYS",
     "model_threads": "ADVISOR_MODEL_THREADS",
+    "multilingual": "ADVISOR_MULTILINGUAL",
     "socket_ping_seconds": "ADVISOR_SOCKET_PING_SECONDS",
     "slack_retry_budget_seconds": "ADVISOR_SLACK_RETRY_BUDGET_SECONDS",
     "slack_retry_cap_seconds": "ADVISOR_SLACK_RETRY_CAP_SECONDS",
@@ -106,6 +107,9 @@ class Settings:
     # Threads the model runs a question on; None: two, or one on a one-core machine. Set 1 where
     # several serving processes share the cores (each would otherwise contend for all of them).
     model_threads: int | None = None
+    # Questions in other languages (Chinese, Spanish, ...: bot/search/language.py) answered through
+    # the multilingual model, loaded only when on (about 70 MB more; off: English only).
+    multilingual: bool = True
     # Seconds between Socket Mode pings: a connection that died without a close frame is found
     # stale after four pings without a pong, and replaced.
     socket_ping_seconds: float = 5.0
@@ -196,7 +200,7 @@ def _coerce(name: str, value, source: str):
             if text not in LOG_LEVELS:
                 raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
             return text
-        if name == "run_scheduler":
+        if name in ("run_scheduler", "multilingual"):
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()

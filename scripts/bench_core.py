@@ -15,6 +15,12 @@ For ``onnx`` (the index's export on onnxruntime) and ``torch`` (sentence-transfo
   process tree (gunicorn master + worker, VmHWM summed) after M signed mentions answered
   through the fake Slack; PSS at that point too (shared pages counted once)
 - peak RSS of the ``advisor ask`` process; index build time (with the ONNX export)
+
+``--languages`` measures questions in other languages instead (issue 25), in one run: warm
+answer p50/p99 of English questions with the multilingual model off and on, and of Chinese
+and Spanish questions (the multilingual tuning sets), interleaved; then ``serve --http`` with
+the model off answering English mentions against the model on answering mentions cycling
+English, Chinese and Spanish (peak RSS of the tree, VmHWM summed, and PSS).
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ QUESTION_FILES = [
     ROOT / "tests/data/blind_tune_a.yaml",
     ROOT / "tests/data/blind_tune_b.yaml",
 ]
+LANGUAGE_FILES = {
+    "zh": ROOT / "tests/data/multilingual/zh_tune.yaml",
+    "es": ROOT / "tests/data/multilingual/es_tune.yaml",
+}
 BACKENDS = ("onnx", "torch")
 BARE_LOAD = (
     "import os; os.environ['HF_HUB_OFFLINE']='1';"
@@ -57,9 +67,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def questions(n: int) -> list[str]:
+def questions(n: int, files: list[Path] = QUESTION_FILES) -> list[str]:
     pool: list[str] = []
-    for path in QUESTION_FILES:
+    for path in files:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         items = data["in_domain"] + data.get("off_topic", [])
         pool += [item if isinstance(item, str) else item["question"] for item in items]
@@ -136,14 +146,29 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve_run(backend: str, data_dir: Path, mentions: int, *, preload: bool = False) -> dict:
-    """Start ``advisor serve --http``, time it to healthy, answer ``mentions``, measure the tree."""
+def mixed_questions(n: int) -> list[str]:
+    """English, Chinese and Spanish questions in turn."""
+    pools = [questions(n), *(questions(n, [path]) for path in LANGUAGE_FILES.values())]
+    return [pools[i % len(pools)][i // len(pools)] for i in range(n)]
+
+
+def serve_run(
+    backend: str, data_dir: Path, mentions: int, *, preload: bool = False, multilingual: bool = False
+) -> dict:
+    """Start ``advisor serve --http``, time it to healthy, answer ``mentions``, measure the tree
+    (``multilingual``: the model on, the mentions in English, Chinese and Spanish in turn)."""
     from tests.fake_slack import FakeSlack
     from tests.slack_harness import SlackSender, bot_env, event_body, mention
 
     fake = FakeSlack().start()
     port = free_port()
-    env = bot_env(fake.url, data_dir, ADVISOR_BACKEND=backend, ADVISOR_LOG_LEVEL="WARNING")
+    env = bot_env(
+        fake.url,
+        data_dir,
+        ADVISOR_BACKEND=backend,
+        ADVISOR_LOG_LEVEL="WARNING",
+        ADVISOR_MULTILINGUAL="on" if multilingual else "off",
+    )
     if preload:  # measurement only: the same server with gunicorn's preload_app (load in the master)
         code = (
             "import sys; from bot.config import load_settings; from bot.slack import server as s;"
@@ -167,7 +192,7 @@ def serve_run(backend: str, data_dir: Path, mentions: int, *, preload: bool = Fa
             except OSError:
                 time.sleep(0.02)
         sender = SlackSender(f"http://127.0.0.1:{port}")
-        qs = questions(mentions)
+        qs = mixed_questions(mentions) if multilingual else questions(mentions)
         for i, q in enumerate(qs):
             reply = sender.event(event_body(mention(q, channel=f"CBENCH{i:04d}")))
             if reply.status != 200:
@@ -195,7 +220,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mentions", type=int, default=40)
     parser.add_argument("--preload", action="store_true", help="also measure gunicorn preload_app")
+    parser.add_argument("--languages", action="store_true", help="questions in other languages (see above)")
     args = parser.parse_args()
+    if args.languages:
+        return languages(args)
 
     from bot.config import Settings
     from bot.knowledge import load_knowledge
@@ -312,6 +340,54 @@ def main() -> None:
     m = index.manifest
     sizes = f"{m.passage_count} passages, {m.sentence_count} sentences, {m.key_count} keys"
     print(f"index build (with ONNX export)     median {med(builds):.2f} s  ({sizes})")
+
+
+def languages(args) -> None:
+    """The multilingual model's cost: warm latency by language, and the serving tree's memory."""
+    from bot.config import Settings
+    from bot.search.advisor import Advisor
+
+    data_dir = Path(tempfile.mkdtemp(prefix="advisor-bench-languages-"))
+    english_only = Advisor.load(Settings(data_dir=data_dir, backend="onnx", multilingual=False))
+    multilingual = Advisor.load(Settings(data_dir=data_dir, backend="onnx", multilingual=True))
+    sets = {"en": questions(args.questions)}
+    sets |= {language: questions(args.questions, [path]) for language, path in LANGUAGE_FILES.items()}
+    for q in mixed_questions(30):  # warm-up
+        english_only.ask(q)
+        multilingual.ask(q)
+    times: dict[str, list[float]] = {"en, model off": [], "en, model on": [], "zh": [], "es": []}
+    for i in range(args.questions):  # interleaved, so all see the same machine load
+        for label, advisor, q in (
+            ("en, model off", english_only, sets["en"][i]),
+            ("en, model on", multilingual, sets["en"][i]),
+            ("zh", multilingual, sets["zh"][i]),
+            ("es", multilingual, sets["es"][i]),
+        ):
+            started = time.perf_counter()
+            answer = advisor.ask(q)
+            times[label].append(time.perf_counter() - started)
+            assert answer.language == label[:2], (q, answer.language)
+    serving = {"en, model off": [], "en+zh+es, model on": []}
+    for _ in range(args.runs):
+        serving["en, model off"].append(serve_run("onnx", data_dir, args.mentions))
+        serving["en+zh+es, model on"].append(serve_run("onnx", data_dir, args.mentions, multilingual=True))
+    print(f"questions: {args.questions} a language (en cycled from the English sets; zh, es from the")
+    print(f"multilingual tuning sets); runs: {args.runs}; backend onnx")
+    base = percentile(times["en, model off"], 50)
+    for label, values in times.items():
+        p50, p99 = percentile(values, 50), percentile(values, 99)
+        print(
+            f"warm answer {label:16} p50 {p50 * 1000:6.2f} ms  p99 {p99 * 1000:6.2f} ms"
+            f"  p50 / en off {p50 / base:.2f}x"
+        )
+    for label, runs in serving.items():
+        peak = max(r["peak"] for r in runs)
+        pss = max(r["pss"] for r in runs)
+        healthy = statistics.median(r["healthy"] for r in runs)
+        print(
+            f"serve tree, {args.mentions} answers, {label:20} peak RSS {peak} MB  PSS {pss} MB"
+            f"  to healthy {healthy:.2f} s  (target <= 400 MB)"
+        )
 
 
 if __name__ == "__main__":

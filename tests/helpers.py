@@ -38,12 +38,17 @@ def ours(key: str) -> bool:
 
 # Under pytest-xdist the workers share the cores: a model started by a test runs on one thread,
 # or every process's threads contend for both cores (a tenth of the run's time, measured).
-WORKER_SETTINGS = {"ADVISOR_MODEL_THREADS": "1"} if os.environ.get("PYTEST_XDIST_WORKER") else {}
+# The bots and CLI runs the tests start answer English only unless a test turns the multilingual
+# model on (ADVISOR_MULTILINGUAL=on, tests/test_core_multilingual.py): loading it and embedding
+# the knowledge for it in each fresh data directory costs seconds the other tests do not need.
+WORKER_SETTINGS = {"ADVISOR_MULTILINGUAL": "off"}
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    WORKER_SETTINGS["ADVISOR_MODEL_THREADS"] = "1"
 
 
 def clean_env(**settings: str) -> dict[str, str]:
     """This process's environment without any of the bot's settings, plus ``settings``
-    (for a subprocess); under pytest-xdist also WORKER_SETTINGS, unless ``settings`` say otherwise."""
+    (for a subprocess), and WORKER_SETTINGS unless ``settings`` say otherwise."""
     env = {k: v for k, v in os.environ.items() if not ours(k)}
     env.update(WORKER_SETTINGS)
     env.update(settings)

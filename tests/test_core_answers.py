@@ -48,7 +48,7 @@ def check_contract(answer: Answer, question: str, advisor: Advisor, *, k: int | 
     firsts = [h.score for h, repeat in zip(answer.hits, repeats, strict=True) if not repeat]
     assert firsts == sorted(firsts, reverse=True)
     data = json.loads(json.dumps(answer.to_dict()))
-    assert set(data) == {"question", "status", "owner", "passages"}
+    assert set(data) == {"question", "status", "owner", "language", "passages"}
     for item in data["passages"]:
         assert set(item) == {"id", "section", "text", "quote", "score", "document", "file"}
 
@@ -333,7 +333,7 @@ def test_non_english_questions_get_a_valid_answer(core_advisor, question):
 
 
 def test_advisor_load_from_settings_uses_the_prebuilt_index(core_knowledge_dir, core_data_dir):
-    settings = Settings(knowledge_dir=core_knowledge_dir, data_dir=core_data_dir, top_k=2)
+    settings = Settings(knowledge_dir=core_knowledge_dir, data_dir=core_data_dir, top_k=2, multilingual=False)
     stamp = (core_data_dir / "index" / "manifest.json").stat().st_mtime_ns
     advisor = Advisor.load(settings)
     assert (core_data_dir / "index" / "manifest.json").stat().st_mtime_ns == stamp

@@ -56,7 +56,7 @@ def check_passage(item: dict) -> None:
 
 
 def check_object(obj: dict, question: str) -> None:
-    assert set(obj) == {"question", "status", "owner", "passages"}
+    assert set(obj) == {"question", "status", "owner", "language", "passages"}
     assert obj["question"] == question
     assert obj["status"] in ("answered", "low_confidence", "not_covered")
     if obj["status"] == "not_covered":
@@ -120,7 +120,7 @@ def test_stdin_batch_answers_each_line_in_order(batch):
     quota, blank, weather = objects
     assert quota["status"] == "answered" and quota["owner"] == "marketing"
     assert quota["passages"][0]["section"] == EFFICIENCY
-    assert blank == {"question": "", "status": "not_covered", "owner": None, "passages": []}
+    assert blank == {"question": "", "status": "not_covered", "owner": None, "language": "en", "passages": []}
     assert weather["status"] == "not_covered" and weather["owner"] is None
 
 

@@ -296,7 +296,10 @@ def test_empty_paragraph_list_and_empty_text_are_rejected(tmp_path):
 def test_unknown_kind_and_missing_kind(tmp_path):
     path, line = edited_article(tmp_path / "a", "kind: article", "kind: articel")
     message = load_error(tmp_path / "a")
-    assert message == f"{path}:{line}: kind: must be one of article, glossary, scope, tips, not 'articel'"
+    assert (
+        message
+        == f"{path}:{line}: kind: must be one of article, glossary, scope, tips, translation, not 'articel'"
+    )
     path, _ = edited_article(tmp_path / "b", "kind: article\n", "")
     assert load_error(tmp_path / "b").startswith(f"{path}:")
     assert "kind: required field is missing" in load_error(tmp_path / "b")

@@ -238,7 +238,14 @@ def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) 
         "dense": lambda: dense_baseline(advisor.knowledge, advisor),
     }
     names = ["advisor", "bm25", "dense"] if baseline == "all" else [baseline or "advisor"]
-    reports = [evaluate(name, rankers[name](), eval_set) for name in names]
+    # The whole set, then each language apart when it mixes languages (bot/search/language.py).
+    parts = eval_set.by_language()
+    reports = [
+        evaluate(name, ranker, part)
+        for name in names
+        for ranker in [rankers[name]()]
+        for part in ([eval_set] if len(parts) == 1 else [eval_set, *parts.values()])
+    ]
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
         return

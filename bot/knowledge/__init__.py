@@ -22,6 +22,7 @@ from .model import (
     SentenceQuestions,
     Source,
     TipEntry,
+    Translation,
 )
 from .readers import READERS, knowledge_files, read_file
 
@@ -47,6 +48,7 @@ __all__ = [
     "SentenceQuestions",
     "Source",
     "TipEntry",
+    "Translation",
     "compose_file",
     "knowledge_files",
     "load_knowledge",

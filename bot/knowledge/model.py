@@ -2,7 +2,8 @@
 
 A knowledge file is of one ``kind``: ``article`` (a :class:`Document`), ``scope`` (questions
 the knowledge does not answer, examples that teach the advisor to decline), ``glossary``
-(abbreviations people type, spelled out) or ``tips`` (the tips domain's file, checked
+(abbreviations people type, spelled out), ``translation`` (a document's curated questions in
+another language: :class:`Translation`) or ``tips`` (the tips domain's file, checked
 against the documents by ``bot.tips.catalog``). A reader turns one file into a
 :class:`KnowledgeFile`; ``bot.knowledge.loader`` combines them into :class:`Knowledge`.
 """
@@ -18,7 +19,7 @@ from ..errors import AdvisorError
 OWNERS = ("sales", "marketing", "both")
 # How an owner is named to people, in the CLI and on a card.
 VERDICTS = {"sales": "Sales", "marketing": "Marketing", "both": "Both Sales and Marketing"}
-KINDS = ("article", "glossary", "scope", "tips")
+KINDS = ("article", "glossary", "scope", "tips", "translation")
 
 
 class KnowledgeError(AdvisorError):
@@ -48,6 +49,20 @@ class SentenceQuestions:
 
     quote: str  # verbatim words of the sentence (its opening words are enough)
     questions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One section's curated questions in another language (ours, like the English ones):
+    keys that find its sentences from a question in that language, and the questions a
+    refusal suggests to an asker of that language."""
+
+    language: str  # ISO 639-1, e.g. "zh", "es"
+    document_id: str
+    section_id: str
+    questions: tuple[str, ...]  # whole questions a reader would ask
+    sentence_questions: tuple[SentenceQuestions, ...] = ()  # quotes are the English sentence's words
+    sentences: tuple[tuple[str, str], ...] = ()  # (quote, the gist of that sentence in this language)
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,8 @@ class Knowledge:
     glossary: tuple[tuple[str, str], ...] = ()  # (term, what it stands for)
     # Files left out, one line each (a malformed Markdown export): the rest still serves.
     skipped: tuple[str, ...] = ()
+    # Curated questions in other languages; not part of content_hash (the index is English).
+    translations: tuple[Translation, ...] = ()
 
     def sections(self) -> Iterator[Section]:
         """The documents' sections (not their introductions), in reading order."""
@@ -176,3 +193,16 @@ class KnowledgeFile:
     out_of_scope: tuple[str, ...] = ()  # kind: scope
     terms: tuple[GlossaryTerm, ...] = ()  # kind: glossary
     tips: tuple[TipEntry, ...] = ()  # kind: tips
+    language: str = ""  # kind: translation
+    translations: tuple[TranslatedSection, ...] = ()  # kind: translation, checked by the loader
+
+
+@dataclass(frozen=True)
+class TranslatedSection:
+    """A translation file's section as written; the loader checks it against the documents."""
+
+    document: Located  # the document's id
+    section: Located  # the section's id ("introduction" for the text before the sections)
+    questions: tuple[str, ...]
+    quotes: tuple[tuple[Located, tuple[str, ...]], ...]  # (English quote, its questions)
+    sentences: tuple[tuple[Located, str], ...] = ()  # (English quote, the sentence's gist)

@@ -11,6 +11,7 @@ from :mod:`bot.search.boundary`; a refusal carries the curated questions closest
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,7 +24,9 @@ from .answer import Answer, Hit
 from .backend import load_model_and_index
 from .company import company_owner
 from .corpus import Corpus
-from .embedder import Embedder, Tokens
+from .crosslingual import CrossLingual, load_crosslingual
+from .embedder import Embedder, Tokens, default_threads
+from .language import ENGLISH, detect_language
 from .quote import quote_rows, quoted
 from .ranker import FROM_RANKER, Ranker
 from .schema import SearchIndex
@@ -54,6 +57,7 @@ class Advisor:
         top_k: int = 3,
         ranker: Ranker | None = None,
         adapter: np.ndarray | None | object = FROM_RANKER,
+        crosslingual: CrossLingual | None = None,
     ):
         self.knowledge = knowledge
         self.embedder = embedder
@@ -68,6 +72,8 @@ class Advisor:
         self.corpus = Corpus(knowledge, index)
         self.documents = tuple(d.name for d in knowledge.documents)
         self._model_lock = threading.Lock()
+        # Questions in other languages (None: English only, the multilingual model not loaded).
+        self.crosslingual = crosslingual
 
     @classmethod
     def load(
@@ -80,7 +86,15 @@ class Advisor:
         script refits it, so it must load without it."""
         knowledge = load_knowledge(settings.knowledge_dir)
         embedder, index = load_model_and_index(settings, knowledge, progress=progress)
-        return cls(knowledge, embedder, index, top_k=settings.top_k, adapter=adapter)
+        advisor = cls(knowledge, embedder, index, top_k=settings.top_k, adapter=adapter)
+        if settings.multilingual:
+            advisor.crosslingual = load_crosslingual(
+                knowledge,
+                advisor.corpus,
+                threads=settings.model_threads or default_threads(),
+                cache_dir=settings.data_dir / "multilingual",
+            )
+        return advisor
 
     # --- the question -----------------------------------------------------------------
     def prepare(self, question: str) -> str:
@@ -137,6 +151,9 @@ class Advisor:
         """Answer ``question`` with the top ``k`` passages (each with its quote, verdict and
         source), a status and a verdict; a refusal carries the closest curated questions."""
         k = max(1, min(int(k or self.top_k), len(self.index.passages)))
+        language = detect_language(question)
+        if language != ENGLISH and self.crosslingual is not None:
+            return self._ask_across(question, language, k)
         text = self.prepare(question)
         if not has_words(text):
             suggestions = tuple(self.example_questions()[:SUGGESTIONS])
@@ -147,23 +164,14 @@ class Advisor:
                 hits=(),
                 suggestions=suggestions,
                 documents=self.documents,
+                language=language,
             )
         embedded = self.embedding(text)
         q = embedded[0][0]
         found = self.signals(text, embedded)
         scores = self.score(found)
-        hits: list[Hit] = []
-        taken: set[int] = set()  # passage rows already quoted: each passage is one hit at most
         ranked = self.rank(scores)
-        rows_of = self.corpus.rows
-        for row in ranked:
-            if len(hits) == k:
-                break
-            if rows_of[row][0] in taken:
-                continue
-            rows = quote_rows(self.corpus, self.ranker, row, scores, frozenset(taken))
-            taken.update(rows_of[r][0] for r in rows)
-            hits.append(self._hit(rows, float(scores[row]), q))
+        hits = self._hits(ranked, scores, k, lambda _row: q)
         top = ranked[0]
         curated = self.corpus.sentence_curated[top]
         status = boundary.status(self.ranker, found, top, hits[0].score, curated)
@@ -177,6 +185,63 @@ class Advisor:
             suggestions=() if covered else tuple(self._closest(q, SUGGESTIONS)),
             documents=self.documents,
             article_view=article_view,
+            language=language,
+        )
+
+    def _hits(
+        self, ranked: list[int], scores: np.ndarray, k: int, question_at: Callable[[int], np.ndarray]
+    ) -> list[Hit]:
+        """The top ``k`` hits, one a passage, each quoted from its best sentence;
+        ``question_at(row)``: the question's English-model vector for the verdict there."""
+        hits: list[Hit] = []
+        taken: set[int] = set()  # passage rows already quoted: each passage is one hit at most
+        rows_of = self.corpus.rows
+        for row in ranked:
+            if len(hits) == k:
+                break
+            if rows_of[row][0] in taken:
+                continue
+            rows = quote_rows(self.corpus, self.ranker, row, scores, frozenset(taken))
+            taken.update(rows_of[r][0] for r in rows)
+            hits.append(self._hit(rows, float(scores[row]), question_at(row)))
+        return hits
+
+    def _ask_across(self, question: str, language: str, k: int) -> Answer:
+        """A question in another language: ranked by the multilingual signals
+        (bot/search/crosslingual.py), quoted and given its verdict as in English; a refusal
+        suggests curated questions in the asker's language where the knowledge has them."""
+        across = self.crosslingual
+        text = self.glossary.expand(clean_question(question))
+        if not has_words(text):
+            suggestions = across.closest_questions(None, language, SUGGESTIONS) or self.example_questions()
+            return Answer(
+                question=question,
+                status="not_covered",
+                owner=None,
+                hits=(),
+                suggestions=tuple(suggestions[:SUGGESTIONS]),
+                documents=self.documents,
+                language=language,
+            )
+        found = across.score(text, language)
+        ranked = self.rank(found.scores)
+        hits = self._hits(ranked, found.scores, k, lambda row: across.english_proxy(row, found.vector))
+        status = across.status(found, hits[0].score)
+        covered = status != "not_covered"
+        suggestions: list[str] = []
+        if not covered:
+            suggestions = across.closest_questions(found.vector, language, SUGGESTIONS)
+            suggestions = suggestions or self._closest(
+                across.english_proxy(ranked[0], found.vector), SUGGESTIONS
+            )
+        return Answer(
+            question=question,
+            status=status,
+            owner=hits[0].owner if covered else None,
+            hits=tuple(hits),
+            suggestions=tuple(suggestions),
+            documents=self.documents,
+            language=language,
         )
 
     def _hit(self, rows: list[int], score: float, q: np.ndarray) -> Hit:

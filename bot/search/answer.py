@@ -56,12 +56,16 @@ class Answer:
     # When a company playbook answers and the article gives the job to a different owner:
     # the article's best passage with its verdict (the answer's own owner is the company's rule).
     article_view: Hit | None = None
+    # The question's language (ISO 639-1, bot/search/language.py): the card's words follow it;
+    # the quote stays the knowledge's English.
+    language: str = "en"
 
     def to_dict(self) -> dict:
         data = {
             "question": self.question,
             "status": self.status,
             "owner": self.owner,
+            "language": self.language,
             "passages": [hit.to_dict() for hit in self.hits],
         }
         if self.article_view is not None:

@@ -11,6 +11,7 @@ The set's format::
         disagrees: true         # optional: the playbook and the article give different owners
       - question: "who approves a 25% discount?"
         sections: ["5.2 Discount approval matrix", "5. Pricing and Discounting"]  # [H3, its H2]
+    language: zh   # optional: the questions' language (else the one most of them are in)
     off_topic:
       - "What's the weather in Paris?"
       - question: "How should we split the events budget?"
@@ -33,6 +34,7 @@ from yaml.nodes import ScalarNode
 
 from ..knowledge import Knowledge, NodeReader, compose_file
 from .advisor import Advisor
+from .language import detect_language
 from .schema import import_bm25s
 
 # question -> (section headings best first, status or None, top quote or None)
@@ -59,6 +61,21 @@ class OffTopic:
 class EvalSet:
     in_domain: tuple[EvalQuestion, ...]
     off_topic: tuple[OffTopic, ...]
+    language: str = "en"  # the set's ``language:``, else the one most of its questions are in
+
+    def by_language(self) -> dict[str, EvalSet]:
+        """The set split by each question's detected language (one entry for a one-language set)."""
+        languages = {detect_language(q.question) for q in (*self.in_domain, *self.off_topic)}
+        if len(languages) <= 1:
+            return {self.language: self}
+        return {
+            language: EvalSet(
+                tuple(q for q in self.in_domain if detect_language(q.question) == language),
+                tuple(q for q in self.off_topic if detect_language(q.question) == language),
+                language,
+            )
+            for language in sorted(languages)
+        }
 
 
 @dataclass
@@ -78,6 +95,7 @@ class Report:
     misses: list[dict] = field(default_factory=list)
     # The in-domain figures of each ``document`` the set names: {document: {n, hit1, quote, replied}}.
     by_document: dict = field(default_factory=dict)
+    language: str = "en"
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -88,7 +106,7 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
     path = Path(path)
     node = compose_file(path)
     r = NodeReader(path)
-    top = r.mapping(node, "", ("in_domain",), ("off_topic",))
+    top = r.mapping(node, "", ("in_domain",), ("off_topic", "language"))
     sections_by_heading: dict[str, list] = {}
     for section in knowledge.retrievable_sections():
         sections_by_heading.setdefault(section.heading, []).append(section)
@@ -98,7 +116,9 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
     questions = []
     for i, item in enumerate(r.items(top["in_domain"], "in_domain")):
         f = f"in_domain[{i}]"
-        m = r.mapping(item, f, ("question", "sections"), ("quote_has", "detail", "document", "disagrees"))
+        m = r.mapping(
+            item, f, ("question", "sections"), ("quote_has", "detail", "document", "disagrees", "stance")
+        )
         sections = _gold_labels(r, m["sections"], f"{f}.sections", sections_by_heading)
         quote_has = r.texts(m["quote_has"], f"{f}.quote_has") if "quote_has" in m else ()
         for j, phrase in enumerate(quote_has):
@@ -129,7 +149,16 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
                 else False
             )
             off_topic.append(OffTopic(r.text(m["question"], f"{f}.question"), near))
-    return EvalSet(tuple(questions), tuple(off_topic))
+    if "language" in top:
+        language = r.text(top["language"], "language").lower()
+        if not (len(language) == 2 and language.isalpha()):
+            raise r.fail(
+                top["language"], "language", f"expected a two-letter ISO 639-1 code, not {language!r}"
+            )
+    else:
+        detected = [detect_language(q.question) for q in questions]
+        language = max(sorted(set(detected)), key=detected.count) if detected else "en"
+    return EvalSet(tuple(questions), tuple(off_topic), language)
 
 
 DOCUMENTS = ("playbook", "article")
@@ -222,13 +251,14 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
     n, m = len(eval_set.in_domain), len(eval_set.off_topic)
     return Report(
         name=name,
+        language=eval_set.language,
         n_in_domain=n,
         n_off_topic=m,
-        hit1=hit1 / n,
-        hit3=hit3 / n,
-        mrr=rr / n,
-        answer_rate=answered / n if has_status else None,
-        reply_rate=replied / n if has_status else None,
+        hit1=hit1 / n if n else 0.0,
+        hit3=hit3 / n if n else 0.0,
+        mrr=rr / n if n else 0.0,
+        answer_rate=answered / n if has_status and n else None,
+        reply_rate=replied / n if has_status and n else None,
         refusal_rate=(refused / m if m else None) if has_status else None,
         quote_precision=quoted / with_phrases if has_quote and with_phrases else None,
         near_miss_refusal=near_refused / n_near if has_status and n_near else None,
@@ -300,8 +330,12 @@ def format_report(report: Report) -> str:
     def pct(value: float | None) -> str:
         return "   n/a" if value is None else f"{value:6.3f}"
 
+    # The language beside the name when it is not English ("advisor[zh]").
+    label = report.name if report.language == "en" else f"{report.name}[{report.language}]"
+
     return (
-        f"{report.name:<10} n={report.n_in_domain}+{report.n_off_topic}  hit@1 {pct(report.hit1)}  "
+        f"{label:<10} n={report.n_in_domain}+{report.n_off_topic}  "
+        f"hit@1 {pct(report.hit1)}  "
         f"hit@3 {pct(report.hit3)}  MRR {pct(report.mrr)}  answered {pct(report.answer_rate)}  "
         f"replied {pct(report.reply_rate)}  refused(off-topic) {pct(report.refusal_rate)}  "
         f"quote {pct(report.quote_precision)}  refused(near-miss, n={report.n_near_miss}) "

@@ -2,7 +2,8 @@
 ``knowledge/article.yaml``) into the document model (``bot.knowledge.model``).
 
 The file's ``kind`` says what it holds: ``article`` (a document), ``scope`` (questions the
-knowledge does not answer), ``glossary`` (abbreviations spelled out) or ``tips`` (read here,
+knowledge does not answer), ``glossary`` (abbreviations spelled out), ``translation`` (curated
+questions in another language, checked against the documents by the loader) or ``tips`` (read here,
 checked against the documents by ``bot.tips.catalog``). Validation walks YAML nodes, so every
 error names the file, the line and the field (``FILE:LINE: FIELD: problem``, with a
 did-you-mean for a misspelled field).
@@ -32,6 +33,7 @@ from ..model import (
     SentenceQuestions,
     Source,
     TipEntry,
+    TranslatedSection,
 )
 
 
@@ -314,6 +316,41 @@ def _tips(r: NodeReader, node: Node) -> tuple[TipEntry, ...]:
     return tuple(entries)
 
 
+def _translation(r: NodeReader, node: Node) -> tuple[str, tuple[TranslatedSection, ...]]:
+    top = r.mapping(node, "", ("kind", "language", "document", "sections"), ())
+    language = r.text(top["language"], "language")
+    if not (len(language) == 2 and language.isascii() and language.isalpha() and language.islower()):
+        raise r.fail(top["language"], "language", f"expected a two-letter ISO 639-1 code, not {language!r}")
+    document = r.located(top["document"], "document", r.text(top["document"], "document"))
+    sections = []
+    for i, item in enumerate(r.items(top["sections"], "sections")):
+        f = f"sections[{i}]"
+        m = r.mapping(item, f, ("section",), ("questions", "sentence_questions", "sentences"))
+        quotes, glosses = [], []
+        if "sentences" in m:
+            for j, s_node in enumerate(r.items(m["sentences"], f"{f}.sentences")):
+                sf = f"{f}.sentences[{j}]"
+                sm = r.mapping(s_node, sf, ("quote", "text"), ())
+                quote = r.located(sm["quote"], f"{sf}.quote", r.text(sm["quote"], f"{sf}.quote"))
+                glosses.append((quote, r.text(sm["text"], f"{sf}.text")))
+        if "sentence_questions" in m:
+            for j, q_node in enumerate(r.items(m["sentence_questions"], f"{f}.sentence_questions")):
+                qf = f"{f}.sentence_questions[{j}]"
+                qm = r.mapping(q_node, qf, ("quote", "questions"), ())
+                quote = r.located(qm["quote"], f"{qf}.quote", r.text(qm["quote"], f"{qf}.quote"))
+                quotes.append((quote, r.texts(qm["questions"], f"{qf}.questions")))
+        sections.append(
+            TranslatedSection(
+                document=document,
+                section=r.located(m["section"], f"{f}.section", r.text(m["section"], f"{f}.section")),
+                questions=r.texts(m["questions"], f"{f}.questions") if "questions" in m else (),
+                quotes=tuple(quotes),
+                sentences=tuple(glosses),
+            )
+        )
+    return language, tuple(sections)
+
+
 def read(path: Path, kinds: tuple[str, ...] = KINDS) -> KnowledgeFile:
     """The file read as its kind. A file of a kind not in ``kinds`` comes back with only its
     kind, not looked inside (the article loader does not check the tips file)."""
@@ -328,4 +365,7 @@ def read(path: Path, kinds: tuple[str, ...] = KINDS) -> KnowledgeFile:
         return KnowledgeFile(path=path, kind=kind, terms=_glossary(r, node))
     if kind == "tips":
         return KnowledgeFile(path=path, kind=kind, tips=_tips(r, node))
+    if kind == "translation":
+        language, sections = _translation(r, node)
+        return KnowledgeFile(path=path, kind=kind, language=language, translations=sections)
     return KnowledgeFile(path=path, kind=kind, document=_parse_document(path, node))
