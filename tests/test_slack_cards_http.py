@@ -239,13 +239,28 @@ def test_a_chinese_locale_gets_the_cards_words_in_chinese_and_the_quote_in_engli
     )
 
 
-def test_a_chinese_dm_gets_a_card_whose_own_words_are_chinese(fake, slack):
+@pytest.fixture(scope="module")
+def multilingual_slack(fake, bot_data_dir, bot_database_url):
+    """A bot like the session's with the multilingual model on (the session's answers English
+    only, tests/helpers.py), so that a Chinese question is answered, not only worded in Chinese."""
+    from tests.slack_harness import BotServer, bot_env
+
+    env = bot_env(fake.url, bot_data_dir, DATABASE_URL=bot_database_url, ADVISOR_MULTILINGUAL="on")
+    server = BotServer(env).start()
+    yield server.sender()
+    server.stop()
+
+
+def test_a_chinese_dm_gets_a_card_whose_own_words_are_chinese(fake, multilingual_slack):
     user = unique_id("U")
     dm = dm_of(user)
-    slack.event(event_body(message("谁应该制定明年的销售配额？", channel=dm, channel_type="im", user=user)))
+    question = "谁应该制定明年的销售配额？"  # no locale set: the question's language decides
+    multilingual_slack.event(event_body(message(question, channel=dm, channel_type="im", user=user)))
     (card,) = fake.wait_for_call("chat.postMessage", channel=dm)
-    first = card.body["blocks"][0]["text"]["text"]
-    assert HAN.search(first)  # the verdict, or the refusal, in Chinese
+    blocks = {b.get("block_id"): b for b in card.body["blocks"]}
+    assert "passage_0" in blocks, "the Chinese question was not answered"
+    assert HAN.search(blocks["verdict"]["text"]["text"])  # the card's own words in Chinese
+    assert "efficiency and stability" in blocks["source"]["elements"][0]["text"]  # the quota section
     vote = next(b for b in card.body["blocks"] if b["type"] == "context_actions")["elements"][0]
     assert vote["negative_button"]["text"]["text"] == "没帮助"
     for block in card.body["blocks"]:
