@@ -11,6 +11,7 @@ from :mod:`bot.search.boundary`; a refusal carries the curated questions closest
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 
@@ -23,11 +24,12 @@ from .answer import Answer, Hit
 from .backend import load_model_and_index
 from .corpus import Corpus
 from .embedder import Embedder, Tokens
-from .quote import quote_rows, quoted
+from .quote import quote_rows, quoted, trimmed
 from .ranker import FROM_RANKER, Ranker
 from .schema import SearchIndex
 from .signals import Question, Signals, compute
-from .verdict import verdict
+from .stance import Claims, conditions_of, is_plan
+from .verdict import asks_owner, labels, verdict
 
 SUGGESTIONS = 3  # closest curated questions offered with a refusal
 
@@ -65,6 +67,7 @@ class Advisor:
         self.glossary = Glossary(knowledge.glossary)
         self.speller = SpellFixer(_knowledge_texts(knowledge), embedder.known_words())
         self.corpus = Corpus(knowledge, index)
+        self.claims = Claims(self.corpus, conditions_of(knowledge))
         self._model_lock = threading.Lock()
 
     @classmethod
@@ -114,6 +117,7 @@ class Advisor:
             adapter=self.adapter,
             lexical_scale=self.ranker.lexical_scale,
             uncurated_key_shift=self.ranker.uncurated_key_shift,
+            plan_floor=self.ranker.plan_floor,
         )
         return compute(question)
 
@@ -157,16 +161,33 @@ class Advisor:
             rows = quote_rows(self.corpus, self.ranker, row, scores, frozenset(taken))
             taken.update(rows_of[r][0] for r in rows)
             hits.append(self._hit(rows, float(scores[row]), q))
+        owners = labels([hit.owner for hit in hits], asks_owner(text))
+        # A quote that carries no verdict is trimmed to its clauses that answer; one that does
+        # keeps the whole sentence, the verdict's evidence.
+        hits = [
+            replace(
+                hit,
+                owner=owner,
+                quote=hit.quote if owner else trimmed(hit.quote, text, self.ranker.quote_max_words),
+            )
+            for hit, owner in zip(hits, owners, strict=True)
+        ]
         top = ranked[0]
         curated = self.corpus.sentence_curated[top]
-        status = boundary.status(self.ranker, found, top, hits[0].score, curated)
+        plan = is_plan(text) and len(self.claims) > 0
+        closest_plan = self.claims.closest(q) if plan else None
+        status = boundary.status(self.ranker, found, top, hits[0].score, curated, closest_plan)
         covered = status != "not_covered"
+        stance = self.claims.match(q, int(self.corpus.sentence_section[top])) if plan else None
         return Answer(
             question=question,
             status=status,
             owner=hits[0].owner if covered else None,
             hits=tuple(hits),
             suggestions=() if covered else tuple(self._closest(q, SUGGESTIONS)),
+            stance=stance.stance if covered and stance else None,
+            stance_quote=self.corpus.sentence_text(stance.row) if covered and stance else None,
+            stance_condition=stance.condition if covered and stance else None,
         )
 
     def _hit(self, rows: list[int], score: float, q: np.ndarray) -> Hit:

@@ -9,6 +9,7 @@ from ..knowledge import Source
 from ..passages import Passage
 
 Status = Literal["answered", "low_confidence", "not_covered"]
+Stance = Literal["backs", "warns", "depends"]
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,19 @@ class Answer:
     hits: tuple[Hit, ...]
     # For a refusal: the curated questions closest to this one (ones the knowledge answers).
     suggestions: tuple[str, ...] = ()
+    # For a plan (bot.search.stance): what the article says of it, the sentence that says it,
+    # and for "depends" the condition it depends on; None for a question that is not a plan.
+    stance: Stance | None = None
+    stance_quote: str | None = None
+    stance_condition: str | None = None
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "status": self.status,
             "owner": self.owner,
+            "stance": self.stance,
+            "stance_quote": self.stance_quote,
+            "stance_condition": self.stance_condition,
             "passages": [hit.to_dict() for hit in self.hits],
         }

@@ -51,9 +51,24 @@ def beyond_scope(ranker: Ranker, signals: Signals, top_row: int, curated: bool) 
     return signals.scope_best - float(signals.dense[top_row]) - ranker.uncurated_off_scope
 
 
-def status(ranker: Ranker, signals: Signals, top_row: int, top_score: float, curated: bool) -> Status:
+def status(
+    ranker: Ranker,
+    signals: Signals,
+    top_row: int,
+    top_score: float,
+    curated: bool,
+    closest_plan: float | None = None,
+) -> Status:
     """The answer's status: the boundary over the top score, the off-scope margin and the
     scope classifier, which speak for curated answers only (an uncurated one, ``curated``
-    False, is judged by its score and :func:`beyond_scope`)."""
+    False, is judged by its score and :func:`beyond_scope`).
+
+    ``closest_plan``, for a plan (bot.search.stance): the cosine of its closest claim plan. One
+    within the ranker's ``plan_reply`` is a principle of the article bearing on the plan: it is
+    answered whatever the boundary (fitted on questions, a different kind of message) said,
+    unless it is past the hard off-scope threshold."""
     margin, in_scope = (signals.off_scope, signals.in_scope) if curated else (None, None)
-    return decide(ranker, top_score, margin, in_scope, beyond_scope(ranker, signals, top_row, curated))
+    beyond = beyond_scope(ranker, signals, top_row, curated)
+    if closest_plan is not None and closest_plan >= ranker.plan_reply and beyond <= 0:
+        return "answered"
+    return decide(ranker, top_score, margin, in_scope, beyond)

@@ -7,6 +7,7 @@ The set's format::
         sections: ["Which is more important between efficiency and stability?"]
         quote_has: ["who has the final say on the sales quota"]   # optional
         detail: true                                                # optional
+        stance: warns     # optional, for a plan: backs | warns | depends
     off_topic:
       - "What's the weather in Paris?"
       - question: "How should we split the events budget?"
@@ -15,6 +16,8 @@ The set's format::
 Ranks are over distinct sections, in the order their passages come back. Quote precision
 is the share of in-domain items with ``quote_has`` whose top section is right and whose top
 quote contains one of those phrases (short verbatim words of the answering sentence).
+Stance accuracy is over the items with a gold ``stance`` (plans), per gold stance as a
+confusion table (gold rows, the answer's stance in columns; "none" for no stance).
 Baselines rank the article's paragraphs with plain BM25 or plain all-MiniLM-L6-v2 cosine.
 """
 
@@ -31,8 +34,9 @@ from ..knowledge import Knowledge, NodeReader, compose_file
 from .advisor import Advisor
 from .schema import import_bm25s
 
-# question -> (section headings best first, status or None, top quote or None)
-Ranker = Callable[[str], tuple[list[str], str | None, str | None]]
+# question -> (section headings best first, status or None, top quote or None[, stance])
+Ranker = Callable[[str], tuple]
+STANCES = ("backs", "warns", "depends")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class EvalQuestion:
     sections: tuple[str, ...]
     quote_has: tuple[str, ...] = ()
     detail: bool = False
+    stance: str | None = None  # a plan's gold stance: backs | warns | depends
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,9 @@ class Report:
     quote_precision: float | None = None  # of items with quote_has: right section and phrase in quote
     near_miss_refusal: float | None = None  # off-topic near misses refused
     n_near_miss: int = 0
+    stance_accuracy: float | None = None  # of items with a gold stance, answered with that stance
+    # gold stance -> the answer's stance ("none" for none) -> count
+    stance_confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     misses: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -88,7 +96,7 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
     questions = []
     for i, item in enumerate(r.items(top["in_domain"], "in_domain")):
         f = f"in_domain[{i}]"
-        m = r.mapping(item, f, ("question", "sections"), ("quote_has", "detail"))
+        m = r.mapping(item, f, ("question", "sections"), ("quote_has", "detail", "stance"))
         sections = r.texts(m["sections"], f"{f}.sections")
         for j, heading in enumerate(sections):
             if heading not in headings:
@@ -102,7 +110,10 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
                     m["quote_has"].value[j], f"{f}.quote_has[{j}]", "not found verbatim in the knowledge"
                 )
         detail = r.choice(m["detail"], f"{f}.detail", ("true", "false")) == "true" if "detail" in m else False
-        questions.append(EvalQuestion(r.text(m["question"], f"{f}.question"), sections, quote_has, detail))
+        stance = r.choice(m["stance"], f"{f}.stance", STANCES) if "stance" in m else None
+        questions.append(
+            EvalQuestion(r.text(m["question"], f"{f}.question"), sections, quote_has, detail, stance)
+        )
     off_topic = []
     if "off_topic" in top:
         for i, item in enumerate(r.items(top["off_topic"], "off_topic")):
@@ -125,8 +136,15 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
     answered = replied = quoted = with_phrases = 0
     has_status = has_quote = False
     misses = []
+    confusion: dict[str, dict[str, int]] = {}
     for item in eval_set.in_domain:
-        ranked, status, quote = ranker(item.question)
+        ranked, status, quote, *more = ranker(item.question)
+        stance = more[0] if more else None
+        stance_ok = None
+        if item.stance is not None:
+            row = confusion.setdefault(item.stance, {})
+            row[stance or "none"] = row.get(stance or "none", 0) + 1
+            stance_ok = stance == item.stance
         has_status = has_status or status is not None
         has_quote = has_quote or quote is not None
         rank = next((i + 1 for i, s in enumerate(ranked) if s in item.sections), None)
@@ -140,7 +158,7 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
             with_phrases += 1
             quote_ok = rank == 1 and quote is not None and any(p in quote for p in item.quote_has)
             quoted += quote_ok
-        if rank != 1 or (status is not None and status != "answered") or quote_ok is False:
+        if rank != 1 or (status is not None and status != "answered") or False in (quote_ok, stance_ok):
             misses.append(
                 {
                     "question": item.question,
@@ -149,11 +167,12 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
                     "rank": rank,
                     "status": status,
                     **({"quote": quote, "quote_has": list(item.quote_has)} if quote_ok is False else {}),
+                    **({"stance": stance, "gold_stance": item.stance} if stance_ok is False else {}),
                 }
             )
     refused = near_refused = n_near = 0
     for item in eval_set.off_topic:
-        ranked, status, _quote = ranker(item.question)
+        ranked, status, *_rest = ranker(item.question)
         refused += status == "not_covered"
         n_near += item.near_miss
         near_refused += item.near_miss and status == "not_covered"
@@ -168,6 +187,8 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
                 }
             )
     n, m = len(eval_set.in_domain), len(eval_set.off_topic)
+    n_stance = sum(sum(row.values()) for row in confusion.values())
+    right = sum(row.get(gold, 0) for gold, row in confusion.items())
     return Report(
         name=name,
         n_in_domain=n,
@@ -181,6 +202,8 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
         quote_precision=quoted / with_phrases if has_quote and with_phrases else None,
         near_miss_refusal=near_refused / n_near if has_status and n_near else None,
         n_near_miss=n_near,
+        stance_accuracy=right / n_stance if n_stance else None,
+        stance_confusion=confusion,
         misses=misses,
     )
 
@@ -190,10 +213,10 @@ def _distinct(sections: list[str]) -> list[str]:
 
 
 def advisor_ranker(advisor: Advisor) -> Ranker:
-    def rank(question: str) -> tuple[list[str], str | None]:
+    def rank(question: str) -> tuple[list[str], str | None, str | None, str | None]:
         answer = advisor.ask(question, k=len(advisor.index.passages))
         quote = answer.hits[0].quote if answer.hits else None
-        return _distinct([h.passage.section for h in answer.hits]), answer.status, quote
+        return _distinct([h.passage.section for h in answer.hits]), answer.status, quote, answer.stance
 
     return rank
 
@@ -214,7 +237,7 @@ def bm25_baseline(knowledge: Knowledge) -> Ranker:
     model = bm25s.BM25()
     model.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
 
-    def rank(question: str) -> tuple[list[str], str | None]:
+    def rank(question: str) -> tuple[list[str], None, None]:
         tokens = bm25s.tokenize([question], stopwords="en", show_progress=False, return_ids=False)[0]
         scores = model.get_scores(tokens) if tokens else np.zeros(len(texts))
         return _distinct([headings[i] for i in np.argsort(-scores, kind="stable")]), None, None
@@ -227,7 +250,7 @@ def dense_baseline(knowledge: Knowledge, advisor: Advisor) -> Ranker:
     texts, headings = _paragraphs(knowledge)
     vectors = advisor.embedder.encode(texts)
 
-    def rank(question: str) -> tuple[list[str], str | None]:
+    def rank(question: str) -> tuple[list[str], None, None]:
         scores = vectors @ advisor.embedder.encode_one(question)
         return _distinct([headings[i] for i in np.argsort(-scores, kind="stable")]), None, None
 
@@ -244,4 +267,22 @@ def format_report(report: Report) -> str:
         f"replied {pct(report.reply_rate)}  refused(off-topic) {pct(report.refusal_rate)}  "
         f"quote {pct(report.quote_precision)}  refused(near-miss, n={report.n_near_miss}) "
         f"{pct(report.near_miss_refusal)}"
+        + (f"  stance {pct(report.stance_accuracy)}" if report.stance_accuracy is not None else "")
     )
+
+
+def format_confusion(report: Report) -> str:
+    """The stance confusion table: one row per gold stance, its accuracy, then the answers'
+    stances in columns (empty without gold stances)."""
+    if not report.stance_confusion:
+        return ""
+    columns = [*STANCES, "none"]
+    lines = ["  " + "gold / answer".ljust(15) + "".join(f"{c:>9}" for c in columns) + "   accuracy"]
+    for gold in STANCES:
+        row = report.stance_confusion.get(gold)
+        if not row:
+            continue
+        total = sum(row.values())
+        cells = "".join(f"{row.get(c, 0):>9}" for c in columns)
+        lines.append(f"  {gold:<15}{cells}   {row.get(gold, 0) / total:.3f} (n={total})")
+    return "\n".join(lines)

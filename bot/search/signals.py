@@ -18,6 +18,7 @@ import numpy as np
 from ..text import tokenize
 from .corpus import ASKS_AMOUNT, ASKS_OWNER, Corpus
 from .embedder import Tokens, normalised
+from .stance import is_plan
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Question:
     adapter: np.ndarray | None  # the query adapter (d x d), or None
     lexical_scale: float  # BM25 score at which a squashed lexical signal is 0.5
     uncurated_key_shift: float
+    plan_floor: float = 0.45  # the ranker's: a claim plan closer than this says nothing
     done: dict[str, np.ndarray] = field(default_factory=dict)  # signals computed so far
 
     @cached_property
@@ -194,6 +196,17 @@ def amount(x: Question) -> np.ndarray:
     return states if ASKS_AMOUNT.search(x.text) else np.zeros_like(states)
 
 
+def plans(x: Question) -> np.ndarray:
+    """For a plan (bot.search.stance.is_plan): how far the closest of the sentence's claim plans
+    is above the ranker's ``plan_floor`` in cosine (0 below it, without plans, or for a message
+    that is not a plan)."""
+    c = x.corpus
+    out = np.zeros(c.n, dtype=np.float32)
+    if len(c.plan_keys) and is_plan(x.text):
+        np.maximum.at(out, c.plan_key_rows, x.sentence_key_sims[c.plan_keys] - x.plan_floor)
+    return out
+
+
 def assigns(x: Question) -> np.ndarray:
     """1 for a sentence giving a job to a department, when the question asks who."""
     jobs = x.corpus.assigns
@@ -219,6 +232,7 @@ SIGNALS: dict[str, Callable[[Question], np.ndarray]] = {
         takeaway,
         amount,
         assigns,
+        plans,
     )
 }
 

@@ -78,6 +78,7 @@ class Cards:
             suggestions=answer.suggestions,
             has_more=len(answer.hits) > 1,
             kind=kind,
+            stance=(answer.stance, answer.stance_quote, answer.stance_condition),
         )
         return card, answer
 

@@ -90,18 +90,41 @@ def with_votes(card: dict, votes: Votes) -> dict:
 def _verdict_line(status: str, owner: str | None) -> str:
     """The verdict, said once."""
     if status == "low_confidence":
+        probably = f"*Probably {verdict_name(owner)}*, but I'm" if owner else "I'm"
         return (
-            f":thinking_face: *Probably {verdict_name(owner)}*, but I'm not sure the article "
-            "answers this. Check that the quote fits your question."
+            f":thinking_face: {probably} not sure the article answers this. Check that the quote fits"
+            " your question."
         )
     if owner in ("sales", "marketing"):
         return f"*{verdict_name(owner)}* owns this, per the article:"
     if owner == "both":
         return "*Both Sales and Marketing*: the article gives each a part."
-    return "*No single owner*: the article doesn't give this to one department."
+    return "*From the article:*"  # no verdict: not a who-question, or a quote that assigns nothing
+
+
+STANCES = {
+    "backs": ":white_check_mark: *The article backs this plan.*",
+    "warns": ":warning: *The article warns against this plan.*",
+    "depends": ":scales: *It depends*",
+}
+
+
+def stance_block(stance: str | None, quote: str | None, condition: str | None, shown: str) -> dict | None:
+    """The stance line of a plan's card: what the article says of it, on what it depends, and
+    the sentence that says so unless it is the quote ``shown`` already (None: not a plan)."""
+    if stance not in STANCES:
+        return None
+    line = STANCES[stance]
+    if stance == "depends":
+        line += f" on {plain(condition, 200)}, per the article." if condition else ", per the article."
+    if quote and quote not in shown:
+        line += f" “{plain(quote, 600)}”"
+    return _section(line, "stance")
 
 
 def _fallback_verdict(status: str, owner: str | None) -> str:
+    if owner is None:
+        return "Not sure the article answers this:" if status == "low_confidence" else "From the article:"
     if status == "low_confidence":
         return f"Probably {verdict_name(owner)} (not sure the article answers this)."
     return f"{verdict_name(owner)}."
@@ -116,8 +139,10 @@ def answer_card(
     suggestions: Sequence[str] = (),
     has_more: bool = False,
     kind: str = THREAD,
+    stance: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> dict:
     """The answer card: the verdict once, the quote, one source line, the actions, the vote.
+    For a plan, ``stance`` (stance, its sentence, its condition) adds the stance line.
 
     ``question`` is the user's text as Slack sent it; ``quotes`` are best first (only the first
     is shown; "More passages" shows the rest). ``kind`` says where the card is shown
@@ -129,6 +154,8 @@ def answer_card(
         return not_covered(question, suggestions, kind=kind)
     best = quotes[0]
     blocks = [_section(_verdict_line(status, owner), "verdict"), quote_block(best, block_id="passage_0")]
+    if (line := stance_block(*stance, best.text)) is not None:
+        blocks.insert(1, line)
     context = source_line(best)
     if kind in ECHOED:
         context = question_echo(question) + "  ·  " + context
