@@ -66,9 +66,11 @@ def status(
     ``closest_plan``, for a plan (bot.search.stance): the cosine of its closest claim plan. One
     within the ranker's ``plan_reply`` is a principle of the article bearing on the plan: it is
     answered whatever the boundary (fitted on questions, a different kind of message) said,
-    unless it is past the hard off-scope threshold."""
+    unless it is closer to an out-of-scope example than to every curated key by more than the
+    ranker's ``plan_off_scope``."""
     margin, in_scope = (signals.off_scope, signals.in_scope) if curated else (None, None)
     beyond = beyond_scope(ranker, signals, top_row, curated)
-    if closest_plan is not None and closest_plan >= ranker.plan_reply and beyond <= 0:
+    lifted = signals.off_scope is None or signals.off_scope <= ranker.plan_off_scope
+    if closest_plan is not None and closest_plan >= ranker.plan_reply and beyond <= 0 and lifted:
         return "answered"
     return decide(ranker, top_score, margin, in_scope, beyond)

@@ -52,6 +52,7 @@ class Ranker:
     # and one this close or closer is a principle that bears on it: the plan is not refused.
     plan_floor: float = 0.45
     plan_reply: float = 0.5
+    plan_off_scope: float = 0.0
     # The query adapter fitted with the weights (scripts/tune_ranking.py): a d x d matrix A
     # that maps a question's vector q to q + qA, towards the sentences that answer such
     # questions. "file" (beside this one), its "sha256", and the "model" weights' digest (the

@@ -44,6 +44,20 @@ class Question:
         return self.corpus.index.sentence_key_vectors @ self.vector
 
     @cached_property
+    def plan(self) -> bool:
+        return is_plan(self.text)
+
+    @cached_property
+    def key_sims(self) -> np.ndarray:
+        """The curated keys' cosines, claims' plans left out (-inf) for a message that is not
+        a plan: a question about the article is keyed as it was before plans were."""
+        if self.plan or not len(self.corpus.plan_keys):
+            return self.sentence_key_sims
+        sims = self.sentence_key_sims.copy()
+        sims[self.corpus.plan_keys] = -np.inf
+        return sims
+
+    @cached_property
     def section_key_sims(self) -> np.ndarray:
         return self.corpus.index.section_key_vectors @ self.vector
 
@@ -117,7 +131,7 @@ def sentence_keys(x: Question) -> np.ndarray:
     shift = np.where(c.has_keys, 0.0, x.uncurated_key_shift).astype(np.float32)
     keys = x.done["dense"] + shift
     if len(c.sentence_key_rows):
-        np.maximum.at(keys, c.sentence_key_rows, x.sentence_key_sims)
+        np.maximum.at(keys, c.sentence_key_rows, x.key_sims)
     return keys
 
 
@@ -126,7 +140,7 @@ def sentence_keys2(x: Question) -> np.ndarray:
     c = x.corpus
     if not len(c.sentence_key_rows):
         return x.done["sentence_keys"]
-    sims = x.sentence_key_sims
+    sims = x.key_sims
     by_sentence = np.where(c.keys_of_sentence >= 0, sims[c.keys_of_sentence], -np.inf)
     top2 = np.sort(by_sentence, axis=1)[:, -2:]
     return np.where(np.isinf(top2[:, 0]), x.done["sentence_keys"], top2.mean(axis=1)).astype(np.float32)
@@ -202,7 +216,7 @@ def plans(x: Question) -> np.ndarray:
     that is not a plan)."""
     c = x.corpus
     out = np.zeros(c.n, dtype=np.float32)
-    if len(c.plan_keys) and is_plan(x.text):
+    if len(c.plan_keys) and x.plan:
         np.maximum.at(out, c.plan_key_rows, x.sentence_key_sims[c.plan_keys] - x.plan_floor)
     return out
 
