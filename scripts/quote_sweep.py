@@ -3,9 +3,9 @@
     .venv/bin/python scripts/quote_sweep.py [SET ...]
 
 Each variant replaces some of ``bot/ranker.json``'s quote settings (``neighbour_margin``,
-``assignment_margin``, ``quote_min_words``); ranking itself is unchanged, so hit@1 is the same
-for all. Reported per set: quote precision and the mean words of the top quote. The set scored
-once at the end is never given here.
+``assignment_margin``, ``quote_min_words``, ``quote_max_words``); ranking itself is unchanged,
+so hit@1 is the same for all. Reported per set: quote precision, the mean words of the top
+quote and their 90th percentile. The set scored once at the end is never given here.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ VARIANTS = {
     "neighbour 4.0": {"neighbour_margin": 4.0},
     "assignment 4.0": {"assignment_margin": 4.0},
     "min words 12": {"quote_min_words": 12},
+    "at most 55 words": {"quote_max_words": 55},
+    "at most 45 words": {"quote_max_words": 45},
 }
 
 
@@ -67,14 +69,15 @@ def main() -> None:
             rank = advisor_ranker(advisor)
 
             def measured(question: str, rank=rank, lengths=lengths):
-                sections, status, quote = rank(question)
+                sections, status, quote, *rest = rank(question)
                 if quote:
                     lengths.append(len(quote.split()))
-                return sections, status, quote
+                return sections, status, quote, *rest
 
             report = evaluate(label, measured, eval_set)
             precisions.append(report.quote_precision)
-            cells.append(f"{report.quote_precision:.3f} ({np.mean(lengths):.0f} w)")
+            p90 = np.percentile(lengths, 90)
+            cells.append(f"{report.quote_precision:.3f} ({np.mean(lengths):.0f} w, p90 {p90:.0f})")
         print(f"| {label} | " + " | ".join(cells) + f" | {np.mean(precisions):.3f} |", flush=True)
 
 

@@ -54,6 +54,7 @@ L2 = 0.01
 ADAPTER_FILE = RANKER_FILE.with_name("adapter.npy")
 ADAPTER_L2 = 1e-3  # chosen on the sets, side by side with 1e-4 and 1e-2 (docs/retrieval.md)
 ADAPTER_SCALE = 20.0  # the softmax's inverse temperature over cosines
+KEPT = ("plans",)  # signals whose weight a refit keeps (set by their own sweep)
 
 
 @dataclass
@@ -360,6 +361,9 @@ def main() -> None:
     cuts["uncurated_key_shift"] = key_shift([i for items, _off in sets.values() for i in items])
     if args.write:
         weights = {n: round(float(x), 4) for n, x in zip(names, w, strict=True)}
+        # The plans signal is set by its own sweep on a plan set (scripts/eval_plans.py,
+        # docs/retrieval.md): question sets say nothing of it, so a refit keeps it.
+        weights.update({n: shipped.weights[n] for n in KEPT if n in shipped.weights})
         np.save(ADAPTER_FILE, adapter.astype(np.float16))
         cuts["adapter"] = {
             "file": ADAPTER_FILE.name,

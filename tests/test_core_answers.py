@@ -48,7 +48,16 @@ def check_contract(answer: Answer, question: str, advisor: Advisor, *, k: int | 
     firsts = [h.score for h, repeat in zip(answer.hits, repeats, strict=True) if not repeat]
     assert firsts == sorted(firsts, reverse=True)
     data = json.loads(json.dumps(answer.to_dict()))
-    assert set(data) == {"question", "status", "owner", "language", "passages"}
+    assert set(data) == {
+        "question",
+        "status",
+        "owner",
+        "language",
+        "stance",
+        "stance_quote",
+        "stance_condition",
+        "passages",
+    }
     for item in data["passages"]:
         assert set(item) == {"id", "section", "text", "quote", "score", "document", "file"}
 
@@ -69,7 +78,7 @@ def quote_owner(hit) -> str | None:
     start = hit.passage.text.index(hit.quote)
     end = start + len(hit.quote)
     owners = {a.owner for a in hit.passage.assignments if a.start < end and a.end > start}
-    if not owners:
+    if not owners or hit.owner is None:  # none: not a who-question, or it disagrees with the verdict
         return None
     assert hit.owner in owners | {"both"}, "the verdict comes from an assignment inside the quote"
     return hit.owner

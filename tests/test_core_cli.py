@@ -56,13 +56,23 @@ def check_passage(item: dict) -> None:
 
 
 def check_object(obj: dict, question: str) -> None:
-    assert set(obj) == {"question", "status", "owner", "language", "passages"}
+    assert set(obj) == {
+        "question",
+        "status",
+        "owner",
+        "language",
+        "stance",
+        "stance_quote",
+        "stance_condition",
+        "passages",
+    }
     assert obj["question"] == question
     assert obj["status"] in ("answered", "low_confidence", "not_covered")
     if obj["status"] == "not_covered":
-        assert obj["owner"] is None
+        assert obj["owner"] is None and obj["stance"] is None
     else:
-        assert obj["owner"] in ("sales", "marketing", "both")
+        assert obj["owner"] in ("sales", "marketing", "both", None)
+        assert obj["stance"] in ("backs", "warns", "depends", None)
     assert isinstance(obj["passages"], list)
     for item in obj["passages"]:
         check_passage(item)
@@ -120,7 +130,16 @@ def test_stdin_batch_answers_each_line_in_order(batch):
     quota, blank, weather = objects
     assert quota["status"] == "answered" and quota["owner"] == "marketing"
     assert quota["passages"][0]["section"] == EFFICIENCY
-    assert blank == {"question": "", "status": "not_covered", "owner": None, "language": "en", "passages": []}
+    assert blank == {
+        "question": "",
+        "status": "not_covered",
+        "owner": None,
+        "language": "en",
+        "stance": None,
+        "stance_quote": None,
+        "stance_condition": None,
+        "passages": [],
+    }
     assert weather["status"] == "not_covered" and weather["owner"] is None
 
 

@@ -22,6 +22,7 @@ from bot.search.ranker import RANKER_FILE, Ranker
 from bot.search.schema import common_pieces
 from bot.search.signals import token_match
 from bot.search.store import build_index
+from bot.search.verdict import asks_owner
 
 DATA = Path(__file__).resolve().parent / "data"
 TITLE = '"Sales" and "market" who is more important?'
@@ -173,16 +174,18 @@ def test_quotes_are_verbatim_whole_sentences_and_never_cross_a_paragraph(core_ad
 
 def test_a_verdict_always_has_its_assigning_clause_inside_the_quote(core_advisor, tune_questions):
     verdicts = 0
+    who = [q for q in tune_questions if asks_owner(core_advisor.prepare(q))]
     for question in tune_questions:
         answer = core_advisor.ask(question)
         if answer.owner is None:
             continue
+        assert question in who, f"a verdict for a question that asks no one: {question}"
         verdicts += 1
         clauses = quoted_assignments(answer.hits[0])
         assert clauses, (question, answer.hits[0].quote)
         owners = {owner for _clause, owner in clauses}
         assert answer.owner in owners or (answer.owner == "both" and len(owners) > 1), (question, clauses)
-    assert verdicts >= len(tune_questions) // 2, "most questions get a verdict"
+    assert verdicts >= len(who) // 2, "most who-questions get a verdict"
 
 
 def test_a_question_that_ends_in_a_question_mark_runs_on_to_its_answer(core_advisor):

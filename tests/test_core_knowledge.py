@@ -383,7 +383,10 @@ def test_the_playbook_answers_a_question_about_itself(playbook_advisor):
     assert crm.status == "answered"
     assert crm.hits[0].passage.document_id == "acme-playbook"
     assert crm.hits[0].quote == "Account executives must update the CRM within one day of the discovery call."
-    assert crm.owner == "sales", "the paragraph's own owner, not the section's"
+    assert crm.owner is None, "a when-question gets no verdict"
+    who = playbook_advisor.ask("Who must update the CRM within one day of the discovery call?")
+    assert who.hits[0].quote == crm.hits[0].quote
+    assert who.owner == "sales", "the paragraph's own owner, not the section's"
 
 
 def test_the_article_still_answers_with_a_playbook_beside_it(playbook_advisor):

@@ -226,6 +226,7 @@ def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) 
         bm25_baseline,
         dense_baseline,
         evaluate,
+        format_confusion,
         format_report,
         load_eval_set,
     )
@@ -251,6 +252,8 @@ def eval_command(file: Path, baseline: str | None, misses: bool, as_json: bool) 
         return
     for report in reports:
         click.echo(format_report(report))
+        if report.stance_confusion:
+            click.echo(format_confusion(report))
         if misses:
             for miss in report.misses:
                 click.echo(f"    miss: {json.dumps(miss, ensure_ascii=False)}")

@@ -17,6 +17,8 @@ from pathlib import Path
 from ..errors import AdvisorError
 
 OWNERS = ("sales", "marketing", "both")
+# What the article says of a plan: it backs it, warns against it, or it depends on a condition.
+STANCES = ("backs", "warns", "depends")
 # How an owner is named to people, in the CLI and on a card.
 VERDICTS = {"sales": "Sales", "marketing": "Marketing", "both": "Both Sales and Marketing"}
 KINDS = ("article", "glossary", "scope", "tips", "translation")
@@ -66,6 +68,17 @@ class Translation:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A principle the article states (curated): the sentence that states it, the stance it
+    takes on plans like those listed (in our words), and for ``depends`` the condition."""
+
+    quote: str  # verbatim words of the stating sentence (its opening words are enough)
+    stance: str  # one of STANCES
+    plans: tuple[str, ...]  # plans the article would say this of, as a manager writes them
+    condition: str | None = None  # what it depends on (``depends`` only), in our words
+
+
+@dataclass(frozen=True)
 class Paragraph:
     text: str
     owner: str  # curated; inherits the section's owner unless set on the paragraph
@@ -93,6 +106,8 @@ class Section:
     def path(self) -> tuple[str, ...]:
         """The heading and its parent's: how a question set names a subsection."""
         return (self.heading, self.parent) if self.parent else (self.heading,)
+
+    claims: tuple[Claim, ...] = ()
 
 
 INTRODUCTION = -1  # Section.index of a document's introduction

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -27,11 +28,12 @@ from .corpus import Corpus
 from .crosslingual import CrossLingual, load_crosslingual
 from .embedder import Embedder, Tokens, default_threads
 from .language import ENGLISH, detect_language
-from .quote import quote_rows, quoted
+from .quote import quote_rows, quoted, trimmed
 from .ranker import FROM_RANKER, Ranker
 from .schema import SearchIndex
 from .signals import Question, Signals, compute
-from .verdict import verdict
+from .stance import Claims, conditions_of, is_plan
+from .verdict import asks_owner, labels, verdict
 
 SUGGESTIONS = 3  # closest curated questions offered with a refusal
 
@@ -71,6 +73,7 @@ class Advisor:
         self.speller = SpellFixer(_knowledge_texts(knowledge), embedder.known_words())
         self.corpus = Corpus(knowledge, index)
         self.documents = tuple(d.name for d in knowledge.documents)
+        self.claims = Claims(self.corpus, conditions_of(knowledge))
         self._model_lock = threading.Lock()
         # Questions in other languages (None: English only, the multilingual model not loaded).
         self.crosslingual = crosslingual
@@ -130,6 +133,7 @@ class Advisor:
             adapter=self.adapter,
             lexical_scale=self.ranker.lexical_scale,
             uncurated_key_shift=self.ranker.uncurated_key_shift,
+            plan_floor=self.ranker.plan_floor,
         )
         return compute(question)
 
@@ -172,10 +176,24 @@ class Advisor:
         scores = self.score(found)
         ranked = self.rank(scores)
         hits = self._hits(ranked, scores, k, lambda _row: q)
+        owners = labels([hit.owner for hit in hits], asks_owner(text))
+        # A quote that carries no verdict is trimmed to its clauses that answer; one that does
+        # keeps the whole sentence, the verdict's evidence.
+        hits = [
+            replace(
+                hit,
+                owner=owner,
+                quote=hit.quote if owner else trimmed(hit.quote, text, self.ranker.quote_max_words),
+            )
+            for hit, owner in zip(hits, owners, strict=True)
+        ]
         top = ranked[0]
         curated = self.corpus.sentence_curated[top]
-        status = boundary.status(self.ranker, found, top, hits[0].score, curated)
+        plan = is_plan(text) and len(self.claims) > 0
+        closest_plan = self.claims.closest(q) if plan else None
+        status = boundary.status(self.ranker, found, top, hits[0].score, curated, closest_plan)
         covered = status != "not_covered"
+        stance = self.claims.match(q, int(self.corpus.sentence_section[top])) if plan else None
         article_view = self._article_view(hits[0], ranked, scores, found, q) if covered else None
         return Answer(
             question=question,
@@ -186,6 +204,9 @@ class Advisor:
             documents=self.documents,
             article_view=article_view,
             language=language,
+            stance=stance.stance if covered and stance else None,
+            stance_quote=self.corpus.sentence_text(stance.row) if covered and stance else None,
+            stance_condition=stance.condition if covered and stance else None,
         )
 
     def _hits(

@@ -9,6 +9,7 @@ from ..knowledge import Source
 from ..passages import Passage
 
 Status = Literal["answered", "low_confidence", "not_covered"]
+Stance = Literal["backs", "warns", "depends"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class Answer:
     # The question's language (ISO 639-1, bot/search/language.py): the card's words follow it;
     # the quote stays the knowledge's English.
     language: str = "en"
+    # For a plan (bot.search.stance): what the article says of it, the sentence that says it,
+    # and for "depends" the condition it depends on; None for a question that is not a plan.
+    stance: Stance | None = None
+    stance_quote: str | None = None
+    stance_condition: str | None = None
 
     def to_dict(self) -> dict:
         data = {
@@ -66,6 +72,9 @@ class Answer:
             "status": self.status,
             "owner": self.owner,
             "language": self.language,
+            "stance": self.stance,
+            "stance_quote": self.stance_quote,
+            "stance_condition": self.stance_condition,
             "passages": [hit.to_dict() for hit in self.hits],
         }
         if self.article_view is not None:

@@ -60,9 +60,26 @@ def beyond_scope(ranker: Ranker, signals: Signals, top_row: int, curated: bool) 
     return max(beyond, UNCURATED_MIN_DENSE - dense) if dense < UNCURATED_MIN_DENSE else beyond
 
 
-def status(ranker: Ranker, signals: Signals, top_row: int, top_score: float, curated: bool) -> Status:
+def status(
+    ranker: Ranker,
+    signals: Signals,
+    top_row: int,
+    top_score: float,
+    curated: bool,
+    closest_plan: float | None = None,
+) -> Status:
     """The answer's status: the boundary over the top score, the off-scope margin and the
     scope classifier, which speak for curated answers only (an uncurated one, ``curated``
-    False, is judged by its score and :func:`beyond_scope`)."""
+    False, is judged by its score and :func:`beyond_scope`).
+
+    ``closest_plan``, for a plan (bot.search.stance): the cosine of its closest claim plan. One
+    within the ranker's ``plan_reply`` is a principle of the article bearing on the plan: it is
+    answered whatever the boundary (fitted on questions, a different kind of message) said,
+    unless it is closer to an out-of-scope example than to every curated key by more than the
+    ranker's ``plan_off_scope``."""
     margin, in_scope = (signals.off_scope, signals.in_scope) if curated else (None, None)
-    return decide(ranker, top_score, margin, in_scope, beyond_scope(ranker, signals, top_row, curated))
+    beyond = beyond_scope(ranker, signals, top_row, curated)
+    lifted = signals.off_scope is None or signals.off_scope <= ranker.plan_off_scope
+    if closest_plan is not None and closest_plan >= ranker.plan_reply and beyond <= 0 and lifted:
+        return "answered"
+    return decide(ranker, top_score, margin, in_scope, beyond)

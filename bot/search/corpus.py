@@ -11,7 +11,7 @@ import numpy as np
 
 from ..knowledge import Knowledge
 from ..passages import TAKEAWAY
-from .schema import SearchIndex, common_pieces, is_curated, section_ref
+from .schema import PLAN, SearchIndex, common_pieces, is_curated, section_ref
 
 # Answer-type cue: a question asking for an amount, a size, a time or a rate wants the sentence
 # that states one ("how quickly" -> "within two business days", "at what revenue" -> "100 million").
@@ -91,6 +91,11 @@ class Corpus:
             [bool(STATES_AMOUNT.search(self.sentence_text(row))) for row in range(n)], dtype=np.float32
         )
         self.assigns = np.array([self.has_assignment(row) for row in range(n)], dtype=np.float32)
+        # The sentence keys that are claims' plans (bot.search.stance), and their sentences.
+        self.plan_keys = np.array(
+            [i for i, k in enumerate(index.sentence_keys) if k.kind.startswith(PLAN)], dtype=np.int64
+        )
+        self.plan_key_rows = self.sentence_key_rows[self.plan_keys]
         self.has_keys = np.zeros(n, dtype=bool)
         self.has_keys[self.sentence_key_rows] = True
         keys_of_sentence = [np.flatnonzero(self.sentence_key_rows == row) for row in range(n)]

@@ -9,6 +9,7 @@ The set's format::
         detail: true                                                # optional
         document: playbook      # optional: which document answers it (playbook or article)
         disagrees: true         # optional: the playbook and the article give different owners
+        stance: warns     # optional, for a plan: backs | warns | depends
       - question: "who approves a 25% discount?"
         sections: ["5.2 Discount approval matrix", "5. Pricing and Discounting"]  # [H3, its H2]
     language: zh   # optional: the questions' language (else the one most of them are in)
@@ -20,6 +21,8 @@ The set's format::
 Ranks are over distinct sections, in the order their passages come back. Quote precision
 is the share of in-domain items with ``quote_has`` whose top section is right and whose top
 quote contains one of those phrases (short verbatim words of the answering sentence).
+Stance accuracy is over the items with a gold ``stance`` (plans), per gold stance as a
+confusion table (gold rows, the answer's stance in columns; "none" for no stance).
 Baselines rank the article's paragraphs with plain BM25 or plain all-MiniLM-L6-v2 cosine.
 """
 
@@ -37,8 +40,9 @@ from .advisor import Advisor
 from .language import detect_language
 from .schema import import_bm25s
 
-# question -> (section headings best first, status or None, top quote or None)
-Ranker = Callable[[str], tuple[list[str], str | None, str | None]]
+# question -> (section headings best first, status or None, top quote or None[, stance])
+Ranker = Callable[[str], tuple]
+STANCES = ("backs", "warns", "depends")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class EvalQuestion:
     detail: bool = False
     document: str = ""  # playbook | article, when the set says which answers it
     disagrees: bool = False  # the playbook's owner differs from the article's
+    stance: str | None = None  # a plan's gold stance: backs | warns | depends
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ class Report:
     quote_precision: float | None = None  # of items with quote_has: right section and phrase in quote
     near_miss_refusal: float | None = None  # off-topic near misses refused
     n_near_miss: int = 0
+    stance_accuracy: float | None = None  # of items with a gold stance, answered with that stance
+    # gold stance -> the answer's stance ("none" for none) -> count
+    stance_confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     misses: list[dict] = field(default_factory=list)
     # The in-domain figures of each ``document`` the set names: {document: {n, hit1, quote, replied}}.
     by_document: dict = field(default_factory=dict)
@@ -130,9 +138,16 @@ def load_eval_set(path: Path, knowledge: Knowledge) -> EvalSet:
         document = r.choice(m["document"], f"{f}.document", DOCUMENTS) if "document" in m else ""
         flag = m.get("disagrees")
         disagrees = flag is not None and r.choice(flag, f"{f}.disagrees", ("true", "false")) == "true"
+        stance = r.choice(m["stance"], f"{f}.stance", STANCES) if "stance" in m else None
         questions.append(
             EvalQuestion(
-                r.text(m["question"], f"{f}.question"), sections, quote_has, detail, document, disagrees
+                r.text(m["question"], f"{f}.question"),
+                sections,
+                quote_has,
+                detail,
+                document,
+                disagrees,
+                stance=stance,
             )
         )
     off_topic = []
@@ -199,8 +214,15 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
     has_status = has_quote = False
     misses = []
     per: dict[str, dict] = {}
+    confusion: dict[str, dict[str, int]] = {}
     for item in eval_set.in_domain:
-        ranked, status, quote = ranker(item.question)
+        ranked, status, quote, *more = ranker(item.question)
+        stance = more[0] if more else None
+        stance_ok = None
+        if item.stance is not None:
+            row = confusion.setdefault(item.stance, {})
+            row[stance or "none"] = row.get(stance or "none", 0) + 1
+            stance_ok = stance == item.stance
         has_status = has_status or status is not None
         has_quote = has_quote or quote is not None
         rank = next((i + 1 for i, s in enumerate(ranked) if s in item.sections), None)
@@ -221,7 +243,7 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
             d["replied"] += status in ("answered", "low_confidence")
             d["with_phrases"] += bool(item.quote_has)
             d["quoted"] += bool(quote_ok)
-        if rank != 1 or (status is not None and status != "answered") or quote_ok is False:
+        if rank != 1 or (status is not None and status != "answered") or False in (quote_ok, stance_ok):
             misses.append(
                 {
                     "question": item.question,
@@ -230,11 +252,12 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
                     "rank": rank,
                     "status": status,
                     **({"quote": quote, "quote_has": list(item.quote_has)} if quote_ok is False else {}),
+                    **({"stance": stance, "gold_stance": item.stance} if stance_ok is False else {}),
                 }
             )
     refused = near_refused = n_near = 0
     for item in eval_set.off_topic:
-        ranked, status, _quote = ranker(item.question)
+        ranked, status, *_rest = ranker(item.question)
         refused += status == "not_covered"
         n_near += item.near_miss
         near_refused += item.near_miss and status == "not_covered"
@@ -249,6 +272,8 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
                 }
             )
     n, m = len(eval_set.in_domain), len(eval_set.off_topic)
+    n_stance = sum(sum(row.values()) for row in confusion.values())
+    right = sum(row.get(gold, 0) for gold, row in confusion.items())
     return Report(
         name=name,
         language=eval_set.language,
@@ -263,6 +288,8 @@ def evaluate(name: str, ranker: Ranker, eval_set: EvalSet) -> Report:
         quote_precision=quoted / with_phrases if has_quote and with_phrases else None,
         near_miss_refusal=near_refused / n_near if has_status and n_near else None,
         n_near_miss=n_near,
+        stance_accuracy=right / n_stance if n_stance else None,
+        stance_confusion=confusion,
         misses=misses,
         by_document={
             doc: {
@@ -281,11 +308,11 @@ def _distinct(sections: list[str]) -> list[str]:
 
 
 def advisor_ranker(advisor: Advisor) -> Ranker:
-    def rank(question: str) -> tuple[list[str], str | None]:
+    def rank(question: str) -> tuple[list[str], str | None, str | None, str | None]:
         answer = advisor.ask(question, k=len(advisor.index.passages))
         quote = answer.hits[0].quote if answer.hits else None
         labels = [section_label(advisor.corpus.sections[h.section_ref]) for h in answer.hits]
-        return _distinct(labels), answer.status, quote
+        return _distinct(labels), answer.status, quote, answer.stance
 
     return rank
 
@@ -306,7 +333,7 @@ def bm25_baseline(knowledge: Knowledge) -> Ranker:
     model = bm25s.BM25()
     model.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
 
-    def rank(question: str) -> tuple[list[str], str | None]:
+    def rank(question: str) -> tuple[list[str], None, None]:
         tokens = bm25s.tokenize([question], stopwords="en", show_progress=False, return_ids=False)[0]
         scores = model.get_scores(tokens) if tokens else np.zeros(len(texts))
         return _distinct([headings[i] for i in np.argsort(-scores, kind="stable")]), None, None
@@ -319,7 +346,7 @@ def dense_baseline(knowledge: Knowledge, advisor: Advisor) -> Ranker:
     texts, headings = _paragraphs(knowledge)
     vectors = advisor.embedder.encode(texts)
 
-    def rank(question: str) -> tuple[list[str], str | None]:
+    def rank(question: str) -> tuple[list[str], None, None]:
         scores = vectors @ advisor.embedder.encode_one(question)
         return _distinct([headings[i] for i in np.argsort(-scores, kind="stable")]), None, None
 
@@ -340,8 +367,26 @@ def format_report(report: Report) -> str:
         f"replied {pct(report.reply_rate)}  refused(off-topic) {pct(report.refusal_rate)}  "
         f"quote {pct(report.quote_precision)}  refused(near-miss, n={report.n_near_miss}) "
         f"{pct(report.near_miss_refusal)}"
+        + (f"  stance {pct(report.stance_accuracy)}" if report.stance_accuracy is not None else "")
     ) + "".join(
         f"\n  {doc:<10} n={d['n']}  hit@1 {pct(d['hit1'])}  quote {pct(d['quote'])}"
         f"  replied {pct(d['replied'])}"
         for doc, d in report.by_document.items()
     )
+
+
+def format_confusion(report: Report) -> str:
+    """The stance confusion table: one row per gold stance, its accuracy, then the answers'
+    stances in columns (empty without gold stances)."""
+    if not report.stance_confusion:
+        return ""
+    columns = [*STANCES, "none"]
+    lines = ["  " + "gold / answer".ljust(15) + "".join(f"{c:>9}" for c in columns) + "   accuracy"]
+    for gold in STANCES:
+        row = report.stance_confusion.get(gold)
+        if not row:
+            continue
+        total = sum(row.values())
+        cells = "".join(f"{row.get(c, 0):>9}" for c in columns)
+        lines.append(f"  {gold:<15}{cells}   {row.get(gold, 0) / total:.3f} (n={total})")
+    return "\n".join(lines)

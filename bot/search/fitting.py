@@ -22,6 +22,7 @@ from .schema import (
     common_pieces,
     import_bm25s,
     is_curated,
+    plan_kind,
     section_ref,
     sentence_rows,
 )
@@ -131,6 +132,13 @@ def _sentence_keys(passages: list[Passage], sections: dict[str, Section]) -> lis
             row = _row_at(rows, section, paragraph, text, text.index(item.quote))
             if row is not None:
                 keys += [SentenceKey(row, "question", q) for q in item.questions]
+        # A claim's plans find the sentence that states the principle, as its questions do;
+        # their kind carries the stance (bot.search.stance reads it back).
+        for claim in section.claims:
+            paragraph, text = next((i, t) for i, t in texts if i >= 0 and claim.quote in t)
+            row = _row_at(rows, section, paragraph, text, text.index(claim.quote))
+            if row is not None:
+                keys += [SentenceKey(row, plan_kind(claim.stance), plan) for plan in claim.plans]
         for assignment in section.assignments:
             for paragraph, text in texts:
                 at = text.find(assignment.quote)

@@ -1,14 +1,17 @@
-"""The quote: the best sentence, run on to the next one where it only asks or is too thin to
-stand alone, or to a neighbour that scores nearly as well or holds the clause that gives the job
-(at most three sentences, one paragraph)."""
+"""The quote: the best sentence (or, where the best is the article's own question, the sentence
+that answers it), run on to the next one where it only asks or is too thin to stand alone, or to
+a neighbour that scores nearly as well while the quote stays short, or that holds the clause
+that gives the job (at most three sentences, one paragraph)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
 
 from ..passages import Passage, Sentence, paragraph_text
+from ..text import tokenize
 from .corpus import Corpus
 from .ranker import Ranker
 from .schema import section_ref
@@ -30,7 +33,14 @@ def quote_rows(
         for other in corpus.paragraph_rows[corpus.paragraph_of[row]]
         if corpus.rows[other][0] not in taken
     ]
+
+    def words(i: int) -> int:
+        return len(corpus.sentence_text(paragraph[i]).split())
+
     at = paragraph.index(row)
+    if corpus.sentence_text(row).rstrip().endswith("?") and at + 1 < len(paragraph):
+        # The article's own question: the quote opens at the sentence that answers it.
+        at += 1
     chosen = [at]
     while len(chosen) < 3:
         last = corpus.sentence_text(paragraph[chosen[-1]])
@@ -45,12 +55,15 @@ def quote_rows(
             needs_assignment and any(corpus.has_assignment(paragraph[i]) for i in chosen)
         ):
             continue
+        # A neighbour joins only while the quote stays short; one giving the job that the
+        # quote lacks is the verdict's evidence and joins whatever its length.
+        room = r.quote_max_words - sum(words(i) for i in chosen)
         near = [
             i
             for i in (max(chosen) + 1, min(chosen) - 1)
             if 0 <= i < len(paragraph)
             and scores[paragraph[i]] >= scores[row] - margin
-            and (corpus.has_assignment(paragraph[i]) or not needs_assignment)
+            and (corpus.has_assignment(paragraph[i]) if needs_assignment else words(i) <= room)
         ]
         if near:
             chosen.append(max(near, key=lambda i: scores[paragraph[i]]))
@@ -85,3 +98,28 @@ def widen(corpus: Corpus, first: int, last: int) -> Passage:
             for a in p.assignments
         ),
     )
+
+
+_CLAUSE = re.compile(r"[,;]\s+")
+
+
+def trimmed(quote: str, question: str, max_words: int) -> str:
+    """``quote`` if it is at most ``max_words`` long; else the run of its clauses (split at
+    commas and semicolons) within that length that shares the most words with ``question``,
+    the earliest of equals: verbatim, and opening at a clause."""
+    if len(quote.split()) <= max_words:
+        return quote
+    wanted = set(tokenize(question))
+    starts = [0, *(m.end() for m in _CLAUSE.finditer(quote))]
+    ends = [m.start() for m in _CLAUSE.finditer(quote)] + [len(quote)]
+    best, best_span = -1, (0, len(quote))
+    for i, start in enumerate(starts):
+        j = i
+        while j + 1 < len(ends) and len(quote[start : ends[j + 1]].split()) <= max_words:
+            j += 1
+        if len(quote[start : ends[j]].split()) > max_words:
+            continue
+        shared = len(wanted & set(tokenize(quote[start : ends[j]])))
+        if shared > best:
+            best, best_span = shared, (start, ends[j])
+    return quote[best_span[0] : best_span[1]] if best >= 0 else quote

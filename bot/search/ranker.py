@@ -45,8 +45,14 @@ class Ranker:
     uncurated_key_shift: float = 0.15
     quote_min_words: int = 8  # a shorter best sentence takes its neighbour along
     neighbour_margin: float = 1.0  # a neighbour whose score is this close to the best joins the quote
+    quote_max_words: int = 1000  # ... if the quote stays this short with it
     assignment_margin: float = 3.0  # so does one holding an assignment, when the quote has none
     both_margin: float = 0.03  # two assignments this close to the question: verdict "both"
+    # A plan (bot.search.stance): its claim plans count above this cosine (the plans signal),
+    # and one this close or closer is a principle that bears on it: the plan is not refused.
+    plan_floor: float = 0.45
+    plan_reply: float = 0.5
+    plan_off_scope: float = 0.0
     # The query adapter fitted with the weights (scripts/tune_ranking.py): a d x d matrix A
     # that maps a question's vector q to q + qA, towards the sentences that answer such
     # questions. "file" (beside this one), its "sha256", and the "model" weights' digest (the

@@ -84,8 +84,17 @@ class SectionKey:
 @dataclass(frozen=True)
 class SentenceKey:
     sentence: int  # row of the sentence it finds
-    kind: str  # question (curated sentence_questions) | topic (a curated assignment's topics)
+    # question (curated sentence_questions) | topic (a curated assignment's topics) |
+    # plan:backs, plan:warns, plan:depends (a curated claim's plans, :func:`plan_kind`)
+    kind: str
     text: str
+
+
+PLAN = "plan:"  # the kind of a sentence key that is a claim's plan, before its stance
+
+
+def plan_kind(stance: str) -> str:
+    return PLAN + stance
 
 
 @dataclass(frozen=True)
@@ -245,7 +254,7 @@ FILES: tuple[IndexFile, ...] = (
     IndexFile(
         "sentence_keys",
         "sentence_keys.jsonl",
-        "curated keys of sentences: sentence_questions, assignment topics",
+        "curated keys of sentences: sentence_questions, assignment topics, claims' plans",
         _jsonl(SentenceKey),
         lambda ix, m: all(0 <= k.sentence < ix.sentence_count for k in ix.sentence_keys),
     ),

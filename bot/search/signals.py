@@ -18,6 +18,7 @@ import numpy as np
 from ..text import tokenize
 from .corpus import ASKS_AMOUNT, ASKS_OWNER, Corpus
 from .embedder import Tokens, normalised
+from .stance import is_plan
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Question:
     adapter: np.ndarray | None  # the query adapter (d x d), or None
     lexical_scale: float  # BM25 score at which a squashed lexical signal is 0.5
     uncurated_key_shift: float
+    plan_floor: float = 0.45  # the ranker's: a claim plan closer than this says nothing
     done: dict[str, np.ndarray] = field(default_factory=dict)  # signals computed so far
 
     @cached_property
@@ -40,6 +42,20 @@ class Question:
     @cached_property
     def sentence_key_sims(self) -> np.ndarray:
         return self.corpus.index.sentence_key_vectors @ self.vector
+
+    @cached_property
+    def plan(self) -> bool:
+        return is_plan(self.text)
+
+    @cached_property
+    def key_sims(self) -> np.ndarray:
+        """The curated keys' cosines, claims' plans left out (-inf) for a message that is not
+        a plan: a question about the article is keyed as it was before plans were."""
+        if self.plan or not len(self.corpus.plan_keys):
+            return self.sentence_key_sims
+        sims = self.sentence_key_sims.copy()
+        sims[self.corpus.plan_keys] = -np.inf
+        return sims
 
     @cached_property
     def section_key_sims(self) -> np.ndarray:
@@ -115,7 +131,7 @@ def sentence_keys(x: Question) -> np.ndarray:
     shift = np.where(c.has_keys, 0.0, x.uncurated_key_shift).astype(np.float32)
     keys = x.done["dense"] + shift
     if len(c.sentence_key_rows):
-        np.maximum.at(keys, c.sentence_key_rows, x.sentence_key_sims)
+        np.maximum.at(keys, c.sentence_key_rows, x.key_sims)
     return keys
 
 
@@ -124,7 +140,7 @@ def sentence_keys2(x: Question) -> np.ndarray:
     c = x.corpus
     if not len(c.sentence_key_rows):
         return x.done["sentence_keys"]
-    sims = x.sentence_key_sims
+    sims = x.key_sims
     by_sentence = np.where(c.keys_of_sentence >= 0, sims[c.keys_of_sentence], -np.inf)
     top2 = np.sort(by_sentence, axis=1)[:, -2:]
     return np.where(np.isinf(top2[:, 0]), x.done["sentence_keys"], top2.mean(axis=1)).astype(np.float32)
@@ -194,6 +210,17 @@ def amount(x: Question) -> np.ndarray:
     return states if ASKS_AMOUNT.search(x.text) else np.zeros_like(states)
 
 
+def plans(x: Question) -> np.ndarray:
+    """For a plan (bot.search.stance.is_plan): how far the closest of the sentence's claim plans
+    is above the ranker's ``plan_floor`` in cosine (0 below it, without plans, or for a message
+    that is not a plan)."""
+    c = x.corpus
+    out = np.zeros(c.n, dtype=np.float32)
+    if len(c.plan_keys) and x.plan:
+        np.maximum.at(out, c.plan_key_rows, x.sentence_key_sims[c.plan_keys] - x.plan_floor)
+    return out
+
+
 def assigns(x: Question) -> np.ndarray:
     """1 for a sentence giving a job to a department, when the question asks who."""
     jobs = x.corpus.assigns
@@ -219,6 +246,7 @@ SIGNALS: dict[str, Callable[[Question], np.ndarray]] = {
         takeaway,
         amount,
         assigns,
+        plans,
     )
 }
 

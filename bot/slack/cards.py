@@ -95,7 +95,9 @@ class Cards:
             has_more=len(answer.hits) > 1,
             kind=kind,
             lang=lang,
-            stance=getattr(answer, "stance", None),  # set by the plans' stance, when the core has it
+            stance=answer.stance,
+            stance_quote=answer.stance_quote,
+            stance_condition=answer.stance_condition,
             company=covered and answer.hits[0].company,
             article_view=self.quotes([view])[0] if view is not None else None,
             refusal=not_covered_line(answer.documents) if len(answer.documents) > 1 else None,

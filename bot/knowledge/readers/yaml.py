@@ -22,7 +22,9 @@ from ..model import (
     INTRODUCTION,
     KINDS,
     OWNERS,
+    STANCES,
     Assignment,
+    Claim,
     Document,
     GlossaryTerm,
     KnowledgeError,
@@ -180,8 +182,31 @@ def _sentence_questions(r: NodeReader, node: Node, f: str, texts: list[str]) -> 
     return tuple(items)
 
 
+def _claims(r: NodeReader, node: Node, f: str, texts: list[str]) -> tuple[Claim, ...]:
+    claims = []
+    for j, item in enumerate(r.items(node, f)):
+        cf = f"{f}[{j}]"
+        m = r.mapping(item, cf, ("quote", "stance", "plans"), ("condition",))
+        quote = r.text(m["quote"], f"{cf}.quote")
+        found = sum(text.count(quote) for text in texts)
+        if found != 1:
+            problem = "not found verbatim in this section's text" if not found else "found more than once"
+            raise r.fail(m["quote"], f"{cf}.quote", problem)
+        stance = r.choice(m["stance"], f"{cf}.stance", STANCES)
+        if (stance == "depends") != ("condition" in m):
+            problem = "a 'depends' claim needs its condition" if stance == "depends" else "only for 'depends'"
+            raise r.fail(m.get("condition", m["stance"]), f"{cf}.condition", problem)
+        condition = r.text(m["condition"], f"{cf}.condition") if "condition" in m else None
+        plans = r.texts(m["plans"], f"{cf}.plans")
+        if not plans:
+            raise r.fail(m["plans"], f"{cf}.plans", "expected a non-empty list")
+        claims.append(Claim(quote, stance, plans, condition))
+    return tuple(claims)
+
+
 def _curated(r: NodeReader, m: dict[str, Node], f: str, texts: list[str]) -> dict:
-    """The optional curated fields that a section and an introduction share."""
+    """The optional curated fields that a section and an introduction share (``texts``: a
+    section's takeaway, then its paragraphs; an introduction's one text)."""
     return {
         "topics": r.texts(m["topics"], f"{f}.topics") if "topics" in m else (),
         "questions": r.texts(m["questions"], f"{f}.questions") if "questions" in m else (),
@@ -193,10 +218,12 @@ def _curated(r: NodeReader, m: dict[str, Node], f: str, texts: list[str]) -> dic
         )
         if "sentence_questions" in m
         else (),
+        # A claim is found in the paragraphs: a takeaway restates one of their sentences.
+        "claims": _claims(r, m["claims"], f"{f}.claims", texts[1:] or texts) if "claims" in m else (),
     }
 
 
-_CURATED = ("topics", "questions", "assignments", "sentence_questions")
+_CURATED = ("topics", "questions", "assignments", "sentence_questions", "claims")
 
 
 def _introduction(r: NodeReader, node: Node, document_id: str, title: str) -> Section:
@@ -216,7 +243,14 @@ def _introduction(r: NodeReader, node: Node, document_id: str, title: str) -> Se
         paragraphs=(Paragraph(text=text, owner=owner),),
         document_id=document_id,
         index=INTRODUCTION,
-        **{"topics": (), "questions": (), "assignments": (), "sentence_questions": (), **curated},
+        **{
+            "topics": (),
+            "questions": (),
+            "assignments": (),
+            "sentence_questions": (),
+            "claims": (),
+            **curated,
+        },
     )
 
 

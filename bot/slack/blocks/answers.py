@@ -159,20 +159,36 @@ def _question_of(vote_block: dict) -> str:
 def _verdict_line(status: str, owner: str | None, lang: str) -> str:
     """The verdict, said once."""
     if status == "low_confidence":
-        return say(lang, "verdict.low", owner=verdict_name(owner, lang))
+        key = "verdict.low" if owner else "verdict.low_none"
+        return say(lang, key, owner=verdict_name(owner, lang))
     if owner in ("sales", "marketing"):
         return say(lang, "verdict.owner", owner=verdict_name(owner, lang))
     if owner == "both":
         return say(lang, "verdict.both")
+    # No verdict: not a who-question, or a quote that assigns nothing (bot/search/verdict.py).
     return say(lang, "verdict.none")
 
 
-def stance_line(stance: str | None, lang: str = "en") -> str | None:
-    """A plan's stance in one line ("The article backs this plan."), or None for a question."""
-    return say(lang, f"stance.{stance}") if stance in STANCES else None
+def stance_block(
+    stance: str | None, quote: str | None, condition: str | None, shown: str, lang: str = "en"
+) -> dict | None:
+    """A plan's stance, shown instead of a verdict: what the article says of it, on what it
+    depends, and the sentence that says so unless it is the quote ``shown`` already (None: not
+    a plan)."""
+    if stance not in STANCES:
+        return None
+    if stance == "depends" and condition:
+        line = say(lang, "stance.depends_on", condition=plain(condition, 200))
+    else:
+        line = say(lang, f"stance.{stance}")
+    if quote and quote not in shown:
+        line += f" “{plain(quote, 600)}”"
+    return _section(line, "stance")
 
 
 def _fallback_verdict(status: str, owner: str | None, lang: str) -> str:
+    if owner is None:
+        return say(lang, "fallback.low_none" if status == "low_confidence" else "fallback.none")
     key = "fallback.low" if status == "low_confidence" else "fallback.answer"
     return say(lang, key, owner=verdict_name(owner, lang))
 
@@ -201,13 +217,15 @@ def answer_card(
     kind: str = THREAD,
     lang: str = "en",
     stance: str | None = None,
+    stance_quote: str | None = None,
+    stance_condition: str | None = None,
     company: bool = False,
     article_view: Quote | None = None,
     refusal: str | None = None,
 ) -> dict:
     """The answer card, top to bottom: the question (on a card shown away from it: ``kind`` in
-    ``ECHOED``), the verdict (or the plan's ``stance``), the quote, the context line, the
-    private card's buttons, the vote.
+    ``ECHOED``), the verdict (or, for a plan, its ``stance`` with its condition and sentence),
+    the quote, the context line, the private card's buttons, the vote.
 
     ``quotes`` are best first (only the first is shown; "More passages" shows the rest). On a
     private card the primary button follows the confidence: "Share in channel" for an answer,
@@ -219,11 +237,15 @@ def answer_card(
     blocks = []
     if kind in ECHOED:
         blocks.append({**_context(question_echo(question)), "block_id": "question"})
-    line = stance_line(stance, lang) if status == "answered" else None
+    line = (
+        stance_block(stance, stance_quote, stance_condition, best.text, lang)
+        if status == "answered"
+        else None
+    )
     if company:
         blocks.append(company_rule(best))
     else:
-        blocks.append(_section(line or _verdict_line(status, owner, lang), "verdict"))
+        blocks.append(line or _section(_verdict_line(status, owner, lang), "verdict"))
     blocks.append(quote_block(best, block_id="passage_0"))
     blocks.append({**_context(source_line(best, lang)), "block_id": "source"})
     if company and article_view is not None:
@@ -241,7 +263,9 @@ def answer_card(
     if buttons:
         blocks.append({"type": "actions", "block_id": "answer_actions", "elements": buttons})
     blocks.append(feedback_block(question, kind=kind, passage_id=best.passage_id, lang=lang))
-    verdict = plain(line, 200).replace("*", "") if line else _fallback_verdict(status, owner, lang)
+    verdict = (
+        plain(line["text"]["text"], 200).replace("*", "") if line else _fallback_verdict(status, owner, lang)
+    )
     text = f"{verdict} “{plain(best.text, 2000)}” ({plain(best.section, HEADING_CHARS)})"
     return fit({"text": text, "blocks": blocks})
 

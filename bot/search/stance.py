@@ -1,0 +1,123 @@
+"""The stance: what the article would say of the asker's plan (backs it, warns against it, or
+it depends, with the condition), from evidence.
+
+The evidence is the article's curated claims (``claims`` in a knowledge file: the sentence that
+states a principle, its stance, and plans it would say that of, in a manager's words). A
+claim's plans are indexed as keys of the stating sentence (kind ``plan:<stance>``,
+bot.search.fitting), so they also route a plan to the principle. A message is a plan when it
+puts a course of action up for judgement (:func:`is_plan`); its stance is that of the claims'
+plans closest to it in meaning among the answer's top section: the best plan key of each
+stance, the stance whose best is highest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .corpus import Corpus
+from .schema import PLAN
+
+# A plan puts the asker's own course of action up for judgement: "we plan to", "is it ok if",
+# "our CEO wants", "should we", "would it work if", "thinking of", "any red flags?". A question
+# about the article ("who sets the quota?", "why does the author say...") is not one.
+_INTENT = (
+    r"\b(we|we're|we've|we'll|we'd|i'm|i'd|i'll|i've|our|my|us|let's)"
+    r"(\s+(are|were|have|had|just|also|still|now|really|finally|seriously|currently|all))*\s+"
+    r"\b(plan|plans|planning|want|wants|wanted|going to|about to|thinking|considering|consider|"
+    r"intend|decided|proposing|propose|proposed|moving|cutting|hiring|keeping|letting|making|"
+    r"setting|building|adding|rolling|pulling|splitting|folding|spending|starting|launching|"
+    r"modelling|modeling|relabelling|relabeling|treating|having|putting|sending|going)\b"
+)
+_JUDGE = (
+    r"\b(should (we|i|our)|is it (ok|okay|fine|wise|sensible|smart|reasonable|a good idea)|"
+    r"would it (work|make sense|be)|does (that|this|it) (make sense|work|sound)|"
+    r"(good|bad|right) (idea|call|move|plan|approach|template|framing)|sensible|reasonable|"
+    r"red flags?|any objections?|thoughts|worth it|overkill|premature|too early|"
+    r"legit|sane|right fix|right call|go along)\b"
+)
+# Someone at the company deciding or proposing: "CEO wants", "my boss decided", "plan: ...".
+_PROPOSER = (
+    r"\b(ceo|cmo|cro|cfo|coo|cto|vp|boss|founder|gm|board|leadership|manager|director|head of \w+)"
+    r"('s)?\s+(wants|decided|says|plans|plan|is planning|proposes|proposed|is rolling|thinks)\b"
+    r"|^\W*(\w+\s+){0,2}(plan|proposal|proposed \w+)\s*(:|is\b|for\b)"
+)
+# An evaluative word shortly before the message's question mark: "ok for now?", "good sequencing?".
+_VERDICT_ASKED = r"\b(ok|okay|fine|sound|sane|smart|wise|legit|good|right|sensible)\b[^.?!]{0,20}\?"
+PLAN_CUES = re.compile(rf"{_INTENT}|{_JUDGE}|{_PROPOSER}|{_VERDICT_ASKED}", re.IGNORECASE)
+# A question that asks about the article itself, never a plan however it is worded.
+ABOUT_ARTICLE = re.compile(r"\b(the article|the author|the writer|the piece|the text)\b", re.IGNORECASE)
+
+
+# A question opening with a question word asks for a fact, an amount or a way ("how should we
+# price...", "what percentage should we spend..."), unless it goes on to name a plan.
+ASKS_WHAT = re.compile(r"^\W*(how|what|which|when|where|who|whom|whose|why)\b", re.IGNORECASE)
+_NAMES_PLAN = re.compile(rf"{_INTENT}|{_PROPOSER}", re.IGNORECASE)
+
+
+def is_plan(text: str) -> bool:
+    """Whether the prepared message ``text`` describes a course of action the asker's company
+    takes, intends or is told to take, for judgement (not a question about the article)."""
+    if ABOUT_ARTICLE.search(text):
+        return False
+    if ASKS_WHAT.search(text):
+        return bool(_NAMES_PLAN.search(text))
+    return bool(PLAN_CUES.search(text))
+
+
+@dataclass(frozen=True)
+class Stance:
+    stance: str  # backs | warns | depends
+    row: int  # the sentence row that states the principle
+    condition: str | None  # for depends: what it depends on
+    similarity: float  # the plan key's cosine with the question
+
+
+class Claims:
+    """The claims' plan keys of one loaded index, ready to match a question to."""
+
+    def __init__(self, corpus: Corpus, conditions: dict[tuple[str, str], str]):
+        """``conditions``: (plan text, stance) -> the condition of a ``depends`` claim."""
+        keys = corpus.index.sentence_keys
+        self.stances = [keys[i].kind[len(PLAN) :] for i in corpus.plan_keys]
+        self.texts = [keys[i].text for i in corpus.plan_keys]
+        self.rows = corpus.plan_key_rows
+        self.vectors = corpus.index.sentence_key_vectors[corpus.plan_keys]
+        self.sections = corpus.sentence_section[self.rows]
+        self.conditions = conditions
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def closest(self, q: np.ndarray) -> float:
+        """The cosine of the question vector ``q`` with the closest plan of any claim."""
+        return float((self.vectors @ q).max()) if len(self) else float("-inf")
+
+    def match(self, q: np.ndarray, section: int) -> Stance | None:
+        """The stance of the claim plan closest to the question vector ``q`` among those of
+        the section row ``section`` (None: no claim there)."""
+        mine = np.flatnonzero(self.sections == section)
+        if not len(mine):
+            return None
+        similarity = self.vectors[mine] @ q
+        best = int(mine[int(np.argmax(similarity))])
+        stance = self.stances[best]
+        return Stance(
+            stance=stance,
+            row=int(self.rows[best]),
+            condition=self.conditions.get((self.texts[best], stance)),
+            similarity=float(similarity.max()),
+        )
+
+
+def conditions_of(knowledge) -> dict[tuple[str, str], str]:
+    """(plan, stance) -> condition, for every ``depends`` claim of ``knowledge``."""
+    return {
+        (plan, claim.stance): claim.condition
+        for section in knowledge.retrievable_sections()
+        for claim in section.claims
+        if claim.condition
+        for plan in claim.plans
+    }
