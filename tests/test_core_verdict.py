@@ -26,7 +26,11 @@ NAMES = {f"*{name}*": owner for owner, name in VERDICTS.items()}
 
 def card_verdict(card: dict) -> str | None:
     """The owner the card's verdict line names (None: no verdict)."""
-    line = next(b for b in card["blocks"] if b.get("block_id") == "verdict")["text"]["text"]
+    found = [b for b in card["blocks"] if b.get("block_id") == "verdict"]
+    if not found:  # a plan's card: its stance line stands where "From the article:" would
+        assert any(b.get("block_id") == "stance" for b in card["blocks"])
+        return None
+    line = found[0]["text"]["text"]
     named = [
         owner for name, owner in NAMES.items() if name in line or name.replace("*", "*Probably ", 1) in line
     ]

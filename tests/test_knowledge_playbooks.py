@@ -203,8 +203,15 @@ def test_the_card_shows_the_company_rule_first_and_the_article_view_beside_it():
     card = answer_card("who owns enablement?", "answered", "sales", [rule], company=True, article_view=view)
     texts = [json.dumps(b) for b in card["blocks"]]
     assert "*Company rule* (Acme Playbook): *Sales* owns this." in texts[0]
-    assert "The article's view: *Marketing*" in texts[1] and "Marketing trains" in texts[1]
-    assert rule.text in texts[2]
+    # The company's rule and its quote first; the article's view under the rule's source line.
+    assert [b.get("block_id") for b in card["blocks"]][:4] == [
+        "verdict",
+        "passage_0",
+        "source",
+        "article_view",
+    ]
+    assert rule.text in texts[1]
+    assert "The article's view: *Marketing*" in texts[3] and "Marketing trains" in texts[3]
     refusal = answer_card(
         "weather?", "not_covered", None, [], refusal="The article and the Acme Playbook do not cover this."
     )

@@ -21,7 +21,11 @@ ASKS_CHOICE = re.compile(
     rf"\b{_DEPARTMENT}\b[^.?!]{{0,30}}\bor\b[^.?!]{{0,30}}\b{_DEPARTMENT}\b"
     rf"|\b(should|does|do|must|can) (the )?{_DEPARTMENT}( team| department| dept)? "
     r"(own|run|set|do|handle|lead|manage|decide|be responsible)\b"
-    r"|\b(in charge of|responsible for|job is it|owns?\b[^.?!]{0,40}\?)",
+    r"|\b(in charge of|responsible for|job is it|owns?\b[^.?!]{0,40}\?)"
+    # "is enablement part of marketing?", "does pricing belong to sales?", "a sales job?"
+    rf"|\b(part of|belongs? (to|in|with|under)|sits? (in|with|under)|falls? (to|under)|report(s|ing)? to)"
+    rf"( the)? {_DEPARTMENT}\b"
+    rf"|\ba {_DEPARTMENT} (job|task|responsibility|role|function)\b",
     re.IGNORECASE,
 )
 

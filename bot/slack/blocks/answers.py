@@ -244,8 +244,12 @@ def answer_card(
     )
     if company:
         blocks.append(company_rule(best))
+    elif line is not None and owner is None:
+        blocks.append(line)  # a plan's stance says what "From the article:" would
     else:
-        blocks.append(line or _section(_verdict_line(status, owner, lang), "verdict"))
+        blocks.append(_section(_verdict_line(status, owner, lang), "verdict"))
+        if line is not None:
+            blocks.append(line)  # a who-question put as a plan: the verdict, then the stance
     blocks.append(quote_block(best, block_id="passage_0"))
     blocks.append({**_context(source_line(best, lang)), "block_id": "source"})
     if company and article_view is not None:
@@ -264,7 +268,9 @@ def answer_card(
         blocks.append({"type": "actions", "block_id": "answer_actions", "elements": buttons})
     blocks.append(feedback_block(question, kind=kind, passage_id=best.passage_id, lang=lang))
     verdict = (
-        plain(line["text"]["text"], 200).replace("*", "") if line else _fallback_verdict(status, owner, lang)
+        plain(line["text"]["text"], 200).replace("*", "")
+        if line is not None and owner is None
+        else _fallback_verdict(status, owner, lang)
     )
     text = f"{verdict} “{plain(best.text, 2000)}” ({plain(best.section, HEADING_CHARS)})"
     return fit({"text": text, "blocks": blocks})
