@@ -112,6 +112,7 @@ class FakeSlack:
         self.refresh_tokens: dict[str, tuple[str, int]] = {}  # refresh token -> (bot token, expires_in)
         self.revoked: set[str] = set()
         self._refreshes = itertools.count(1)
+        self._file_ids = itertools.count(1)
         self.messages: dict[str, list[dict]] = {}  # channel -> messages in the order posted
         # method -> function(body) -> the answer's JSON, for methods a test answers itself
         # (apps.connections.open handing out a fake Socket Mode URL).
@@ -360,7 +361,7 @@ class FakeSlack:
             key = "message_ts" if method == "chat.postEphemeral" else "ts"
             return {"ok": True, "channel": body.get("channel"), key: ts, "message": {"ts": ts}}
         if method == "files.getUploadURLExternal":
-            file_id = f"F{next(self._ts)}"
+            file_id = f"F{next(self._file_ids)}"
             return {"ok": True, "upload_url": f"{self.url}upload/{file_id}", "file_id": file_id}
         if method == "files.completeUploadExternal":
             files = body.get("files")

@@ -114,7 +114,9 @@ def test_the_card_says_the_stance_once():
         "answered",
         None,
         [quote],
-        stance=("depends", "It depends.", "how competitive it is"),
+        stance="depends",
+        stance_quote="It depends.",
+        stance_condition="how competitive it is",
     )
     (line,) = [b for b in card["blocks"] if b.get("block_id") == "stance"]
     assert (
