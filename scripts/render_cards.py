@@ -88,7 +88,8 @@ def build_all(cards=None) -> dict[str, dict]:
     quota = "who should set next year's sales quota?"
     refused = "what will the weather be like in Paris tomorrow?"
     vague = "who should cook for the office party?"
-    plan = "We plan to let sales set next year's quota on its own. Good idea?"
+    plan = "we're moving trade shows under the sales VP next year, sensible?"
+    plan_who = "we want each regional sales office to write its own five-year plan, any objection?"
     answer, core = cards.answered(quota)
     private = cards.answer(quota, kind=blocks.PRIVATE)
     low_private = cards.answer(vague, kind=blocks.PRIVATE)
@@ -128,13 +129,11 @@ def build_all(cards=None) -> dict[str, dict]:
         demo(store, cards.advisor, now)
         report = build_report(store, since_days=7, team="T1", now=now, team_names=TEAM_NAMES)
         store.close()
-    # A plan's stance line, for when the core gives one (``Answer.stance``): the builder's output
-    # over the real answer to the plan, with each stance.
-    plan_card, plan_answer = cards.answered(plan)
-    quotes = Cards.quotes(plan_answer.hits[:1] or core.hits[:1])
+    # Plans (issue 23), answered by the core: a stance alone where there is no verdict, and a
+    # who-question put as a plan (the verdict, then the stance).
     stance = {
-        f"plan_{s}": blocks.answer_card(plan, "answered", plan_answer.owner, quotes, has_more=True, stance=s)
-        for s in ("backs", "warns")
+        "plan_warns": cards.answer(plan),
+        "plan_with_verdict": cards.answer(plan_who),
     }
     messages = {
         "answer_channel": answer,
@@ -189,7 +188,6 @@ def build_all(cards=None) -> dict[str, dict]:
     messages.update(expert_messages(cards, refused, quota))
     prompts = blocks.suggested_prompts(cards.examples())
     other = {"suggested_prompts": {"title": "Try asking", "prompts": prompts}}
-    del plan_card
     return {**messages, **views, **other}
 
 
