@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ...knowledge import STANCES  # a plan's stance (``Answer.stance``): one home, the knowledge model
 from .common import (
     _SLACK_ID,
     ECHOED,
@@ -39,7 +40,6 @@ from .common import (
 )
 from .words import say
 
-STANCES = ("backs", "warns", "depends")  # a plan's stance (``Answer.stance``), shown instead of a verdict
 # Where a shared card or page came from, for its "Shared by ... from ..." line.
 ORIGINS = ("private", "thread", "dm")
 
