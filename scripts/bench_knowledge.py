@@ -28,25 +28,10 @@ import threading
 import time
 from pathlib import Path
 
+from bench_core import process_tree  # scripts/ is on the path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Who should set next year's sales quota?"
-
-
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo += children.get(pid, [])
-    return tree
 
 
 def _kb(pid: int, field: str) -> int:
@@ -74,7 +59,7 @@ def run(args: list[str], env: dict) -> tuple[float, float]:
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], sum(_kb(pid, "VmRSS") for pid in _tree(process.pid)))
+            peak[0] = max(peak[0], sum(_kb(pid, "VmRSS") for pid in process_tree(process.pid)))
             peak[1] = max(peak[1], _kb(process.pid, "VmHWM"))
             done.wait(0.02)
 
