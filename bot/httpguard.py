@@ -220,6 +220,13 @@ def guarded_asgi_worker(
         def _setup_event_loop(self):
             super()._setup_event_loop()
             self.loop.create_server = full_listen_queue(self.loop.create_server, self.cfg.backlog)
+            # At the cap, a connection whose request head is not in is closed before asyncio
+            # builds anything for it (bot.acceptguard). asyncio's selector loop only (uvloop,
+            # if gunicorn picked it, accepts in C).
+            if hasattr(self.loop, "_accept_connection2"):
+                from .acceptguard import AcceptTriage
+
+                self.accept_triage = AcceptTriage(self.loop, self.connection_guard).install()
 
     return GuardedASGIWorker
 
