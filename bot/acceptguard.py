@@ -17,7 +17,8 @@ while the server is at the cap:
   the socket; when its bytes arrive it is triaged again, and the oldest parked one is closed to
   make room. A client whose request is on its way is not refused for arriving a moment early.
 
-Below the cap every connection is handed to asyncio unchanged (the header timeout then applies).
+Below the cap (and over TLS) every connection is handed to asyncio unchanged (the header
+timeout then applies).
 It replaces asyncio's private ``_accept_connection`` on the worker's loop (same signature, same
 handling of "too many open files": the listening socket is left alone for a second) and hands
 admitted connections to its private ``_accept_connection2``, so the server still tracks them.
@@ -101,7 +102,8 @@ class AcceptTriage:
                     *timeouts,
                 )
                 return
-            if not self.at_cap():
+            # Over TLS the first bytes are a handshake, not a request head: no triage there.
+            if sslcontext is not None or not self.at_cap():
                 self._hand(conn, addr, serving)
                 continue
             state = head_state(conn)
