@@ -215,3 +215,11 @@ def test_1100_slow_header_clients_under_a_1024_file_limit(tmp_path, bundled_inde
             flood.stop()
         server.stop()
         fake.stop()
+
+
+def test_the_listening_socket_defers_accepting_until_the_first_bytes():
+    from bot.httpguard import DEFER_ACCEPT_SECONDS, defer_accept
+
+    with socket.create_server((HOST, 0)) as listening:
+        defer_accept(listening)
+        assert listening.getsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT) >= DEFER_ACCEPT_SECONDS
