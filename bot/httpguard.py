@@ -29,6 +29,9 @@ from collections import OrderedDict
 logger = logging.getLogger(__name__)
 
 HEADER_TIMEOUT_SECONDS = 10.0
+# A connection that has sent nothing is accepted after this long anyway (the kernel rounds it
+# up to its SYN-ACK retransmission times: about 1 s, then 3 s).
+DEFER_ACCEPT_SECONDS = 1
 # File descriptors kept free of client connections: the database pool (up to ~40 connections
 # with its overflow, three files each on SQLite: database, WAL, shared memory), Slack Web API
 # and Socket Mode sockets, the model's and index's files, logs, pipes; and the accept loop's
@@ -220,6 +223,13 @@ def guarded_asgi_worker(
         def _setup_event_loop(self):
             super()._setup_event_loop()
             self.loop.create_server = full_listen_queue(self.loop.create_server, self.cfg.backlog)
+            # At the cap, a connection whose request head is not in is closed before asyncio
+            # builds anything for it (bot.acceptguard). asyncio's selector loop only (uvloop,
+            # if gunicorn picked it, accepts in C).
+            if hasattr(self.loop, "_accept_connection2"):
+                from .acceptguard import AcceptTriage
+
+                self.accept_triage = AcceptTriage(self.loop, self.connection_guard).install()
 
     return GuardedASGIWorker
 
@@ -241,9 +251,27 @@ def full_listen_queue(create_server, backlog: int):
         sock = kwargs.get("sock")
         if sock is not None:  # listen() again on a listening socket only resizes its queue
             sock.listen(backlog)
+            defer_accept(sock)
         return server
 
     return create
+
+
+def defer_accept(sock: socket.socket, seconds: int = DEFER_ACCEPT_SECONDS) -> None:
+    """Linux's ``TCP_DEFER_ACCEPT``: a connection is handed to ``accept`` once its first bytes
+    are in (or after about ``seconds`` without any), not when its handshake completes.
+
+    A client that connects and sends nothing then waits in the kernel, holding no descriptor
+    and costing the event loop nothing; a health probe or Slack's POST, which send at once,
+    are accepted with their request in, so the accept triage (bot.acceptguard) never has to
+    guess whether an empty connection's request is on its way. Under 1,100 reconnecting
+    slow-header clients this is most of the triage's gain (docs/reliability.md)."""
+    option = getattr(socket, "TCP_DEFER_ACCEPT", None)
+    if option is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, option, seconds)
+        except OSError:  # not a TCP socket after all: nothing to defer
+            pass
 
 
 # --- the threaded servers (Socket Mode's health endpoint, OAuth's install pages) -----------------

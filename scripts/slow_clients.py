@@ -16,11 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
-import resource
-import selectors
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,10 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.fake_slack import FakeSlack  # noqa: E402
+from tests.flood_harness import HEALTH_LINE, HOST, Trickle, file_limit, probe, room_for_clients  # noqa: E402
 from tests.slack_harness import _READY, REPO, SlackSender, bot_env, event_body, mention  # noqa: E402
-
-HOST = "127.0.0.1"
-HEALTH_LINE = re.compile(r"advisor health endpoint at http://[\d.]+:(\d+)/healthz")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -47,6 +41,7 @@ def summary(times: list[float], statuses: dict[int, int]) -> dict:
         "count": len(times),
         "status": statuses,
         "p50_ms": round(percentile(times, 0.5) * 1000, 1),
+        "p99_ms": round(percentile(times, 0.99) * 1000, 1),
         "max_ms": round(max(times) * 1000, 1),
         "over_1s": sum(1 for s in times if s >= 1.0),
     }
@@ -81,38 +76,17 @@ def accept_queue(port: int) -> int | None:
     return None
 
 
-def probe(port: int, timeout: float = 5.0) -> tuple[int, float, float]:
-    """GET /healthz on a new connection: (status or 0, seconds to connect, seconds in all).
-    A connect that takes a second or more is a SYN the kernel dropped (listen queue full) and
-    sent again; a slow answer after a fast connect is a wait in the queue or on the loop."""
-    started = time.monotonic()
-    connected = started
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout) as sock:
-            connected = time.monotonic()
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n")
-            data = b""
-            while b"\r\n" not in data:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.") else 0
-    except (OSError, ValueError, IndexError):
-        status = 0
-    ended = time.monotonic()
-    return status, connected - started, ended - started
-
-
-def start_bot(env: dict, file_limit: int, health_port: bool) -> tuple[subprocess.Popen, int, list[str]]:
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (file_limit, file_limit))
-
+def start_bot(env: dict, limit: int, health_port: bool) -> tuple[subprocess.Popen, int, list[str]]:
     command = [sys.executable, "-m", "bot", "serve", "--http", "--host", HOST, "--port", "0"]
     if health_port:
         command += ["--health-port", "0"]
     process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=limit
+        command,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=file_limit(limit),
     )
     lines: list[str] = []
     port: list[int] = []
@@ -136,57 +110,6 @@ def start_bot(env: dict, file_limit: int, health_port: bool) -> tuple[subprocess
     return process, port[0], lines
 
 
-def trickle(port: int, clients: int, stop: threading.Event, stats: dict) -> None:
-    """``clients`` connections sending a request line and header bytes, a byte each second per
-    connection, never the blank line; a closed one is replaced. One thread, one selector."""
-    selector = selectors.DefaultSelector()
-    open_: dict[socket.socket, int] = {}
-
-    def connect() -> None:
-        try:
-            sock = socket.socket()
-            sock.setblocking(False)
-            sock.connect_ex((HOST, port))
-            selector.register(sock, selectors.EVENT_READ)
-            open_[sock] = 0
-            stats["connects"] += 1
-        except OSError:
-            stats["connect_errors"] += 1
-
-    for _ in range(clients):
-        connect()
-    next_byte = time.monotonic()
-    while not stop.is_set():
-        for key, _ in selector.select(timeout=0.1):
-            sock = key.fileobj
-            try:
-                data = sock.recv(4096)
-            except OSError:
-                data = b""
-            if data.startswith(b"HTTP/1.1 408"):
-                stats["408"] += 1
-            elif data.startswith(b"HTTP/1.1 503"):
-                stats["503"] += 1
-            # An answer or the server's close: this client is done; another takes its place.
-            selector.unregister(sock)
-            sock.close()
-            open_.pop(sock, None)
-            stats["closed_by_server"] += 1
-            connect()
-        if time.monotonic() >= next_byte:
-            next_byte += 1.0
-            for sock, sent in list(open_.items()):
-                chunk = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" if sent == 0 else b"X"
-                try:
-                    sock.send(chunk)
-                    open_[sock] = sent + 1
-                except OSError:
-                    pass
-    for sock in list(open_):
-        selector.unregister(sock)
-        sock.close()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=1100)
@@ -198,10 +121,7 @@ def main() -> int:
         "--health-port", action="store_true", help="also serve /healthz on a port of its own and time it too"
     )
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    needed = args.clients + 200
-    if soft < needed:  # this process holds every client's socket
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
+    room_for_clients(args.clients)
 
     fake = FakeSlack().start()
     data_dir = Path(tempfile.mkdtemp(prefix="advisor-slow-"))
@@ -213,9 +133,8 @@ def main() -> int:
         found = [HEALTH_LINE.search(line) for line in lines]
         health_port = next(int(m.group(1)) for m in found if m)
     sender = SlackSender(f"http://{HOST}:{port}")
-    stats = {"connects": 0, "connect_errors": 0, "closed_by_server": 0, "408": 0, "503": 0}
-    stop = threading.Event()
-    feeder = threading.Thread(target=trickle, args=(port, args.clients, stop, stats), daemon=True)
+    feeder = Trickle(port, args.clients)
+    stats = feeder.stats
     log_before = sum(len(line.encode()) for line in lines)
     feeder.start()
     health: list[float] = []
@@ -253,8 +172,7 @@ def main() -> int:
                     ack_status[0] = ack_status.get(0, 0) + 1
             time.sleep(0.25)
     finally:
-        stop.set()
-        feeder.join(10)
+        feeder.stop()
         log_bytes = sum(len(line.encode()) for line in lines) - log_before
         process.terminate()
         try:

@@ -334,9 +334,11 @@ def bot_env(fake_slack_url: str, data_dir: Path, **overrides: str) -> dict:
 class BotServer:
     """``python -m bot serve --http`` on a free port, its output collected line by line."""
 
-    def __init__(self, env: dict, *, args: tuple[str, ...] = (), module: str = "bot"):
-        """``module``: what ``python -m`` runs (tests.stall_bot: the bot, lease times shortened)."""
+    def __init__(self, env: dict, *, args: tuple[str, ...] = (), module: str = "bot", preexec_fn=None):
+        """``module``: what ``python -m`` runs (tests.stall_bot: the bot, lease times shortened);
+        ``preexec_fn`` runs in the child before it starts (e.g. a file limit)."""
         self.env = env
+        self.preexec_fn = preexec_fn
         self.args = args
         self.module = module
         self.lines: list[str] = []
@@ -359,6 +361,7 @@ class BotServer:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,  # its own process group: kill_group() stops master and worker
+            preexec_fn=self.preexec_fn,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

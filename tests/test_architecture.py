@@ -151,6 +151,7 @@ LAYERS = {
     "bot.spelling": CORE,
     "bot.logguard": CORE,  # secret scrubbing and repeat-holding for every log record
     "bot.httpguard": CORE,  # header timeouts and a connection cap for the servers (serve, Socket Mode)
+    "bot.acceptguard": CORE,  # triage at accept: at the cap, unfinished request heads closed cheaply
     "bot.knowledge": CORE,  # the document model and one reader per format
     "bot.passages": CORE,
     "bot.search": CORE,  # the search pipeline: index files, embedders, signals, ranker, quote, verdict

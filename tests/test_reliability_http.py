@@ -310,9 +310,10 @@ def test_gunicorns_worker_keeps_a_long_accept_queue(guarded_server, tmp_path):
     waiting = []
     try:
         for _ in range(queued):
-            sock = socket.socket()
-            sock.setblocking(False)
-            sock.connect_ex(("127.0.0.1", port))
+            # A first byte each: the worker's socket defers accepting a silent connection
+            # (TCP_DEFER_ACCEPT), which then waits before the accept queue, not in it.
+            sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+            sock.sendall(b"G")
             waiting.append(sock)
         wait_until(
             lambda: accept_queue(port) >= queued,

@@ -419,37 +419,90 @@ def test_settings_refuse_a_bot_token_beside_oauth_credentials():
     assert json.dumps(manifest_scopes())  # the manifest's scopes read as a plain list
 
 
-def test_a_failing_token_refresh_is_refused_for_slack_to_retry_and_answered_after(
-    bot, fake_slack, oauth_store, caplog
+# Slack re-sends an event that got no 2xx: at once, after a minute and after five minutes
+# (the Events API's retries), here as offsets from its first delivery on the test's clock.
+SLACK_RETRY_OFFSETS = (0.0, 60.0, 300.0)
+
+
+class Clock:
+    """The bot's clock for token expiry (slack_sdk's rotator reads it), moved by the test."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_token_refresh_failing_for_60_s_loses_none_of_10_mentions(
+    bot, fake_slack, oauth_settings, oauth_store, caplog, monkeypatch
 ):
-    """Issue 28, item 3: while a workspace's token refresh fails (Slack's oauth.v2.access
-    answering 503), its events get 503, never a 200 that would lose them; Slack's retries
-    (the same bodies, X-Slack-Retry-Num) after the refresh recovers are each answered once."""
-    install(bot, fake_slack, team="TF", token="xoxb-refresh-fails", expires_in=60)  # refreshed on use
+    """Issue 28, item 3, over 60 s of the bot's own clock (injected: no wall-clock wait). A
+    workspace's token enters its refresh window at R; Slack's oauth.v2.access fails (503) until
+    R + 60 s; 10 mentions arrive at R, R + 6 s ... R + 54 s, each re-sent on Slack's schedule
+    while refused. During the outage every delivery is refused with 503 (never a 200 that
+    would lose it); after it, each mention is answered exactly once, with the refreshed token.
+    A mention before R is answered with the old token: refreshing is the clock's decision."""
+    import heapq
+
+    from slack_sdk.oauth.token_rotation import rotator
+
+    from bot.slack import oauth
+
+    install(bot, fake_slack, team="TF", token="xoxb-refresh-fails", expires_in=REFRESH_MINUTES * 60 + 600)
+    expires_at = (
+        installations(oauth_settings, oauth_store)
+        .find_installation(enterprise_id=None, team_id="TF")
+        .bot_token_expires_at
+    )
+    refresh_from = expires_at - REFRESH_MINUTES * 60  # R: from here on the token is refreshed on use
+    clock = Clock(refresh_from - 20)
+    monkeypatch.setattr(rotator, "time", clock)  # Bolt's refresh on a request
+    monkeypatch.setattr(oauth, "now", clock)  # a queued answer's client (InstallationClients)
     fake_slack.http_error("oauth.v2.access", 503, times=10**6, grant_type="refresh_token")
+    outage_ends = refresh_from + 60
+
+    early = unique_id("CE")
+    assert bot.event(event_body(mention(QUOTA, channel=early), team="TF")).status == 200
+    fake_slack.wait_for_call("chat.postMessage", channel=early, timeout=60)
+    assert fake_slack.matching("oauth.v2.access", grant_type="refresh_token") == []  # not yet due
+
     channels = [unique_id("CF") for _ in range(10)]
-    bodies = [event_body(mention(QUOTA, channel=c), team="TF") for c in channels]
+    bodies = {c: event_body(mention(QUOTA, channel=c), team="TF") for c in channels}
+    arrived = {c: refresh_from + 6 * i for i, c in enumerate(channels)}
+    due = [(when, 0, c) for c, when in arrived.items()]  # (when, Slack's retry number, channel)
+    heapq.heapify(due)
+    deliveries: list[tuple[float, int, str, int]] = []  # (seconds after R, retry, channel, status)
     with caplog.at_level(logging.INFO):
-        refused = [bot.event(body).status for body in bodies]
-    assert refused == [503] * 10
+        while due:
+            when, retry, channel = heapq.heappop(due)
+            clock.now = max(clock.now, when)
+            if clock.now >= outage_ends:
+                fake_slack.recover("oauth.v2.access")
+            status = bot.event(bodies[channel], retry=retry).status
+            deliveries.append((clock.now - refresh_from, retry, channel, status))
+            if status != 200 and retry < len(SLACK_RETRY_OFFSETS):
+                heapq.heappush(due, (arrived[channel] + SLACK_RETRY_OFFSETS[retry], retry + 1, channel))
+
+    during = [d for d in deliveries if d[0] < 60]
+    after = [d for d in deliveries if d[0] >= 60]
+    assert len(during) == 20 and {d[3] for d in during} == {503}, deliveries  # each, and at once again
+    assert sorted(d[2] for d in after) == sorted(channels), deliveries  # each once more: answered
+    assert {d[3] for d in after} == {200} and {d[1] for d in after} == {2}, deliveries
     assert (
         sum("answered 503 so that Slack sends the event again" in r.getMessage() for r in caplog.records)
-        == 10
+        == 20
     )
     assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
-    assert fake_slack.posts() == []
 
-    fake_slack.recover("oauth.v2.access")
-    assert [bot.event(body, retry=1).status for body in bodies] == [200] * 10
     for channel in channels:
         fake_slack.wait_for_call("chat.postMessage", channel=channel, timeout=60)
-    wait_until(lambda: oauth_store.job_counts().get("done", 0) >= 10, timeout=60, what="10 jobs done")
-    assert {c: len(fake_slack.matching("chat.postMessage", channel=c)) for c in channels} == dict.fromkeys(
-        channels, 1
-    )
-    assert {fake_slack.token_of(c) for c in fake_slack.posts() if c.body["channel"] in channels} == {
-        "xoxb-refresh-fails-r1"
-    }
+    wait_until(lambda: oauth_store.job_counts().get("done", 0) >= 11, timeout=60, what="11 jobs done")
+    answered = {c: len(fake_slack.matching("chat.postMessage", channel=c)) for c in [early, *channels]}
+    assert answered == dict.fromkeys([early, *channels], 1)
+    tokens = {c: fake_slack.token_of(p) for p in fake_slack.posts() for c in [p.body["channel"]]}
+    assert tokens[early] == "xoxb-refresh-fails"
+    assert {tokens[c] for c in channels} == {"xoxb-refresh-fails-r1"}
 
 
 def test_a_revoked_workspace_is_dropped_with_one_log_line(bot, fake_slack, caplog):
