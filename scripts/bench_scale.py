@@ -3,7 +3,7 @@
     .venv/bin/python scripts/bench_scale.py --generate-only --passages N --out DIR
     .venv/bin/python scripts/bench_scale.py [--sizes 1000,10000] [--with-100k] [--json FILE]
         [--keep-knowledge DIR --keep-data DIR] [--quality]
-    .venv/bin/python scripts/bench_scale.py --quality-only --knowledge DIR --data DIR
+    .venv/bin/python scripts/bench_scale.py --quality-only --knowledge DIR --data DIR [--article-data DIR]
 
 ``--generate-only`` writes a copy of knowledge/ (the article, its scope, glossary and
 translations) with N passages of generated uncurated Markdown playbooks beside it
@@ -270,6 +270,11 @@ def main() -> None:
     parser.add_argument("--quality-only", action="store_true", help="only --quality, on --knowledge/--data")
     parser.add_argument("--knowledge", type=Path, help="with --quality-only")
     parser.add_argument("--data", type=Path, help="with --quality-only")
+    parser.add_argument(
+        "--article-data",
+        type=Path,
+        help="with --quality-only: the article alone's data directory (else built)",
+    )
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     parser.add_argument("--tmp", type=Path, default=None, help="where the temporary directories go")
     args = parser.parse_args()
@@ -284,7 +289,8 @@ def main() -> None:
         if not (args.knowledge and args.data):
             parser.error("--quality-only needs --knowledge DIR and --data DIR")
         with tempfile.TemporaryDirectory(prefix="bench-scale-", dir=args.tmp) as tmp:
-            print("\n".join(quality(args.knowledge, args.data, Path(tmp) / "article-data")))
+            article_data = args.article_data or Path(tmp) / "article-data"
+            print("\n".join(quality(args.knowledge, args.data, article_data)), flush=True)
         return
 
     sizes = sorted({int(s) for s in args.sizes.split(",") if s} | ({100_000} if args.with_100k else set()))
