@@ -3,6 +3,7 @@
     .venv/bin/python scripts/bench_scale.py --generate-only --passages N --out DIR
     .venv/bin/python scripts/bench_scale.py [--sizes 1000,10000] [--with-100k] [--json FILE]
         [--keep-knowledge DIR --keep-data DIR] [--quality]
+    .venv/bin/python scripts/bench_scale.py --report RUN.json [RUN.json ...]
     .venv/bin/python scripts/bench_scale.py --quality-only --knowledge DIR --data DIR [--article-data DIR]
 
 ``--generate-only`` writes a copy of knowledge/ (the article, its scope, glossary and
@@ -33,6 +34,9 @@ figures are what the issue's bars are about.
 ``--quality`` (or ``--quality-only`` on a built knowledge/data pair) scores the article's sets
 (scripts/eval_sets.py's list, English) with the generated passages beside the article, next
 to the article alone: hit@1, quote precision and replied (the issue's bar: within 0.01).
+
+``--report`` prints the table of one or more ``--json`` files (runs made apart, e.g. the sizes
+run side by side on a busy machine: each size against its own run's article alone).
 """
 
 from __future__ import annotations
@@ -193,29 +197,36 @@ def exponent(rows: list[dict], key: str) -> float | None:
     return sum((x - mx) * (y - my) for x, y in points) / var if var else None
 
 
-def table(article: dict, sizes: list[dict]) -> list[str]:
+def table(runs: list[tuple[dict, list[dict]]]) -> list[str]:
+    """The figures of one run or more (each its article alone and its sizes): every size's
+    ratio is to the article alone of its own run; the exponents are fitted over all sizes."""
     head = ["passages (generated)"] + [f"{label}" for label, *_ in COLUMNS] + ["add / cold"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    tag = (lambda i: f", run {i + 1}") if len(runs) > 1 else (lambda i: "")
 
-    def cells(row: dict) -> list[str]:
-        out = [f"{row['passages']:,} ({row['generated']:,})"]
+    def cells(row: dict, i: int) -> list[str]:
+        out = [f"{row['passages']:,} ({row['generated']:,}){tag(i)}"]
         out += [f"{fmt.format(row[key])} {unit}" for _label, key, unit, fmt in COLUMNS]
         return out + [f"{row['add_over_cold']:.2f}x"]
 
-    for row in [article, *sizes]:
-        lines.append("| " + " | ".join(cells(row)) + " |")
-    for row in sizes:
-        ratios = [f"{row[key] / article[key]:.2f}x" if article[key] else "n/a" for _l, key, _u, _f in COLUMNS]
-        lines.append(f"| x article, {row['generated']:,} | " + " | ".join(ratios) + " | |")
-    if len(sizes) >= 2:
-        slopes = [exponent(sizes, key) for _l, key, _u, _f in COLUMNS]
+    for i, (article, sizes) in enumerate(runs):
+        for row in [article, *sizes]:
+            lines.append("| " + " | ".join(cells(row, i)) + " |")
+    for i, (article, sizes) in enumerate(runs):
+        for row in sizes:
+            ratios = [f"{row[k] / article[k]:.2f}x" if article[k] else "n/a" for _l, k, _u, _f in COLUMNS]
+            lines.append(f"| x article, {row['generated']:,}{tag(i)} | " + " | ".join(ratios) + " | |")
+    every = sorted((row for _article, sizes in runs for row in sizes), key=lambda row: row["passages"])
+    if len(every) >= 2:
+        slopes = [exponent(every, key) for _l, key, _u, _f in COLUMNS]
         cells_ = ["n/a" if s is None else f"{s:.2f}" for s in slopes]
         lines.append("| exponent (log-log slope) | " + " | ".join(cells_) + " | |")
     lines.append("")
-    for row in [article, *sizes]:
-        more = ", ".join(f"{label} {fmt.format(row[key])} {unit}" for label, key, unit, fmt in MORE)
-        runs = ", ".join(f"{x:.2f}" for x in row["cold_runs_s"])
-        lines.append(f"- {row['passages']:,} passages: {more}; cold start runs {runs} s")
+    for i, (article, sizes) in enumerate(runs):
+        for row in [article, *sizes]:
+            more = ", ".join(f"{label} {fmt.format(row[key])} {unit}" for label, key, unit, fmt in MORE)
+            colds = ", ".join(f"{x:.2f}" for x in row["cold_runs_s"])
+            lines.append(f"- {row['passages']:,} passages{tag(i)}: {more}; cold start runs {colds} s")
     return lines
 
 
@@ -276,6 +287,7 @@ def main() -> None:
         help="with --quality-only: the article alone's data directory (else built)",
     )
     parser.add_argument("--json", type=Path, help="write the raw figures here")
+    parser.add_argument("--report", type=Path, nargs="+", help="print the table of these --json files")
     parser.add_argument("--tmp", type=Path, default=None, help="where the temporary directories go")
     args = parser.parse_args()
     if args.generate_only:
@@ -284,6 +296,10 @@ def main() -> None:
         files = knowledge_copy(args.passages, args.out, seed=args.seed)
         words = sum(len(p.read_text(encoding="utf-8").split()) for p in files)
         print(f"{args.out}: {len(files)} playbooks, {args.passages} passages, {words} words", file=sys.stderr)
+        return
+    if args.report:
+        loaded = [json.loads(path.read_text(encoding="utf-8")) for path in args.report]
+        print("\n".join(table([(run["article"], run["sizes"]) for run in loaded])))
         return
     if args.quality_only:
         if not (args.knowledge and args.data):
@@ -325,7 +341,7 @@ def main() -> None:
             f" {args.questions} questions, {args.runs} cold starts, {args.mentions} mentions,"
             f" add: {add_words} words",
             "",
-            *table(article, sorted(rows, key=lambda row: row["generated"])),
+            *table([(article, sorted(rows, key=lambda row: row["generated"]))]),
         ]
         print("\n".join(lines), flush=True)
         if args.quality and rows:
