@@ -153,10 +153,17 @@ def mixed_questions(n: int) -> list[str]:
 
 
 def serve_run(
-    backend: str, data_dir: Path, mentions: int, *, preload: bool = False, multilingual: bool = False
+    backend: str,
+    data_dir: Path,
+    mentions: int,
+    *,
+    preload: bool = False,
+    multilingual: bool = False,
+    knowledge_dir: Path | None = None,
 ) -> dict:
     """Start ``advisor serve --http``, time it to healthy, answer ``mentions``, measure the tree
-    (``multilingual``: the model on, the mentions in English, Chinese and Spanish in turn)."""
+    (``multilingual``: the model on, the mentions in English, Chinese and Spanish in turn;
+    ``knowledge_dir``: another knowledge than the bundled one, as bench_scale.py serves)."""
     from tests.fake_slack import FakeSlack
     from tests.slack_harness import SlackSender, bot_env, event_body, mention
 
@@ -168,6 +175,7 @@ def serve_run(
         ADVISOR_BACKEND=backend,
         ADVISOR_LOG_LEVEL="WARNING",
         ADVISOR_MULTILINGUAL="on" if multilingual else "off",
+        **({"ADVISOR_KNOWLEDGE_DIR": str(knowledge_dir)} if knowledge_dir else {}),
     )
     if preload:  # measurement only: the same server with gunicorn's preload_app (load in the master)
         code = (
