@@ -122,14 +122,18 @@ def figures(scores: np.ndarray, data: Data, rows: np.ndarray, threshold: float) 
 
 
 def pick(scores: np.ndarray, data: Data, rows: np.ndarray) -> float:
-    """The threshold with the best hit@1 at most MAX_FALSE false matches (the highest such)."""
+    """The threshold with the best hit@1 at most MAX_FALSE false matches (the highest such),
+    set halfway down to the next lower top score, so that no fitted question sits on it."""
+    tops = np.unique(scores[rows].max(1))
     allowed = []
-    for t in np.unique(scores[rows].max(1)):
+    for t in tops:
         hit, false, _ = figures(scores, data, rows, t)
         if false <= MAX_FALSE:
             allowed.append((hit, t))
     best = max(h for h, _ in allowed)
-    return float(max(t for h, t in allowed if h == best))
+    chosen = max(t for h, t in allowed if h == best)
+    below = tops[tops < chosen]
+    return float((chosen + below.max()) / 2) if len(below) else float(chosen)
 
 
 def fit(columns, data: Data, rows: np.ndarray, base: np.ndarray | None = None):

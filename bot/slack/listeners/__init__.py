@@ -45,4 +45,4 @@ def register_listeners(
         app, cards=cards, store=store, settings=settings, queue=queue, question_log=question_log, desk=desk
     )
     actions.register(app, cards=cards, store=store, queue=queue, desk=desk)
-    views.register(app, cards=cards, queue=queue, question_log=question_log)
+    views.register(app, cards=cards, queue=queue, question_log=question_log, desk=desk)
