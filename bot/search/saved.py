@@ -9,9 +9,10 @@ that likelihood reaches the model's threshold, else None.
 The likelihood is a small logistic model (``saved.json``, fitted by ``scripts/eval_saved.py
 --fit`` on one half of tests/data/saved) over a handful of evidence per saved item
 (:data:`FEATURES`): the question's cosine with the saved question, with the expert's answer and
-with both together; the word-piece late interaction of the article's ranking (each asked piece's
-best match among the saved item's pieces, IDF-weighted, and how much of the saved question's
-pieces the asked question covers); and how far the item stands above the best other saved item
+with both together; the word-piece late interaction of the article's ranking (in the index's
+projection: each asked piece's best match among the saved item's pieces, IDF-weighted, and how
+much of the saved question's pieces the asked question covers); and how far the item stands
+above the best other saved item
 on the two strongest of those, which tells a question asked again from one that only shares a
 topic with several. Figures in docs/retrieval.md.
 
@@ -32,7 +33,7 @@ import numpy as np
 
 from ..text import clean_question
 from .answer import Query
-from .embedder import Tokens
+from .embedder import Tokens, normalised
 
 MODEL_FILE = Path(__file__).with_name("saved.json")
 CACHE_SIZE = 4096  # saved texts' vectors kept per process (a few KB each)
@@ -167,12 +168,14 @@ class SavedMatcher:
         *,
         prepare: Callable[[str], str] = saved_text,
         weight: Callable[[int], float | None] = lambda _piece: 1.0,
+        projection: np.ndarray | None = None,
         model: MatchModel | None = None,
         cache_size: int = CACHE_SIZE,
     ):
         self.embed = embed
         self.prepare = prepare
         self.weight = weight
+        self.projection = projection
         self.model = model or MatchModel.load()
         self.cache_size = cache_size
         self._cache: OrderedDict[str, tuple[np.ndarray, Pieces]] = OrderedDict()
@@ -186,18 +189,22 @@ class SavedMatcher:
         def weight(piece: int) -> float | None:
             return None if piece in corpus.common_pieces else corpus.idf.get(piece, corpus.unseen_idf)
 
-        return cls(advisor.embedding, **{"prepare": advisor.prepare, "weight": weight, **options})
+        defaults = {"prepare": advisor.prepare, "weight": weight, "projection": corpus.token_projection}
+        return cls(advisor.embedding, **{**defaults, **options})
 
     @property
     def threshold(self) -> float:
         return self.model.threshold
 
     def pieces(self, tokens: Tokens) -> Pieces:
+        """The pieces that say something (not common), in the index's projection if any (as
+        the article's token_match compares them; a third of the memory)."""
         ids = tokens.ids.tolist()
         kept = [(j, w) for j, i in enumerate(ids) if (w := self.weight(int(i))) is not None]
-        if not kept:
-            return Pieces(np.zeros((0, tokens.vectors.shape[1]), dtype=np.float32), np.zeros(0))
-        return Pieces(tokens.vectors[[j for j, _ in kept]], np.array([w for _, w in kept]))
+        vectors = tokens.vectors[[j for j, _ in kept]]
+        if self.projection is not None:
+            vectors = vectors @ self.projection
+        return Pieces(normalised(vectors), np.array([w for _, w in kept]))
 
     def encoded(self, text: str) -> tuple[np.ndarray, Pieces]:
         """A saved text's vector and pieces (prepared like a question), cached by its text."""
