@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli.experts import answers, experts
 from bot.report import build_report, to_text
+from bot.search.saved import SavedMatcher
 from bot.slack.admin_home import admin_blocks
 from bot.slack.blocks.common import Quote
 from bot.slack.blocks.experts import (
@@ -21,7 +22,8 @@ from bot.slack.blocks.experts import (
     saved_answers_list,
     with_saved_answer,
 )
-from bot.slack.experts import parse_channel
+from bot.slack.cards import Cards
+from bot.slack.experts import ExpertDesk, parse_channel
 from bot.slack.listeners.experts.escalations import question_from_post
 from bot.storage import open_store
 from bot.storage.rows import utcnow
@@ -190,3 +192,53 @@ def test_the_cli_sets_shows_and_turns_off_the_channel_and_edits_saved_answers(se
         assert store.saved_answers("T1") == []
     finally:
         store.close()
+
+
+def test_the_desk_shows_a_workspace_only_its_own_saved_answer_and_runs_the_model_once(
+    db, core_advisor, monkeypatch
+):
+    """A paraphrase in the workspace that saved the answer gets it on its card; the same question
+    in another workspace, and an unrelated one, do not. The model runs once per question: the
+    saved matching reuses the article search's embedding."""
+    desk = ExpertDesk(db, SavedMatcher.from_advisor(core_advisor))
+    cards = Cards(core_advisor)
+    deck = db.save_answer(
+        team="T1",
+        question="where's the latest pitch deck? the one in Google Drive still has the old logo",
+        answer="Always pull it from Highspot: the 'Corporate Pitch Deck FY25' spot is the approved one.",
+        expert="UE",
+        saved_by="UE",
+    )
+    db.save_answer(
+        team="T1",
+        question="Who pays for the booth at SaaStr - is that marketing's budget or does sales chip in?",
+        answer="The booth, sponsorship fee and booth staff's travel come out of the Field Marketing budget.",
+        expert="UF",
+        saved_by="UF",
+    )
+    calls: list[list[str]] = []
+    encode_tokens = core_advisor.embedder.encode_tokens
+
+    def counted(texts, **options):
+        calls.append(list(texts))
+        return encode_tokens(texts, **options)
+
+    monkeypatch.setattr(core_advisor.embedder, "encode_tokens", counted)
+
+    def shown(team: str, question: str) -> int | None:
+        card, answer = cards.answered(question)
+        message, saved_id = desk.decorate(team, question, card, answer)
+        ids = [b.get("block_id") for b in message["blocks"]]
+        assert ("saved_answer" in ids) == (saved_id is not None)
+        return saved_id
+
+    paraphrase = "where do I find the current corporate sales deck? mine has outdated branding"
+    assert shown("T1", paraphrase) == deck.id  # the saved texts are embedded (and kept) here
+    calls.clear()
+    assert (
+        shown("T1", "is there a newer version of our pitch deck somewhere? the logo on mine is old")
+        == deck.id
+    )
+    assert shown("T2", paraphrase) is None  # another workspace's answer is never shown
+    assert shown("T1", "who should set next year's sales quota?") is None
+    assert len(calls) == 3 and all(len(texts) == 1 for texts in calls)  # once per question

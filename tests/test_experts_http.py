@@ -2,9 +2,9 @@
 Socket Mode. A refusal offers "Ask an expert"; the click posts the question in the experts
 channel and tells the asker's thread; the expert's plain thread reply reaches the asker,
 attributed, and resolves the experts' post; "Save as an answer" keeps it; a paraphrase from
-someone else in the same workspace gets the saved answer, attributed and dated, and the same
-question in another workspace does not. A SIGKILL after the click is acknowledged leaves the
-experts' post to the next process, which posts it exactly once.
+someone else in the same workspace gets the saved answer, attributed and dated (in a channel and
+through the ask modal), and the same question in another workspace does not. A SIGKILL after the
+click is acknowledged leaves the experts' post to the next process, which posts it exactly once.
 """
 
 from __future__ import annotations
@@ -174,6 +174,27 @@ def run_the_loop(fake: FakeSlack, store, send: Transport, *, uninstall: bool = F
     assert wait_until(
         lambda: store.saved_usage(team=TEAM)[0].not_helpful == 1, what="the vote on the saved answer"
     )
+
+    # The ask modal's answer (a direct message) gets the saved answer too.
+    values = {"question": {"question_text": {"type": "plain_text_input", "value": PARAPHRASE}}}
+    send.interaction(
+        {
+            "type": "view_submission",
+            "team": {"id": TEAM},
+            "user": {"id": other, "team_id": TEAM},
+            "api_app_id": "A1",
+            "trigger_id": unique_id("trigger."),
+            "view": {
+                "id": unique_id("V"),
+                "type": "modal",
+                "callback_id": "ask_question",
+                "state": {"values": values},
+            },
+        }
+    )
+    (direct,) = fake.wait_for_call("chat.postMessage", channel=other)
+    assert "Highspot" in blocks_by_id(direct.body)["saved_answer"]["text"]["text"]
+    wait_until(lambda: store.saved_usage(team=TEAM)[0].uses == 2, what="the modal's reuse counted")
 
     if uninstall:  # the workspace leaves: its saved answers and experts channel go with it
         send.event(event_body({"type": "app_uninstalled"}))

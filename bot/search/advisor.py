@@ -21,7 +21,7 @@ from ..knowledge import Knowledge, load_knowledge
 from ..spelling import SpellFixer
 from ..text import Glossary, clean_question, has_words
 from . import boundary
-from .answer import Answer, Hit
+from .answer import Answer, Hit, Query
 from .backend import load_model_and_index
 from .company import company_owner
 from .corpus import Corpus
@@ -207,6 +207,7 @@ class Advisor:
             stance=stance.stance if covered and stance else None,
             stance_quote=self.corpus.sentence_text(stance.row) if covered and stance else None,
             stance_condition=stance.condition if covered and stance else None,
+            query=Query(text, q, embedded[1]),
         )
 
     def _hits(

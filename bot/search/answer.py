@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+import numpy as np
 
 from ..knowledge import Source
 from ..passages import Passage
+from .embedder import Tokens
 
 Status = Literal["answered", "low_confidence", "not_covered"]
 Stance = Literal["backs", "warns", "depends"]
@@ -44,6 +47,17 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Query:
+    """The question as the search read it: prepared (glossary, spelling), its vector and word
+    pieces from the English model. Carried on the answer so what else matches the question
+    (saved answers, bot.search.saved) does not run the model on it again."""
+
+    text: str
+    vector: np.ndarray  # (dimension,), unit length
+    pieces: Tokens
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     status: Status
@@ -65,6 +79,9 @@ class Answer:
     stance: Stance | None = None
     stance_quote: str | None = None
     stance_condition: str | None = None
+    # The English question's prepared text, vector and pieces (None for another language's
+    # question, which the multilingual model read, or one with no words): not shown anywhere.
+    query: Query | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         data = {

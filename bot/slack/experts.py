@@ -83,7 +83,9 @@ class ExpertDesk:
         low-confidence answer, "Ask an expert"; the saved answer's id if one is shown."""
         try:
             saved = self.store.saved_answers(team)
-            found = self.matcher.match(question, [SavedQuestion(s.id, s.question, s.answer) for s in saved])
+            # The article's search already embedded the question: matched with its vector.
+            items = [SavedQuestion(s.id, s.question, s.answer) for s in saved]
+            found = self.matcher.match(question, items, query=answer.query)
             if found is not None:
                 record = next(s for s in saved if s.id == found.id)
                 covered = answer.status != "not_covered"

@@ -27,8 +27,7 @@ def register_listeners(
 ) -> None:
     question_log = QuestionLog(store, settings.question_retention_days)
     # Saved answers are matched with the advisor's own model (it takes turns on it).
-    advisor = cards.advisor
-    desk = ExpertDesk(store, SavedMatcher(lambda text: advisor.embed(advisor.prepare(text))[0]))
+    desk = ExpertDesk(store, SavedMatcher.from_advisor(cards.advisor))
     escalations = experts.register(
         app, cards=cards, store=store, queue=queue, keep_text=settings.question_retention_days > 0
     )
@@ -46,4 +45,4 @@ def register_listeners(
         app, cards=cards, store=store, settings=settings, queue=queue, question_log=question_log, desk=desk
     )
     actions.register(app, cards=cards, store=store, queue=queue, desk=desk)
-    views.register(app, cards=cards, queue=queue, question_log=question_log)
+    views.register(app, cards=cards, queue=queue, question_log=question_log, desk=desk)

@@ -240,17 +240,28 @@ class AnswerButtons:
         lang = clicked.value.get("l")
         try:
             if from_home or clicked.in_dm:
-                card, _ = self.cards.answered(clicked.question, kind=blocks.ASKED, lang=lang)
+                card, saved_id = self._answered(clicked, blocks.ASKED, lang)
                 where = clicked.channel if clicked.in_dm else clicked.user
-                post(client, where, card, thread_ts=clicked.thread_ts)
+                ts = post(client, where, card, thread_ts=clicked.thread_ts).get("ts")
             else:
-                card, _ = self.cards.answered(clicked.question, kind=blocks.PRIVATE, lang=lang)
+                card, saved_id = self._answered(clicked, blocks.PRIVATE, lang)
+                where, ts = clicked.channel, None  # ephemeral: no ts to count votes by
                 reply_privately(respond, card, thread_ts=clicked.thread_ts)
+            if self.desk is not None:
+                self.desk.used(clicked.team, saved_id, where, ts)
         except Exception:
             if from_home:
                 report_failure(lambda m: post(client, clicked.user, m), "answer a suggested question")
             else:
                 report_failure(lambda m: reply_privately(respond, m), "answer a suggested question")
+
+    def _answered(self, clicked: Clicked, kind: str, lang: str | None) -> tuple[dict, int | None]:
+        """The card for a clicked question with the experts' part (a saved answer close to it,
+        or "Ask an expert" on a refusal or a low-confidence answer), and the saved answer's id."""
+        card, answer = self.cards.answered(clicked.question, kind=kind, lang=lang)
+        if self.desk is None:
+            return card, None
+        return self.desk.decorate(clicked.team, clicked.question, card, answer)
 
     def _card(self, body: dict, clicked: Clicked, kind: str) -> dict:
         """The card voted on: as Slack sent it with the click (who shared it included), or

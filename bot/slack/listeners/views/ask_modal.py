@@ -9,6 +9,7 @@ from slack_bolt import Ack, BoltContext
 
 from ... import blocks
 from ...cards import Cards, is_question
+from ...experts import ExpertDesk
 from ...locales import LOCALES
 from ...messaging import post
 from ...question_log import QuestionLog, job_started
@@ -20,10 +21,18 @@ logger = logging.getLogger(__name__)
 
 
 class AskModal:
-    def __init__(self, cards: Cards, queue: JobQueue, question_log: QuestionLog | None = None):
+    def __init__(
+        self,
+        cards: Cards,
+        queue: JobQueue,
+        question_log: QuestionLog | None = None,
+        *,
+        desk: ExpertDesk | None = None,
+    ):
         self.cards = cards
         self.queue = queue
         self.question_log = question_log
+        self.desk = desk  # a saved answer close to the question, or "Ask an expert"
 
     def handlers(self) -> dict[str, Handler]:
         """The queued work this listener hands the queue's workers (a DM: read back after a crash)."""
@@ -58,8 +67,14 @@ class AskModal:
     def answer(self, work: JobContext) -> str | None:
         job, client = work.job, work.client
         locale = LOCALES.of(client, job.channel, job.team)  # a DM: the channel is the asker's id
-        message, answer = self.cards.answered(job.payload["question"], kind=blocks.ASKED, locale=locale)
+        question = job.payload["question"]
+        message, answer = self.cards.answered(question, kind=blocks.ASKED, locale=locale)
+        saved_id = None
+        if self.desk is not None:
+            message, saved_id = self.desk.decorate(job.team, question, message, answer)
         ts = post(client, job.channel, message).get("ts")
+        if self.desk is not None:
+            self.desk.used(job.team, saved_id, job.channel, ts)
         if self.question_log is not None:
             self.question_log.record(
                 team=job.team,
