@@ -4,10 +4,11 @@ it depends, with the condition), from evidence.
 The evidence is the article's curated claims (``claims`` in a knowledge file: the sentence that
 states a principle, its stance, and plans it would say that of, in a manager's words). A
 claim's plans are indexed as keys of the stating sentence (kind ``plan:<stance>``,
-bot.search.fitting), so they also route a plan to the principle. A message is a plan when it
-puts a course of action up for judgement (:func:`is_plan`); its stance is that of the claims'
-plans closest to it in meaning among the answer's top section: the best plan key of each
-stance, the stance whose best is highest.
+bot.search.fitting), so they also route a plan to the principle. Two detectors:
+:func:`is_plan` (narrow, cue patterns) routes a message as a plan; :func:`asks_judgement`
+(broad, grammatical: the asker's side doing something, and a judgement asked for) decides who
+gets a stance, and moves no ranking. The stance is that of the claim plan closest to the message in meaning among the
+claims stated in the answer's top quote, else among those of its top section.
 """
 
 from __future__ import annotations
