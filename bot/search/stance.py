@@ -7,8 +7,9 @@ claim's plans are indexed as keys of the stating sentence (kind ``plan:<stance>`
 bot.search.fitting), so they also route a plan to the principle. Two detectors:
 :func:`is_plan` (narrow, cue patterns) routes a message as a plan; :func:`asks_judgement`
 (broad, grammatical: the asker's side doing something, and a judgement asked for) decides who
-gets a stance, and moves no ranking. The stance is that of the claim plan closest to the message in meaning among the
-claims stated in the answer's top quote, else among those of its top section.
+gets a stance, and moves no ranking. The stance is that of the claim plan closest to the
+message in meaning among the claims stated in the answer's top quote, else among those of its
+top section.
 """
 
 from __future__ import annotations
