@@ -1,8 +1,10 @@
-"""Score a plan set whole and in two parts: the part tuned on and the part held out.
+"""Score plan sets, each whole and in two parts: the part tuned on and the part held out.
 
-    .venv/bin/python scripts/eval_plans.py [SET] [--misses]
+    .venv/bin/python scripts/eval_plans.py [SET ...] [--misses]
 
-SET defaults to tests/data/plans/plans_tune.yaml. The held-out part is every third item (in
+SET defaults to both plan sets, tests/data/plans/plans_tune.yaml (the claims were written
+after reading it) and plans_final.yaml (scored once, unread, in round 2): the two directions of
+the split. Within a set, the held-out part is every third item (in
 domain and off topic alike, from the third), never looked at while the claims and cues were
 written; the fit part is the rest. Each part gets the report line of ``advisor eval`` and its
 stance confusion table.
@@ -41,16 +43,27 @@ def parts(eval_set: EvalSet) -> dict[str, EvalSet]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("set", nargs="?", type=Path, default=DATA / "plans" / "plans_tune.yaml")
+    parser.add_argument(
+        "sets",
+        nargs="*",
+        type=Path,
+        default=[DATA / "plans" / "plans_tune.yaml", DATA / "plans" / "plans_final.yaml"],
+    )
     parser.add_argument("--misses", action="store_true", help="list the misses of the fit part")
     args = parser.parse_args()
     advisor = Advisor.load(load_settings())
     ranker = advisor_ranker(advisor)
-    for name, part in parts(load_eval_set(args.set, advisor.knowledge)).items():
+    for path in args.sets:
+        print(path.name)
+        score(ranker, load_eval_set(path, advisor.knowledge), args.misses)
+
+
+def score(ranker, eval_set: EvalSet, misses: bool) -> None:
+    for name, part in parts(eval_set).items():
         report = evaluate(name, ranker, part)
         print(format_report(report))
         print(format_confusion(report))
-        if args.misses and name == "fit 2/3":
+        if misses and name == "fit 2/3":
             for miss in report.misses:
                 print("    miss:", json.dumps(miss, ensure_ascii=False))
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.search.evaluation import EvalQuestion, EvalSet, evaluate, format_confusion, load_eval_set
-from bot.search.stance import is_plan
+from bot.search.stance import asks_judgement, is_plan
 from bot.slack import blocks
 from tests.conftest import CORE_MINI_ARTICLE
 
@@ -73,7 +73,26 @@ def test_what_is_a_plan():
         "Should we do what the article says about the air force?",
     ]
     assert all(is_plan(p) for p in plans)
-    assert not any(is_plan(q) for q in questions)
+    assert not any(is_plan(q) or asks_judgement(q) for q in questions)
+
+
+def test_a_plan_worded_without_the_routing_cues_still_asks_for_a_judgement():
+    # Grammatical evidence, not a phrase list: someone on the asker's side doing or proposing
+    # something, and a judgement asked for ("the article" may be named, as the judge).
+    plans = [
+        "I'm pitching that our field team takes over all trade events. Would the article agree?",
+        "My cofounder insists we drop the brand budget this year. risky?",
+        "Leadership decided reps will write their own targets from now on, does the article back that?",
+        "Launch plan for the spring range: ads first, then the reps.",
+    ]
+    questions = [
+        "What does the article say about trade events?",
+        "Which department should handle trade events?",
+        "How do we build a lead scoring model?",
+    ]
+    assert all(asks_judgement(p) for p in plans)
+    assert not any(is_plan(p) for p in plans[:3])  # routed as before: only the stance is added
+    assert not any(asks_judgement(q) for q in questions)
 
 
 def test_a_plan_gets_the_stance_of_its_closest_claim_and_a_question_none(core_advisor):
@@ -88,6 +107,8 @@ def test_a_plan_gets_the_stance_of_its_closest_claim_and_a_question_none(core_ad
     assert question.stance is None and question.stance_quote is None
     data = json.loads(json.dumps(warned.to_dict()))
     assert data["stance"] == "warns" and data["stance_quote"] == warned.stance_quote
+    pitched = core_advisor.ask("I'm pitching that we drop the marketing team and let reps just work harder.")
+    assert pitched.stance == "warns" and pitched.stance_quote == warned.stance_quote
     refused = core_advisor.ask("we're raising the AE commission rate from 8% to 10%, sensible?")
     assert refused.status == "not_covered" and refused.stance is None
 

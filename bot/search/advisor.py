@@ -32,7 +32,7 @@ from .quote import quote_rows, quoted, trimmed
 from .ranker import FROM_RANKER, Ranker
 from .schema import SearchIndex
 from .signals import Question, Signals, compute
-from .stance import Claims, conditions_of, is_plan
+from .stance import Claims, asks_judgement, conditions_of, is_plan
 from .verdict import asks_owner, labels, verdict
 
 SUGGESTIONS = 3  # closest curated questions offered with a refusal
@@ -193,7 +193,10 @@ class Advisor:
         closest_plan = self.claims.closest(q) if plan else None
         status = boundary.status(self.ranker, found, top, hits[0].score, curated, closest_plan)
         covered = status != "not_covered"
-        stance = self.claims.match(q, int(self.corpus.sentence_section[top])) if plan else None
+        # The stance of the principle the plan was routed to: the claims stated in the top quote.
+        quote = quote_rows(self.corpus, self.ranker, top, scores)
+        judged = len(self.claims) > 0 and asks_judgement(text)
+        stance = self.claims.match(q, int(self.corpus.sentence_section[top]), quote) if judged else None
         article_view = self._article_view(hits[0], ranked, scores, found, q) if covered else None
         return Answer(
             question=question,

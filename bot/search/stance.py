@@ -4,10 +4,12 @@ it depends, with the condition), from evidence.
 The evidence is the article's curated claims (``claims`` in a knowledge file: the sentence that
 states a principle, its stance, and plans it would say that of, in a manager's words). A
 claim's plans are indexed as keys of the stating sentence (kind ``plan:<stance>``,
-bot.search.fitting), so they also route a plan to the principle. A message is a plan when it
-puts a course of action up for judgement (:func:`is_plan`); its stance is that of the claims'
-plans closest to it in meaning among the answer's top section: the best plan key of each
-stance, the stance whose best is highest.
+bot.search.fitting), so they also route a plan to the principle. Two detectors:
+:func:`is_plan` (narrow, cue patterns) routes a message as a plan; :func:`asks_judgement`
+(broad, grammatical: the asker's side doing something, and a judgement asked for) decides who
+gets a stance, and moves no ranking. The stance is that of the claim plan closest to the
+message in meaning among the claims stated in the answer's top quote, else among those of its
+top section.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from .corpus import Corpus
 from .schema import PLAN
 
-# A plan puts the asker's own course of action up for judgement: "we plan to", "is it ok if",
+# The cue patterns a plan is routed by (:func:`is_plan`): "we plan to", "is it ok if",
 # "our CEO wants", "should we", "would it work if", "thinking of", "any red flags?". A question
 # about the article ("who sets the quota?", "why does the author say...") is not one.
 _INTENT = (
@@ -48,23 +50,98 @@ _PROPOSER = (
 _VERDICT_ASKED = r"\b(ok|okay|fine|sound|sane|smart|wise|legit|good|right|sensible)\b[^.?!]{0,20}\?"
 PLAN_CUES = re.compile(rf"{_INTENT}|{_JUDGE}|{_PROPOSER}|{_VERDICT_ASKED}", re.IGNORECASE)
 # A question that asks about the article itself, never a plan however it is worded.
-ABOUT_ARTICLE = re.compile(r"\b(the article|the author|the writer|the piece|the text)\b", re.IGNORECASE)
+NAMES_ARTICLE = re.compile(r"\b(the article|the author|the writer|the piece|the text)\b", re.IGNORECASE)
 
 
-# A question opening with a question word asks for a fact, an amount or a way ("how should we
-# price...", "what percentage should we spend..."), unless it goes on to name a plan.
-ASKS_WHAT = re.compile(r"^\W*(how|what|which|when|where|who|whom|whose|why)\b", re.IGNORECASE)
 _NAMES_PLAN = re.compile(rf"{_INTENT}|{_PROPOSER}", re.IGNORECASE)
+
+# A message that asks for a judgement of a plan (:func:`asks_judgement`), two kinds of evidence,
+# grammatical rather than keyed on one set's topics: the asker's side doing or intending
+# something (a first-person or company-role subject with a verb of intending, deciding or
+# doing) together with a request for a judgement (an evaluative word, "should we", a question),
+# or a message framed as a proposal ("Plan: ...", "thinking of ...", "our CEO wants ...").
+# A question opening with a question word that asks about the article itself is never one.
+_FIRST = (
+    r"\b(we|we're|we've|we'll|we'd|our|ours|us|let's|i|i'm|i've|i'll|i'd|my|me)\b"
+    r"|\b(ceo|cmo|cro|cfo|coo|vp|boss|founders?|co-?founders?|board|leadership|management|"
+    r"manager|director|chief executive|chief \w+ officer|head of \w+|vice president|hr)\b"
+)
+_DOING = (
+    r"\b(plans?|planning|planned|want|wants|wanted|going to|gonna|about to|thinking|considering|"
+    r"consider|says|said|thinks|intend\w*|decid\w*|propos\w*|pitch\w*|suggest\w*|push\w*|"
+    r"insists?|moving|move|keep|keeping|cut|cutting|hire|hiring|build\w*|launch\w*|start\w*|"
+    r"switch\w*|merg\w*|fold\w*|pull\w*|model\w*|run|running|set up|setting up|roll(ing)? out|"
+    r"stop\w*|skip\w*|drop\w*|pausing|eliminat\w*|replac\w*|reorg\w*|restructur\w*|shift\w*|"
+    r"put|putting|treat\w*|defin\w*|make|making|adopt\w*|use|using|let|letting|give|giving|"
+    r"spend\w*|invest\w*|pilot\w*)\b"
+)
+_JUDGEMENT = (
+    r"\?|\b(ok|okay|fine|wise|sensible|smart|reasonable|sound|sane|legit|risky|dumb|bad|good|"
+    r"right|wrong|mistake|idea|thoughts?|objections?|red flags?|sanity|agree|backs?|support|"
+    r"on board|endorse|worth|overkill|premature|advice|verdict|recommend\w*|overall|gotchas?)\b"
+)
+# The message framed as a proposal: "Plan: ...", "Launch plan for X: ...", "the plan is to",
+# "thinking of ...", "Sanity check: ...".
+_FRAMED = (
+    r"^\W*([\w'-]+\s+){0,4}(plan|proposal|idea|proposed \w+|sanity check)\b[^.?!:]{0,40}:"
+    r"|\b(the |our |my )?plan is to\b"
+    r"|^\W*(thinking of|planning|considering|proposing|about to|going to)\b"
+    r"|\b(should|shall|could|can|must) (we|i|our|my)\b"
+    r"|\b(is it|would it|will it|does it|would that|does that|is that) (be )?(a )?"
+    r"(ok|okay|fine|wise|sensible|smart|reasonable|a good idea|work|make sense|sound)\b"
+)
+FIRST = re.compile(_FIRST, re.IGNORECASE)
+DOING = re.compile(_DOING, re.IGNORECASE)
+JUDGEMENT = re.compile(_JUDGEMENT, re.IGNORECASE)
+FRAMED = re.compile(_FRAMED, re.IGNORECASE)
+# The proposal frames alone (the first three of _FRAMED), which no article question set uses.
+PROPOSAL = re.compile(
+    r"^\W*([\w'-]+\s+){0,4}(plan|proposal|idea|proposed \w+|sanity check)\b[^.?!:]{0,40}:"
+    r"|\b(the |our |my )?plan is to\b"
+    r"|^\W*(thinking of|planning|considering|proposing|about to|going to)\b",
+    re.IGNORECASE,
+)
+# A question word opening a question about the article's own content ("why does the author...").
+ABOUT_ARTICLE = re.compile(
+    r"^\W*(how|what|which|when|where|who|whom|whose|why)\b[^?]{0,60}"
+    r"\b(the article|the author|the writer|the piece|the text)\b"
+    # or that asks to follow its content: "should we do what the article says about...?"
+    r"|\b(what|how|why) (the article|the author|the writer|the piece|the text)\b",
+    re.IGNORECASE,
+)
+# A question opening with a question word asks for a fact, an amount or a way ("how should we
+# price...", "what percentage should we spend..."), unless its first sentence names a plan.
+ASKS_WHAT = re.compile(r"^\W*(how|what|which|when|where|who|whom|whose|why)\b", re.IGNORECASE)
 
 
 def is_plan(text: str) -> bool:
-    """Whether the prepared message ``text`` describes a course of action the asker's company
-    takes, intends or is told to take, for judgement (not a question about the article)."""
-    if ABOUT_ARTICLE.search(text):
+    """Whether the prepared message ``text`` is routed as a plan (the claims' plans as keys,
+    the ``plans`` signal, the reply boundary's lift): the cue patterns, or a message framed as a
+    proposal ("Plan: ...", "the plan is to...", "thinking of..."). Narrower than
+    :func:`asks_judgement`: an article question taken for a plan here moves its answer
+    (measured in docs/retrieval.md), so only cues that no article question set has are added."""
+    if NAMES_ARTICLE.search(text):
         return False
     if ASKS_WHAT.search(text):
         return bool(_NAMES_PLAN.search(text))
-    return bool(PLAN_CUES.search(text))
+    return bool(PLAN_CUES.search(text) or PROPOSAL.search(text))
+
+
+def asks_judgement(text: str) -> bool:
+    """Whether the prepared message ``text`` puts the asker's side's course of action up for
+    judgement, however worded: it gets the article's stance. Broader than :func:`is_plan`; it
+    decides nothing of the ranking, so an article question taken for a plan keeps its answer
+    (and gets a stance line)."""
+    if is_plan(text):
+        return True
+    if ABOUT_ARTICLE.search(text):
+        return False
+    if ASKS_WHAT.search(text):
+        first = re.split(r"[?.!]", text, maxsplit=1)[0]
+        return bool(FIRST.search(first) and DOING.search(first) and FRAMED.search(first))
+    if FRAMED.search(text):
+        return True
+    return bool(FIRST.search(text) and DOING.search(text) and JUDGEMENT.search(text))
 
 
 @dataclass(frozen=True)
@@ -95,10 +172,17 @@ class Claims:
         """The cosine of the question vector ``q`` with the closest plan of any claim."""
         return float((self.vectors @ q).max()) if len(self) else float("-inf")
 
-    def match(self, q: np.ndarray, section: int) -> Stance | None:
-        """The stance of the claim plan closest to the question vector ``q`` among those of
-        the section row ``section`` (None: no claim there)."""
-        mine = np.flatnonzero(self.sections == section)
+    def match(self, q: np.ndarray, section: int, quoted: list[int] = ()) -> Stance | None:
+        """The stance of the claim plan closest to the question vector ``q`` among the claims
+        stated in the answer's quote (the sentence rows ``quoted``), or, where it states none,
+        among those of the section row ``section`` (None: no claim there).
+
+        The quote first: the sentence the plan was routed to is the principle that bears on it,
+        and its claims' plans (one backing, one warning, as a rule) decide between them; a claim
+        stated elsewhere in the section speaks of another principle."""
+        mine = np.flatnonzero(np.isin(self.rows, list(quoted)))
+        if not len(mine):
+            mine = np.flatnonzero(self.sections == section)
         if not len(mine):
             return None
         similarity = self.vectors[mine] @ q
