@@ -154,6 +154,51 @@ def test_a_language_without_translations_falls_back_to_english_suggestions(advis
     assert answer.suggestions and set(answer.suggestions) <= set(advisor.corpus.curated_questions)
 
 
+def test_out_of_scope_examples_in_the_askers_language_count_for_that_language(advisor):
+    # knowledge/scope.zh.yaml: read by the multilingual path alone (the English knowledge and
+    # its hash do not change), and an example's own words are as close as a question gets.
+    knowledge = advisor.knowledge
+    chinese = [text for language, text in knowledge.translated_scope if language == "zh"]
+    spanish = [text for language, text in knowledge.translated_scope if language == "es"]
+    assert len(chinese) >= 50 and len(spanish) >= 50
+    assert not set(chinese + spanish) & set(knowledge.out_of_scope)
+    across = advisor.crosslingual
+    q = across.model.encode_one(chinese[0])
+    assert across.scope(q, "zh") == pytest.approx(1.0, abs=1e-3)
+    assert across.scope(q, "es") < 0.99  # another language reads only the English examples and its own
+
+
+def test_a_scope_file_in_another_language_is_left_out_of_the_knowledge_hash(tmp_path, multilingual_dir):
+    for path in multilingual_dir.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    before = load_knowledge(tmp_path)
+    (tmp_path / "scope.fr.yaml").write_text(
+        "kind: scope\nlanguage: fr\nout_of_scope:\n  - Quel temps fera-t-il demain ?\n", encoding="utf-8"
+    )
+    after = load_knowledge(tmp_path)
+    assert after.content_hash == before.content_hash  # the English index stays fresh
+    assert after.out_of_scope == before.out_of_scope
+    assert ("fr", "Quel temps fera-t-il demain ?") in after.translated_scope
+    (tmp_path / "scope.fr.yaml").write_text(
+        "kind: scope\nlanguage: French\nout_of_scope:\n  - Quel temps fera-t-il demain ?\n", encoding="utf-8"
+    )
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'scope.fr.yaml'}:2: language:")
+
+
+def test_the_boundary_offsets_a_language_it_was_fitted_on_and_averages_for_others():
+    from bot.search.crosslingual import BOUNDARY, Weights
+
+    weights = Weights(
+        np.zeros(1), dict.fromkeys((*BOUNDARY, "bias"), 0.0) | {"bias": 1.0}, 1.0, {"zh": -2.0, "es": 1.0}
+    )
+    inputs = dict.fromkeys(BOUNDARY, 0.5)
+    assert weights.margin(inputs, "zh") == pytest.approx(-1.0)
+    assert weights.margin(inputs, "es") == pytest.approx(2.0)
+    assert weights.margin(inputs, "fr") == pytest.approx(0.5)  # the mean offset
+
+
 # --- the setting, the package, the digest -------------------------------------------------------
 
 
