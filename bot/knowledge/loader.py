@@ -24,6 +24,7 @@ def load_knowledge(directory: Path) -> Knowledge:
     skipped: list[str] = []
     digest = hashlib.sha256()
     translated: list[KnowledgeFile] = []
+    translated_scope: list[tuple[str, str]] = []
     for path in knowledge_files(directory):
         try:
             file = read_file(path, KNOWLEDGE_KINDS)
@@ -40,6 +41,10 @@ def load_knowledge(directory: Path) -> Knowledge:
             # Not hashed: the index holds the English knowledge only; the multilingual
             # vectors key their cache on their own texts (bot/search/crosslingual.py).
             translated.append(file)
+            continue
+        if file.kind == "scope" and file.language not in ("", "en"):
+            # Read by the multilingual path alone; unhashed like the translations.
+            translated_scope += [(file.language, text) for text in file.out_of_scope]
             continue
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         out_of_scope.extend(file.out_of_scope)
@@ -65,6 +70,7 @@ def load_knowledge(directory: Path) -> Knowledge:
         glossary=tuple(glossary.values()),
         skipped=tuple(skipped),
         translations=tuple(t for file in translated for t in _translations(file, documents)),
+        translated_scope=tuple(translated_scope),
     )
 
 

@@ -144,6 +144,8 @@ class Knowledge:
     skipped: tuple[str, ...] = ()
     # Curated questions in other languages; not part of content_hash (the index is English).
     translations: tuple[Translation, ...] = ()
+    # Out-of-scope examples in other languages, (language, question); not hashed either.
+    translated_scope: tuple[tuple[str, str], ...] = ()
 
     def sections(self) -> Iterator[Section]:
         """The documents' sections (not their introductions), in reading order."""
@@ -208,7 +210,7 @@ class KnowledgeFile:
     out_of_scope: tuple[str, ...] = ()  # kind: scope
     terms: tuple[GlossaryTerm, ...] = ()  # kind: glossary
     tips: tuple[TipEntry, ...] = ()  # kind: tips
-    language: str = ""  # kind: translation
+    language: str = ""  # kind: translation, or a scope file's in another language than English
     translations: tuple[TranslatedSection, ...] = ()  # kind: translation, checked by the loader
 
 

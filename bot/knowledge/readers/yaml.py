@@ -320,9 +320,17 @@ def _parse_document(path: Path, node: Node) -> Document:
     )
 
 
-def _scope(r: NodeReader, node: Node) -> tuple[str, ...]:
-    top = r.mapping(node, "", ("kind", "out_of_scope"), ())
-    return r.texts(top["out_of_scope"], "out_of_scope")
+def _scope(r: NodeReader, node: Node) -> tuple[str, tuple[str, ...]]:
+    """The language ("" for the knowledge's own, English) and the out-of-scope examples."""
+    top = r.mapping(node, "", ("kind", "out_of_scope"), ("language",))
+    return _language(r, top) if "language" in top else "", r.texts(top["out_of_scope"], "out_of_scope")
+
+
+def _language(r: NodeReader, top) -> str:
+    language = r.text(top["language"], "language")
+    if not (len(language) == 2 and language.isascii() and language.isalpha() and language.islower()):
+        raise r.fail(top["language"], "language", f"expected a two-letter ISO 639-1 code, not {language!r}")
+    return language
 
 
 def _glossary(r: NodeReader, node: Node) -> tuple[GlossaryTerm, ...]:
@@ -352,9 +360,7 @@ def _tips(r: NodeReader, node: Node) -> tuple[TipEntry, ...]:
 
 def _translation(r: NodeReader, node: Node) -> tuple[str, tuple[TranslatedSection, ...]]:
     top = r.mapping(node, "", ("kind", "language", "document", "sections"), ())
-    language = r.text(top["language"], "language")
-    if not (len(language) == 2 and language.isascii() and language.isalpha() and language.islower()):
-        raise r.fail(top["language"], "language", f"expected a two-letter ISO 639-1 code, not {language!r}")
+    language = _language(r, top)
     document = r.located(top["document"], "document", r.text(top["document"], "document"))
     sections = []
     for i, item in enumerate(r.items(top["sections"], "sections")):
@@ -394,7 +400,8 @@ def read(path: Path, kinds: tuple[str, ...] = KINDS) -> KnowledgeFile:
         return KnowledgeFile(path=path, kind=kind)
     r = NodeReader(path)
     if kind == "scope":
-        return KnowledgeFile(path=path, kind=kind, out_of_scope=_scope(r, node))
+        language, examples = _scope(r, node)
+        return KnowledgeFile(path=path, kind=kind, language=language, out_of_scope=examples)
     if kind == "glossary":
         return KnowledgeFile(path=path, kind=kind, terms=_glossary(r, node))
     if kind == "tips":
