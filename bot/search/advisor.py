@@ -191,7 +191,9 @@ class Advisor:
         curated = self.corpus.sentence_curated[top]
         plan = is_plan(text) and len(self.claims) > 0
         closest_plan = self.claims.closest(q) if plan else None
-        status = boundary.status(self.ranker, found, top, hits[0].score, curated, closest_plan)
+        status = boundary.status(
+            self.ranker, found, top, hits[0].score, curated, closest_plan, corpus=self.corpus
+        )
         covered = status != "not_covered"
         stance = self.claims.match(q, int(self.corpus.sentence_section[top])) if plan else None
         article_view = self._article_view(hits[0], ranked, scores, found, q) if covered else None
