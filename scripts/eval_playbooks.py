@@ -7,7 +7,9 @@ index rebuilt from the bundled one's vector cache) and its question set scored w
 ``bot.search.boundary.SCOPE_ANSWERED`` given (1.01: off, every example counts). Then, for each
 playbook held out, the threshold is chosen on the other two alone: the most replies to their
 in-domain questions while refusing no fewer of their off-topic ones than with it off. The YAML
-playbook's set has no off-topic questions: it speaks for replies only.
+playbook's set has no off-topic questions: it speaks for replies only. ``--margins`` adds
+rows with other ``uncurated_off_scope`` margins (bot/ranker.json's is 0.05), the trade
+between replies and refusals.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR, load_settings
@@ -59,26 +62,39 @@ def choose(figures: dict, names: list[str], thresholds: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--thresholds", type=float, nargs="+", default=[OFF, 0.55, 0.5, 0.47, 0.45, 0.42])
+    parser.add_argument(
+        "--margins",
+        type=float,
+        nargs="+",
+        default=[],
+        help="also score each threshold with these uncurated_off_scope margins (the ranker's is 0.05)",
+    )
     args = parser.parse_args()
     thresholds = sorted(set(args.thresholds) | {OFF}, reverse=True)
     settings = load_settings()
     figures: dict[str, dict[float, object]] = {}
-    print("| playbook | SCOPE_ANSWERED | n | hit@1 | quote | replied | off-topic refused | near misses |")
-    print("|---|---|---|---|---|---|---|---|")
+    head = "| playbook | SCOPE_ANSWERED | uncurated_off_scope | n | hit@1 | quote | replied | refused"
+    print(head + " | near misses |\n|---|---|---|---|---|---|---|---|---|")
     for name, (playbook, questions) in PLAYBOOKS.items():
         with tempfile.TemporaryDirectory() as tmp:
             advisor = load(settings, Path(tmp), DATA / playbook)
             eval_set = load_eval_set(DATA / questions, advisor.knowledge)
             figures[name] = {}
-            for t in thresholds:
+            ranker = advisor.ranker
+            margins = dict.fromkeys([ranker.uncurated_off_scope, *args.margins])
+            for t, margin in ((t, m) for t in thresholds for m in margins):
                 boundary.SCOPE_ANSWERED = t
-                report = figures[name][t] = evaluate("advisor", advisor_ranker(advisor), eval_set)
+                advisor.ranker = replace(ranker, uncurated_off_scope=margin)
+                report = evaluate("advisor", advisor_ranker(advisor), eval_set)
+                if margin == ranker.uncurated_off_scope:
+                    figures[name][t] = report  # the rotation is over thresholds, at the ranker's margin
                 values = (report.hit1, report.quote_precision, report.reply_rate)
                 values += (report.refusal_rate, report.near_miss_refusal)
                 label = "off" if t == OFF else f"{t:.2f}"
-                cells = [name, label, f"{report.n_in_domain}+{report.n_off_topic}"]
+                cells = [name, label, f"{margin:.2f}", f"{report.n_in_domain}+{report.n_off_topic}"]
                 cells += ["n/a" if v is None else f"{v:.3f}" for v in values]
                 print("| " + " | ".join(cells) + " |", flush=True)
+            advisor.ranker = ranker
     print("\n| held out | chosen on the other two | replied (off → chosen) | refused (off → chosen) |")
     print("|---|---|---|---|")
     for held in PLAYBOOKS:
