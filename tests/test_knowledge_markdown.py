@@ -149,6 +149,19 @@ def test_a_file_too_large_is_refused_before_it_is_read(tmp_path, monkeypatch):
     assert read_bytes == []
 
 
+def test_an_unreadable_file_is_one_line_naming_it(tmp_path, monkeypatch):
+    path = tmp_path / "locked.md"
+    path.write_text("# Title\n\n## A\n\nText.\n", encoding="utf-8")
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(KnowledgeError) as caught:
+        read_file(path)
+    assert str(caught.value) == f"{path}:1: cannot read the file (Permission denied)"
+
+
 def test_a_malformed_playbook_is_left_out_and_the_rest_loads(tmp_path):
     for name in ("article.yaml", "scope.yaml", "glossary.yaml"):
         shutil.copy(DEFAULT_KNOWLEDGE_DIR / name, tmp_path)

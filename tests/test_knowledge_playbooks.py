@@ -216,3 +216,58 @@ def test_the_card_shows_the_company_rule_first_and_the_article_view_beside_it():
         "weather?", "not_covered", None, [], refusal="The article and the Acme Playbook do not cover this."
     )
     assert "The article and the Acme Playbook do not cover this." in json.dumps(refusal["blocks"][0])
+
+
+def test_malformed_playbooks_are_named_and_the_built_index_keeps_serving(copied):
+    knowledge_dir, data_dir, env = copied
+    before = read_manifest(data_dir / "index")
+    problems = {
+        "binary.md": "not a Markdown text file (binary data)",
+        "empty.md": "file is empty",
+        "plain.md": "no headings",
+        "huge.md": "file is too large for a playbook",
+    }
+    (knowledge_dir / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)))
+    (knowledge_dir / "empty.md").write_bytes(b"")
+    (knowledge_dir / "plain.md").write_text("Just a paragraph.\n\n- and a list\n", encoding="utf-8")
+    with open(knowledge_dir / "huge.md", "wb") as out:  # 50 MB, sparse
+        out.truncate(50 * 1024 * 1024)
+
+    asked = invoke("ask", "--json", "Who should set next year's sales quota?", env=env)
+    assert asked.exit_code == 0, asked.output
+    assert json.loads(asked.output[asked.output.index("{") :])["passages"]
+    assert read_manifest(data_dir / "index") == before  # served from the index as built: no rebuild
+
+    listed = invoke("knowledge", "list", env=env)
+    assert listed.exit_code == 0, listed.output
+    left_out = [line for line in listed.output.splitlines() if line.startswith("left out: ")]
+    assert len(left_out) == len(problems)
+    for name, problem in problems.items():
+        (line,) = [line for line in left_out if f"{knowledge_dir / name}:1: " in line]
+        assert problem in line
+
+
+def test_an_example_the_answering_sentence_speaks_to_is_no_evidence_against_it(with_sample):
+    from bot.search import boundary
+
+    advisor, corpus = with_sample, with_sample.corpus
+    spoken = unspoken = 0
+    for i, example in enumerate(advisor.knowledge.out_of_scope):
+        signals = advisor.signals(advisor.prepare(example))
+        top = int(advisor.score(signals).argmax())
+        if corpus.sentence_curated[top] or corpus.scope_covered[i]:
+            continue
+        # Asked itself, the example is the closest example to the question.
+        cosine = float(corpus.index.scope_vectors[i] @ corpus.sentence_vectors[top])
+        speaks = cosine >= boundary.SCOPE_ANSWERED
+        held = boundary.beyond_scope(advisor.ranker, signals, top, False, corpus)
+        plain = boundary.beyond_scope(advisor.ranker, signals, top, False)
+        if speaks:
+            spoken += 1
+            assert held < plain
+        else:
+            unspoken += 1
+            assert held == pytest.approx(plain) and plain > 0
+        if spoken and unspoken >= 3:
+            break
+    assert spoken and unspoken >= 3

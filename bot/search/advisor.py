@@ -191,7 +191,9 @@ class Advisor:
         curated = self.corpus.sentence_curated[top]
         plan = is_plan(text) and len(self.claims) > 0
         closest_plan = self.claims.closest(q) if plan else None
-        status = boundary.status(self.ranker, found, top, hits[0].score, curated, closest_plan)
+        status = boundary.status(
+            self.ranker, found, top, hits[0].score, curated, closest_plan, corpus=self.corpus
+        )
         covered = status != "not_covered"
         # The stance of the principle the plan was routed to: the claims stated in the top quote.
         quote = quote_rows(self.corpus, self.ranker, top, scores)

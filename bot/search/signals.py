@@ -263,6 +263,9 @@ class Signals:
     # cosine with the closest out-of-scope example that no loaded playbook covers (None without
     # any): what an answer from a playbook is held against (bot.search.corpus.scope_covered)
     scope_open: float | None = None
+    # cosine with each out-of-scope example (None without any): bot.search.boundary holds a
+    # playbook's answer against the examples its sentence does not itself speak to
+    scope_sims: np.ndarray | None = None
 
     @staticmethod
     def names() -> tuple[str, ...]:
@@ -293,4 +296,5 @@ def compute(x: Question) -> Signals:
         scope_best=float(scope.max()) if len(scope) else None,
         in_scope=None if c.scope_weights is None else float(x.vector @ c.scope_weights + c.scope_bias),
         scope_open=float(open_scope.max()) if len(open_scope) else None,
+        scope_sims=scope if len(scope) else None,
     )

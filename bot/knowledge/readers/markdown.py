@@ -36,11 +36,15 @@ def _fail(path: Path, line: int, problem: str) -> KnowledgeError:
 
 
 def _text_of(path: Path) -> str:
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        limit = MAX_BYTES // 2**20
-        raise _fail(path, 1, f"file is too large for a playbook ({size / 1e6:.1f} MB; at most {limit} MB)")
-    data = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            limit = MAX_BYTES // 2**20
+            problem = f"file is too large for a playbook ({size / 1e6:.1f} MB; at most {limit} MB)"
+            raise _fail(path, 1, problem)
+        data = path.read_bytes()
+    except OSError as exc:  # unreadable (permissions, removed meanwhile): left out like any bad file
+        raise _fail(path, 1, f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
     if b"\0" in data[:8192]:
         raise _fail(path, 1, "not a Markdown text file (binary data)")
     try:
