@@ -53,7 +53,7 @@ def beyond_scope(ranker: Ranker, signals: Signals, top_row: int, curated: bool) 
     # Held against the examples no loaded playbook covers: "how much discount can a rep give?"
     # is out of the article's scope, and in the scope of a playbook with a discount matrix.
     best = signals.scope_best if signals.scope_open is None else signals.scope_open
-    dense = float(signals.dense[top_row])
+    dense = signals.value("dense", top_row)
     beyond = best - dense - ranker.uncurated_off_scope
     # A playbook sentence that hardly resembles the question is no answer, however the other
     # signals add up ("how many calories are in an avocado?" against a table of SDR quotas).
