@@ -22,6 +22,7 @@ CORE = [
     "bot.search.answer",
     "bot.search.backend",
     "bot.search.boundary",
+    "bot.search.candidates",
     "bot.search.corpus",
     "bot.search.digest",
     "bot.search.embedder",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import bot.filememo as filememo
 import bot.search.fitting as fitting
 import bot.search.store as store
 from bot.config import BUNDLED_MODEL, BUNDLED_MODEL_SHA256
@@ -98,7 +100,9 @@ def test_manifest_records_model_dimension_knowledge_counts_and_build_time(
     assert manifest.build_seconds > 0
     directory = core_data_dir / "index"
     on_disk = {
-        str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST
+        str(p.relative_to(directory))
+        for p in directory.rglob("*")
+        if p.is_file() and p.name not in (MANIFEST, store.VERIFIED)
     }
     assert set(manifest.files) == on_disk
     for name, digest in manifest.files.items():
@@ -304,6 +308,29 @@ def test_corruption_of_the_real_index_is_detected(real_index_copy, name, damage)
     damage(path)
     with pytest.raises(IndexUnavailable) as caught:
         load_index(real_index_copy)
+    assert str(path) in str(caught.value)
+
+
+def test_a_start_hashes_only_the_files_changed_since_their_digests_matched(mini_index, monkeypatch):
+    # Stamps are trusted at once here (not only 2 s after a write: bot/filememo.py).
+    monkeypatch.setattr(filememo, "RACY_SECONDS", 0.0)
+    _knowledge_dir, directory = mini_index
+    hashed: list[str] = []
+    digest = store._sha256
+    monkeypatch.setattr(store, "_sha256", lambda path: hashed.append(path.name) or digest(path))
+    first = load_index(directory)
+    assert set(hashed) == {Path(name).name for name in first.manifest.files}  # a copy: new stamps
+    hashed.clear()
+    load_index(directory)
+    assert hashed == []
+    # A changed file is hashed, and found out, even with its size and modification time put back.
+    path = directory / "sentence_keys.npy"
+    before = path.stat()
+    _flip_bytes(path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(IndexUnavailable) as caught:
+        load_index(directory)
+    assert hashed == ["sentence_keys.npy"]
     assert str(path) in str(caught.value)
 
 

@@ -1,9 +1,10 @@
 """Answer a question: the pipeline over the search core's parts.
 
 The question is cleaned of Slack markup, its abbreviations spelled out (curated glossary)
-and its typos fixed against the knowledge's words. Every sentence of the knowledge is then
-scored from the signals of :mod:`bot.search.signals` by the linear ranker of
-:mod:`bot.search.ranker`. Sections rank by their best sentence. Each hit's quote comes from
+and its typos fixed against the knowledge's words. The candidates of :mod:`bot.search.candidates`
+(every sentence of a small knowledge; the sections found by a FAISS search, BM25 and the curated
+keys in a large one) are then scored from the signals of :mod:`bot.search.signals` by the linear
+ranker of :mod:`bot.search.ranker`. Sections rank by their best sentence. Each hit's quote comes from
 :mod:`bot.search.quote`, its verdict from :mod:`bot.search.verdict`, and the answer's status
 from :mod:`bot.search.boundary`; a refusal carries the curated questions closest to it.
 """
@@ -23,6 +24,7 @@ from ..text import Glossary, clean_question, has_words
 from . import boundary
 from .answer import Answer, Hit, Query
 from .backend import load_model_and_index
+from .candidates import candidate_rows
 from .company import company_owner
 from .corpus import Corpus
 from .crosslingual import CrossLingual, load_crosslingual
@@ -119,8 +121,12 @@ class Advisor:
         return self.embedding(text)[0]
 
     # --- scoring ------------------------------------------------------------------------
-    def signals(self, text: str, embedded: tuple[np.ndarray, Tokens] | None = None) -> Signals:
-        """Every signal of every sentence for the prepared question ``text``.
+    def signals(
+        self, text: str, embedded: tuple[np.ndarray, Tokens] | None = None, *, every_row: bool = False
+    ) -> Signals:
+        """Every signal of the candidate sentences (bot.search.candidates: every sentence of a
+        small knowledge; ``every_row``: of every sentence, whatever the size) for the prepared
+        question ``text``.
 
         ``embedded``: the vector of ``text`` (1 x dimension) and its word pieces, as
         :meth:`embedding` returns them (embedded here when not given)."""
@@ -135,14 +141,25 @@ class Advisor:
             uncurated_key_shift=self.ranker.uncurated_key_shift,
             plan_floor=self.ranker.plan_floor,
         )
+        question.rows = None if every_row else candidate_rows(question)
         return compute(question)
 
     def score(self, signals: Signals) -> np.ndarray:
-        return signals.matrix() @ self.ranker.vector()
+        """The ranker's score of every sentence row (-inf for a row that was no candidate)."""
+        scores = signals.matrix() @ self.ranker.vector()
+        if signals.rows is None:
+            return scores
+        every = np.full(self.corpus.n, -np.inf, dtype=scores.dtype)
+        every[signals.rows] = scores
+        return every
 
-    def rank(self, scores: np.ndarray) -> list[int]:
-        """Sentence rows best first: the best of each section before any second of a section."""
-        order = np.argsort(-scores, kind="stable")
+    def rank(self, scores: np.ndarray, rows: np.ndarray | None = None) -> list[int]:
+        """Sentence rows (``rows``, sorted; None: all) best first: the best of each section
+        before any second of a section."""
+        if rows is None:
+            order = np.argsort(-scores, kind="stable")
+        else:  # ties in row order, as over every row
+            order = rows[np.argsort(-scores[rows], kind="stable")]
         firsts, rest, seen = [], [], set()
         for row in order:
             section = self.corpus.sentence_section[row]
@@ -174,7 +191,7 @@ class Advisor:
         q = embedded[0][0]
         found = self.signals(text, embedded)
         scores = self.score(found)
-        ranked = self.rank(scores)
+        ranked = self.rank(scores, found.rows)
         hits = self._hits(ranked, scores, k, lambda _row: q)
         owners = labels([hit.owner for hit in hits], asks_owner(text))
         # A quote that carries no verdict is trimmed to its clauses that answer; one that does

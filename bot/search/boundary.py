@@ -73,7 +73,7 @@ def beyond_scope(
         # "How are territories assigned?" is out of the article's scope; it is no evidence
         # against a playbook sentence about assigning territories, however close the question.
         best = _open_examples(corpus, signals, top_row)
-    dense = float(signals.dense[top_row])
+    dense = signals.value("dense", top_row)
     beyond = best - dense - ranker.uncurated_off_scope
     # A playbook sentence that hardly resembles the question is no answer, however the other
     # signals add up ("how many calories are in an avocado?" against a table of SDR quotas).

@@ -6,6 +6,7 @@ and the answer-type cues each sentence carries. Built when an Advisor is made; r
 from __future__ import annotations
 
 import re
+from functools import cached_property
 
 import numpy as np
 
@@ -58,8 +59,51 @@ def scope_covered(examples: np.ndarray, playbook_sentences: np.ndarray) -> np.nd
     return (examples @ playbook_sentences.T).max(axis=1) >= SCOPE_COVERED
 
 
-def _padded(groups: list[np.ndarray], width: int) -> np.ndarray:
-    return np.array([np.pad(g, (0, width - len(g)), constant_values=-1) for g in groups], dtype=np.int64)
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The indices ``starts[i] .. starts[i] + counts[i] - 1`` of every i, concatenated."""
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+    return offsets + np.arange(total)
+
+
+def stored_vectors(index) -> np.ndarray:
+    """The vectors a FAISS index holds, as an array over its own memory (no copy); an index
+    over a graph (HNSW) holds them in its ``storage``."""
+    import faiss
+
+    flat = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
+    if flat.ntotal == 0:
+        return np.zeros((0, flat.d), dtype=np.float32)
+    return faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+
+
+def scope_covered_chunked(examples: np.ndarray, vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`scope_covered` against ``vectors[rows]``, a block of rows at a time (a large
+    knowledge's playbook sentences are never copied out at once)."""
+    block = 8192
+    covered = np.zeros(len(examples), dtype=bool)
+    for start in range(0, len(rows), block):
+        covered |= scope_covered(examples, vectors[rows[start : start + block]])
+    return covered
+
+
+class Grouped:
+    """Item indices grouped by an owner index (a section's keys, a sentence's keys), in index
+    order within each group: ``table(owners)`` pads each owner's items with -1."""
+
+    def __init__(self, owner_of: np.ndarray, n_owners: int):
+        self.order = np.argsort(owner_of, kind="stable")
+        self.counts = np.bincount(owner_of, minlength=n_owners).astype(np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+
+    def table(self, owners: np.ndarray, width: int | None = None) -> np.ndarray:
+        counts = self.counts[owners]
+        width = max(int(counts.max(initial=0)), 1) if width is None else width
+        at = self.starts[owners][:, None] + np.arange(width)[None, :]
+        valid = np.arange(width)[None, :] < counts[:, None]
+        return np.where(valid, self.order[np.minimum(at, max(len(self.order) - 1, 0))], -1)
 
 
 class Corpus:
@@ -72,10 +116,10 @@ class Corpus:
         self.rows = index.sentence_rows  # (passage, sentence) of each sentence row
         n = self.n = len(self.rows)
         self.n_sections = len(index.section_refs)
-        # Every sentence and passage is scored for every question: exact inner products over the
-        # flat indexes' vectors (a FAISS search for all n rows costs more than the product).
-        self.sentence_vectors = index.sentence_index.reconstruct_n(0, index.sentence_index.ntotal)
-        self.passage_vectors = index.passage_index.reconstruct_n(0, index.passage_index.ntotal)
+        # Exact inner products over the vectors the FAISS indexes hold, read in place (one copy
+        # in memory): every row's on a small knowledge, the candidates' on a large one.
+        self.sentence_vectors = stored_vectors(index.sentence_index)
+        self.passage_vectors = stored_vectors(index.passage_index)
         self.sentence_passage = np.array([p for p, _s in self.rows], dtype=np.int64)
         passage_section = [section_row[section_ref(p.document_id, p.section_id)] for p in index.passages]
         self.sentence_section = np.array(passage_section, dtype=np.int64)[self.sentence_passage]
@@ -98,9 +142,20 @@ class Corpus:
         self.plan_key_rows = self.sentence_key_rows[self.plan_keys]
         self.has_keys = np.zeros(n, dtype=bool)
         self.has_keys[self.sentence_key_rows] = True
-        keys_of_sentence = [np.flatnonzero(self.sentence_key_rows == row) for row in range(n)]
-        self.keys_of_sentence = _padded(keys_of_sentence, max([len(k) for k in keys_of_sentence] + [1]))
+        # The sentences with curated keys, and each one's keys padded with -1 (few: curated).
+        self.keyed_rows = np.unique(self.sentence_key_rows)
+        self.keys_of_keyed = Grouped(self.sentence_key_rows, n).table(self.keyed_rows)
         section_key_rows = np.array([section_row[k.section] for k in index.section_keys], dtype=np.int64)
+        self.section_keys = Grouped(section_key_rows, self.n_sections)
+        # The section keys that are not an uncurated section's own sentences (headings,
+        # takeaways, curated topics and questions): few, searched whole by the candidate stage.
+        self.named_keys = np.array(
+            [i for i, k in enumerate(index.section_keys) if k.kind != "sentence"], dtype=np.int64
+        )
+        self.named_key_vectors = np.asarray(index.section_key_vectors[self.named_keys], dtype=np.float32)
+        self.named_key_sections = section_key_rows[self.named_keys]
+        # Each section's sentence rows (in order): the candidate stage takes sections whole.
+        self.section_rows = Grouped(self.sentence_section, self.n_sections)
         # Each sentence's paragraph, the paragraph's sentence rows in order, and the sentence's
         # offsets in its paragraph's text (quotes run across passages, never across paragraphs).
         self.paragraph_of: list[tuple[str, str, int]] = []
@@ -120,8 +175,6 @@ class Corpus:
         for rows in self.paragraph_rows.values():
             self.before[rows[1:]] = rows[:-1]
             self.after[rows[:-1]] = rows[1:]
-        keys_of = [np.flatnonzero(section_key_rows == row) for row in range(self.n_sections)]
-        self.keys_of_section = _padded(keys_of, max(len(k) for k in keys_of))
         # Word-piece vectors of the sentences (late interaction: each question piece is matched
         # to its closest piece of each sentence), where each sentence's run starts, the pieces
         # left out (common_pieces) and the inverse document frequency of each over the sentences.
@@ -133,7 +186,9 @@ class Corpus:
         self.common_pieces = common_pieces(index.piece_frequency, n)
         self.idf = {int(i): float(np.log((n + 1) / (f + 0.5))) for i, f in index.piece_frequency}
         self.unseen_idf = float(np.log((n + 1) / 0.5))
-        self.scope_covered = scope_covered(index.scope_vectors, self.sentence_vectors[~self.sentence_curated])
+        self.scope_covered = scope_covered_chunked(
+            index.scope_vectors, self.sentence_vectors, np.flatnonzero(~self.sentence_curated)
+        )
         classifier = index.scope_classifier  # weights then bias, or empty (no out-of-scope examples)
         self.scope_weights = classifier[:-1] if len(classifier) else None
         self.scope_bias = float(classifier[-1]) if len(classifier) else 0.0
@@ -156,6 +211,32 @@ class Corpus:
         self.assignment_keys: dict[tuple[int, int], list[int]] = {}
         for i, key in enumerate(index.assignment_keys):
             self.assignment_keys.setdefault((key.passage, key.span), []).append(i)
+
+    @cached_property
+    def keys_of_section(self) -> np.ndarray:
+        """Every section's key rows padded with -1 (sections x the most keys of one)."""
+        return self.section_keys.table(np.arange(self.n_sections))
+
+    def keys_of_sections(self, sections: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The key rows of ``sections`` (padded with -1), and which are keys."""
+        keys = self.section_keys.table(sections)
+        return keys, keys >= 0
+
+    def rows_of_sections(self, sections: np.ndarray) -> np.ndarray:
+        """Every sentence row of ``sections``, sorted."""
+        g = self.section_rows
+        return np.sort(g.order[ranges(g.starts[sections], g.counts[sections])])
+
+    @cached_property
+    def _token_vectors(self) -> np.ndarray:
+        return np.asarray(self.token_vectors, dtype=np.float32)
+
+    def token_vectors_float(self, at: np.ndarray | None = None) -> np.ndarray:
+        """The word-piece vectors (stored as float16, memory-mapped) in float32: all of them
+        (kept once converted), or those at ``at``."""
+        if at is None:
+            return self._token_vectors
+        return self.token_vectors[at].astype(np.float32)
 
     def sentence_text(self, row: int) -> str:
         p, s = self.rows[row]

@@ -21,8 +21,9 @@ import numpy as np
 from ..knowledge import Section
 from ..passages import Passage
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 MANIFEST = "manifest.json"
+VERIFIED = "verified.json"  # each file's stat stamp when its digest last matched (bot.search.store)
 PROJECTED_DIMENSION = 128  # the word-piece match keeps its quality at 128 of 384 (docs/retrieval.md)
 # Below this many sentences no piece is common: in a two-sentence handbook every piece of one
 # sentence is in half of them. (Changing the rule changes what an index holds: bump
@@ -123,10 +124,14 @@ def _jsonl(cls) -> tuple[Callable, Callable]:
     return _write_jsonl, read
 
 
-def _npy() -> tuple[Callable, Callable]:
+def _npy(dtype=None, *, mapped: bool = False) -> tuple[Callable, Callable]:
+    """An array file, stored as ``dtype`` (else as it is); ``mapped``: memory-mapped read-only,
+    so a large knowledge's arrays are paged in where a question reads them, not loaded whole."""
     return (
-        lambda path, array: np.save(path, array, allow_pickle=False),
-        lambda path: np.load(path, allow_pickle=False),
+        lambda path, array: np.save(
+            path, array if dtype is None else array.astype(dtype), allow_pickle=False
+        ),
+        lambda path: np.load(path, allow_pickle=False, mmap_mode="r" if mapped else None),
     )
 
 
@@ -222,11 +227,12 @@ FILES: tuple[IndexFile, ...] = (
         "sentence_tokens",
         "sentence_tokens.npy",
         "the model's word-piece vectors of every sentence, projected (below) and normalised, in"
-        " sentence order; special tokens and the pieces of half the sentences or more left out",
-        _npy(),
+        " sentence order; special tokens and the pieces of half the sentences or more left out;"
+        " float16, memory-mapped (a question reads its candidates' only)",
+        _npy(np.float16, mapped=True),
         lambda ix, m: (
             ix.sentence_tokens.ndim == 2
-            and ix.sentence_tokens.dtype == np.float32
+            and ix.sentence_tokens.dtype == np.float16
             and ix.sentence_tokens.shape[1] in (PROJECTED_DIMENSION, m.dimension)
         ),
     ),
@@ -234,7 +240,7 @@ FILES: tuple[IndexFile, ...] = (
         "sentence_token_pieces",
         "sentence_pieces.npy",
         "for each of those vectors: its sentence row and its word piece's vocabulary id",
-        _npy(),
+        _npy(mapped=True),
         _pieces_fit,
     ),
     IndexFile(
@@ -262,7 +268,7 @@ FILES: tuple[IndexFile, ...] = (
         "sentence_key_vectors",
         "sentence_keys.npy",
         "their vectors",
-        _npy(),
+        _npy(mapped=True),
         lambda ix, m: ix.sentence_key_vectors.shape == (len(ix.sentence_keys), m.dimension),
     ),
     IndexFile(
@@ -275,8 +281,8 @@ FILES: tuple[IndexFile, ...] = (
     IndexFile(
         "section_key_vectors",
         "section_keys.npy",
-        "their vectors",
-        _npy(),
+        "their vectors (memory-mapped: an uncurated section's are its sentences')",
+        _npy(mapped=True),
         lambda ix, m: ix.section_key_vectors.shape == (len(ix.section_keys), m.dimension),
     ),
     IndexFile(
@@ -376,6 +382,10 @@ def files_markdown() -> str:
     lines += [f"| `{entry.name}` | {entry.what} |" for entry in FILES]
     lines += [f"| `{name}` | {what} (when the model can be exported) |" for name, what in ONNX_FILES]
     lines.append(f"| `{MANIFEST}` | model id, knowledge hash, counts, each file's SHA-256; written last |")
+    lines.append(
+        f"| `{VERIFIED}` | each file's stat stamp when its digest last matched (not digested): a start"
+        " hashes only the files whose stamp changed |"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,10 @@ read by bot.search.backend, not here.
 
 A manifest that does not match the knowledge or model marks the index stale; a file whose
 digest does not match marks it corrupt. Either way :func:`ensure_index` rebuilds it.
+
+A file's digest is checked when its stat stamp (bot.filememo.stamp: path, inode, size,
+modification and change times) is not the one recorded in ``verified.json`` when it last
+matched: a start does not read gigabytes of vectors again, and a changed file is hashed.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import AdvisorError
+from ..filememo import stamp
 from ..knowledge import Knowledge
 from .digest import file_sha256
 from .embedder import Embedder, ModelError
 from .fitting import fit
-from .schema import FILES, FORMAT_VERSION, MANIFEST, ONNX_FILES, Manifest, SearchIndex
+from .schema import FILES, FORMAT_VERSION, MANIFEST, ONNX_FILES, VERIFIED, Manifest, SearchIndex
 from .vectors import CachingEmbedder, cache_path
 
 logger = logging.getLogger(__name__)
@@ -45,7 +50,7 @@ def _sha256(path: Path) -> str:
 
 
 def _files_of(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST)
+    return sorted(p for p in directory.rglob("*") if p.is_file() and p.name not in (MANIFEST, VERIFIED))
 
 
 # --- build ------------------------------------------------------------------------------------
@@ -173,12 +178,38 @@ def verify_files(directory: Path, manifest: Manifest) -> None:
     for entry in FILES:
         if not any(name == entry.name or name.startswith(entry.name + "/") for name in manifest.files):
             raise IndexUnavailable(f"corrupt index: missing {directory / entry.name}")
+    verified = _read_verified(directory)
+    recorded = dict(verified)
     for name, digest in manifest.files.items():
         path = directory / name
         if not path.is_file():
             raise IndexUnavailable(f"corrupt index: missing {path}")
+        now = stamp(path)  # None while the file is too fresh to trust a stamp
+        entry = [list(now), digest] if now is not None else None
+        if entry is not None and verified.get(name) == entry:
+            continue
         if _sha256(path) != digest:
             raise IndexUnavailable(f"corrupt index: {path} does not match its manifest digest")
+        if entry is not None:
+            verified[name] = entry
+    if verified != recorded:
+        _write_verified(directory, verified)
+
+
+def _read_verified(directory: Path) -> dict:
+    try:
+        data = json.loads((directory / VERIFIED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_verified(directory: Path, verified: dict) -> None:
+    """Best effort: an index on a read-only disk is verified by its digests at every start."""
+    tmp = directory / f".{VERIFIED}.{os.getpid()}"
+    with contextlib.suppress(OSError):
+        tmp.write_text(json.dumps(verified), encoding="utf-8")
+        os.replace(tmp, directory / VERIFIED)
 
 
 def load_index(directory: Path) -> SearchIndex:
