@@ -27,17 +27,7 @@ def _questions(core_knowledge, name: str = "questions.yaml") -> list[str]:
 
 
 def _question(advisor, text: str) -> Question:
-    vectors, pieces = advisor.embedding(text)
-    return Question(
-        text=text,
-        vector=vectors[0],
-        pieces=pieces,
-        corpus=advisor.corpus,
-        adapter=advisor.adapter,
-        lexical_scale=advisor.ranker.lexical_scale,
-        uncurated_key_shift=advisor.ranker.uncurated_key_shift,
-        plan_floor=advisor.ranker.plan_floor,
-    )
+    return advisor.question(text)
 
 
 def test_a_small_knowledge_is_scored_whole(core_advisor):

@@ -130,8 +130,14 @@ class Advisor:
 
         ``embedded``: the vector of ``text`` (1 x dimension) and its word pieces, as
         :meth:`embedding` returns them (embedded here when not given)."""
+        question = self.question(text, embedded)
+        question.rows = None if every_row else candidate_rows(question)
+        return compute(question)
+
+    def question(self, text: str, embedded: tuple[np.ndarray, Tokens] | None = None) -> Question:
+        """``text`` (prepared) as the signals read it, with this index's ranker settings."""
         vectors, pieces = embedded or self.embedding(text)
-        question = Question(
+        return Question(
             text=text,
             vector=vectors[0],
             pieces=pieces,
@@ -141,8 +147,6 @@ class Advisor:
             uncurated_key_shift=self.ranker.uncurated_key_shift,
             plan_floor=self.ranker.plan_floor,
         )
-        question.rows = None if every_row else candidate_rows(question)
-        return compute(question)
 
     def score(self, signals: Signals) -> np.ndarray:
         """The ranker's score of every sentence row (-inf for a row that was no candidate)."""
